@@ -1,0 +1,3 @@
+"""mlform: Terraform for machine learning."""
+
+__version__ = "0.1.0"

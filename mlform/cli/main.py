@@ -1,0 +1,105 @@
+"""The `mlform` command. Subcommands load lazily so that `mlform version` starts fast."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+# name -> (module, one-line help). Each module defines a click command named `command`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("mlform.cli.init_cmd", "Prepare a working directory: providers, modules, backend."),
+    "validate": ("mlform.cli.validate_cmd", "Check the configuration without touching providers."),
+    "fmt": ("mlform.cli.fmt_cmd", "Rewrite configuration files in the canonical style."),
+    "console": ("mlform.cli.console_cmd", "Evaluate expressions against the configuration."),
+    "plan": ("mlform.cli.plan_cmd", "Show what apply would change, and why."),
+    "apply": ("mlform.cli.apply_cmd", "Make the infrastructure match the configuration."),
+    "destroy": ("mlform.cli.destroy_cmd", "Destroy everything the state records."),
+    "show": ("mlform.cli.show_cmd", "Show the state or a saved plan."),
+    "output": ("mlform.cli.output_cmd", "Show output values from the state."),
+    "state": ("mlform.cli.state_cmd", "Inspect and edit the state."),
+    "import": ("mlform.cli.import_cmd", "Adopt an existing object into the state."),
+    "graph": ("mlform.cli.graph_cmd", "Draw the dependency graph."),
+    "workspace": ("mlform.cli.workspace_cmd", "Manage workspaces."),
+    "force-unlock": ("mlform.cli.force_unlock_cmd", "Release a stale state lock."),
+    "providers": ("mlform.cli.providers_cmd", "List installed providers and their schemas."),
+    "taint": ("mlform.cli.taint_cmd", "Mark an instance for replacement."),
+    "untaint": ("mlform.cli.taint_cmd:untaint", "Clear a taint mark."),
+    "logs": ("mlform.cli.logs_cmd", "Show a training job's or deployment's log."),
+    "history": ("mlform.cli.history_cmd", "List every state serial: when, who, what changed."),
+    "lineage": ("mlform.cli.lineage_cmd", "Show what produced a model, or what consumed a dataset."),
+    "diff": ("mlform.cli.diff_cmd", "Compare two state serials."),
+    "reproduce": ("mlform.cli.reproduce_cmd", "Re-run a recorded training job and compare."),
+    "gc": ("mlform.cli.gc_cmd", "Remove snapshots and environments no kept serial needs."),
+    "version": ("mlform.cli.version_cmd", "Print the mlform version."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(n for n, (mod, _) in COMMANDS.items() if _module_exists(mod))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        target = entry[0]
+        mod_name, _, attr = target.partition(":")
+        try:
+            module = importlib.import_module(mod_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == mod_name:
+                return None
+            raise
+        cmd: click.Command = getattr(module, attr or "command")
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Listing help without importing every command module keeps `--help` fast.
+        rows = [(n, COMMANDS[n][1]) for n in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _module_exists(mod: str) -> bool:
+    mod_name = mod.partition(":")[0]
+    base = os.path.dirname(__file__)
+    leaf = mod_name.rsplit(".", 1)[-1]
+    return os.path.exists(os.path.join(base, leaf + ".py"))
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-C",
+    "--chdir",
+    type=click.Path(exists=True, file_okay=False),
+    help="Switch to this directory before doing anything else.",
+)
+@click.version_option(package_name="mlform", message="mlform v%(version)s")
+def cli(chdir: str | None) -> None:
+    """mlform: declare datasets, environments, clusters, training jobs and deployments in HCL;
+    plan what changes and why; apply; keep the lineage of every model.
+
+    \b
+    Typical loop:
+      mlform init
+      mlform plan
+      mlform apply
+    """
+    if chdir:
+        os.chdir(chdir)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    from mlform.cli.common import handle_errors
+
+    with handle_errors():
+        return cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="mlform")
+
+
+if __name__ == "__main__":
+    main()

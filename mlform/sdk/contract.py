@@ -1,0 +1,270 @@
+"""The provider contract: what a provider implements and what the engine gives it.
+
+A provider is a class with a `name`, a configuration model and a table of kinds. The engine
+makes one instance per `provider` block (alias) and calls `configure`. Each kind is a class with
+an `args` model (what the user writes), an `attrs` model (what the provider computes) and the
+operations below. Data crosses this boundary as plain Python data (str, int, float, bool, None,
+list, dict); a value not known until apply is the `UNKNOWN` sentinel.
+
+Arguments that force replacement are marked on the args model:
+
+    class Args(BaseModel):
+        source: str = arg(replace=True)
+        include: list[str] = arg(default_factory=list)
+        health_check: HealthCheck | None = block()     # a nested block, not an attribute
+
+Calls are idempotent and safe to retry. A provider reports a failure as `ProviderError`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _UnknownType:
+    """A value the engine will know only after apply ("known after apply")."""
+
+    __slots__ = ()
+    _instance: ClassVar[_UnknownType | None] = None
+
+    def __new__(cls) -> _UnknownType:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __reduce__(self) -> str:
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNKNOWN: Any = _UnknownType()
+
+
+def is_unknown(value: Any) -> bool:
+    return value is UNKNOWN
+
+
+def is_wholly_known(value: Any) -> bool:
+    if value is UNKNOWN:
+        return False
+    if isinstance(value, list | tuple):
+        return all(is_wholly_known(v) for v in value)
+    if isinstance(value, dict):
+        return all(is_wholly_known(v) for v in value.values())
+    return True
+
+
+def arg(
+    default: Any = ...,
+    *,
+    replace: bool = False,
+    sensitive: bool = False,
+    description: str = "",
+    default_factory: Callable[[], Any] | None = None,
+    alias: str | None = None,
+) -> Any:
+    """A user-written argument. `replace=True`: a change forces replacement."""
+    extra = {"replace": replace, "sensitive": sensitive}
+    if default_factory is not None:
+        return Field(default_factory=default_factory, description=description, json_schema_extra=extra, alias=alias)
+    return Field(default, description=description, json_schema_extra=extra, alias=alias)
+
+
+def block(
+    default: Any = None,
+    *,
+    replace: bool = False,
+    description: str = "",
+    default_factory: Callable[[], Any] | None = None,
+) -> Any:
+    """A nested block (`health_check { ... }`). Typed as a model, `Model | None`, or
+    `list[Model]` for a block that may repeat."""
+    extra = {"replace": replace, "block": True}
+    if default_factory is not None:
+        return Field(default_factory=default_factory, description=description, json_schema_extra=extra)
+    return Field(default, description=description, json_schema_extra=extra)
+
+
+def computed(default: Any = None, *, sensitive: bool = False, description: str = "") -> Any:
+    """A provider-computed attribute."""
+    return Field(default, description=description, json_schema_extra={"sensitive": sensitive})
+
+
+class Model(BaseModel):
+    """Base for args, attrs and provider-config models: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ProviderError(Exception):
+    """A provider operation failed. `retryable`: the engine may try again after a backoff."""
+
+    def __init__(self, summary: str, detail: str = "", *, retryable: bool = False):
+        super().__init__(summary)
+        self.summary = summary
+        self.detail = detail
+        self.retryable = retryable
+
+
+class ConfigError(ProviderError):
+    """The user's arguments cannot work (a GPU that is not there). Reported at plan time with the
+    block's source range; `attribute` names the argument at fault when there is one."""
+
+    def __init__(self, summary: str, detail: str = "", *, attribute: str | None = None):
+        super().__init__(summary, detail, retryable=False)
+        self.attribute = attribute
+
+
+@dataclass
+class Context:
+    """What the engine gives every provider call."""
+
+    address: str  # the instance address, "training_job.digits" or 'module.m.x["a"]'
+    # The folder of the module that declares the resource: relative paths resolve against it.
+    module_dir: Path
+    # The working directory's `.mlform` folder: caches and content stores live under it.
+    data_dir: Path
+    # A private scratch folder for this call.
+    scratch_dir: Path
+    # Called with (done, total, message); total None when unknown.
+    on_progress: Callable[[float, float | None, str], None] = lambda d, t, m: None
+    # Called with one line of output (a job's log line, a build step).
+    on_log: Callable[[str], None] = lambda line: None
+    # Set when the user pressed Ctrl-C: long calls should stop soon and raise ProviderError.
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    # For create: a token stable across retries and crashes; the provider stores it with the
+    # object (or passes it to its API) so that `find_by_token` can find an object whose create
+    # answer was lost.
+    idempotency_token: str | None = None
+    # Lineage facts the provider adds for the engine to record (job ARNs, node addresses, ...).
+    lineage: dict[str, Any] = field(default_factory=dict)
+    # Attributes of the instances this one depends on, by address, for providers that need
+    # more than the argument values (rarely).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+    def progress(self, done: float, total: float | None = None, message: str = "") -> None:
+        self.on_progress(done, total, message)
+
+    def log(self, line: str) -> None:
+        self.on_log(line)
+
+
+Action = Literal["create", "update", "replace", "delete", "noop", "read"]
+
+
+@dataclass
+class ResourceState:
+    """One instance as the provider knows it: its arguments as applied, its computed attributes,
+    and the lineage record for ML kinds. `id` is the provider's identifier."""
+
+    id: str
+    args: dict[str, Any]
+    attrs: dict[str, Any]
+    lineage: dict[str, Any] | None = None
+    # Provider-private data the engine stores but never shows (a process' start time, ...).
+    private: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Planned:
+    """A kind's answer to plan: the action, the attributes after it (UNKNOWN where not known
+    yet), why, and which argument paths force replacement."""
+
+    action: Action
+    attrs: dict[str, Any]
+    reasons: list[str] = field(default_factory=list)
+    replace_paths: list[str] = field(default_factory=list)
+    # Arguments after plan-time normalization (defaults filled); the engine stores these.
+    args: dict[str, Any] = field(default_factory=dict)
+    # Plan-time facts the provider wants back at apply (a digest computed while planning).
+    private: dict[str, Any] = field(default_factory=dict)
+
+
+class Kind:
+    """One resource kind. Subclasses set `args` and `attrs` and implement the operations.
+
+    `plan` has a default: create when there is no prior state; otherwise compare the arguments,
+    replace when a `replace=True` argument changed, update when another one did, else no-op.
+    Computed attributes are kept from the prior state on update and no-op, unknown on create and
+    replace.
+    """
+
+    args: ClassVar[type[BaseModel]]
+    attrs: ClassVar[type[BaseModel]]
+    description: ClassVar[str] = ""
+    # A data source only implements `read_data`.
+    is_data: ClassVar[bool] = False
+
+    def __init__(self, provider: Provider):
+        self.provider = provider
+
+    def plan(self, prior: ResourceState | None, desired: dict[str, Any], ctx: Context) -> Planned:
+        from mlform.sdk.planning import default_plan
+
+        return default_plan(self, prior, desired)
+
+    def create(self, planned: Planned, ctx: Context) -> ResourceState:
+        raise NotImplementedError
+
+    def read(self, state: ResourceState, ctx: Context) -> ResourceState | None:
+        """The object as it is now; None when it is gone."""
+        return state
+
+    def update(self, prior: ResourceState, planned: Planned, ctx: Context) -> ResourceState:
+        raise NotImplementedError
+
+    def delete(self, state: ResourceState, ctx: Context) -> None:
+        raise NotImplementedError
+
+    def import_(self, id: str, ctx: Context) -> ResourceState:
+        raise ProviderError(f"{type(self).__name__} does not support import")
+
+    def find_by_token(self, token: str, ctx: Context) -> ResourceState | None:
+        """The object created with this idempotency token, if it exists. Used to recover a
+        create whose answer was lost in a crash."""
+        return None
+
+    def read_data(self, desired: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        """For data sources: the attributes read."""
+        raise NotImplementedError
+
+
+class Provider:
+    """One provider configuration (one `provider` block, or the implied default one)."""
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "0.0.0"
+    config: ClassVar[type[BaseModel]] = Model
+    kinds: ClassVar[Mapping[str, type[Kind]]] = {}
+
+    def __init__(self) -> None:
+        self.settings: BaseModel | None = None
+        self._kind_instances: dict[str, Kind] = {}
+
+    def configure(self, config: BaseModel, ctx: Context) -> None:
+        self.settings = config
+
+    def kind(self, name: str) -> Kind:
+        inst = self._kind_instances.get(name)
+        if inst is None:
+            inst = self.kinds[name](self)
+            self._kind_instances[name] = inst
+        return inst
+
+    def close(self) -> None:
+        """Release what `configure` opened (clients, pools)."""
