@@ -1,0 +1,1274 @@
+"""The parser for HCL's native syntax: source text to mlform's syntax tree.
+
+`parse_hcl` reads a whole file into `mlform.config.syntax` (bodies, attributes, blocks) holding
+`mlform.lang.ast` expressions; `parse_expression` reads one expression (the console, `--var`
+values, addresses); `parse_template` reads a bare template (`templatefile`). `parse_file` picks
+the native or the JSON syntax by file name.
+
+The grammar and the error messages are HCL's (hashicorp/hcl, hclsyntax): users who know
+Terraform get the same results and the same words. The parser is a hand-written recursive
+descent over the token lists of `mlform.config.lexer`, with precedence climbing for binary
+operators, because configurations get large and a generic parser generator is far too slow in
+Python. Template whitespace stripping (`~`) and flush-heredoc indentation are applied here, so
+the evaluator only concatenates.
+
+Every syntax error is a `Diagnostic` with a precise range. After an error the parser skips to
+the next line of the enclosing body and goes on, so one run reports several mistakes.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import re
+from bisect import bisect_right
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from mlform import diagnostics
+from mlform.config.lexer import (
+    CHEREDOC,
+    CQUOTE,
+    EOF,
+    HLIT,
+    IDENT,
+    INVALID,
+    NL,
+    NUMBER,
+    OHEREDOC,
+    OQUOTE,
+    QLIT,
+    TCONTROL,
+    TINTERP,
+    TSEQEND,
+    Tokens,
+    tokenize,
+    tokenize_template,
+)
+from mlform.config.syntax import Attribute, Block, Body, File
+from mlform.diagnostics import Diagnostic, Pos, Range, Severity
+from mlform.lang import values
+from mlform.lang.ast import (
+    AnonSymbol,
+    AttrStep,
+    BinaryOp,
+    Conditional,
+    Expr,
+    ForExpr,
+    FunctionCall,
+    GetAttr,
+    Index,
+    IndexStep,
+    Literal,
+    ObjectCons,
+    ObjectItem,
+    Parens,
+    ScopeTraversal,
+    Splat,
+    Template,
+    TemplateFor,
+    TemplateIf,
+    TemplateInterp,
+    TemplateLiteral,
+    TemplatePart,
+    TemplateWrap,
+    TupleCons,
+    UnaryOp,
+)
+
+__all__ = ["parse_hcl", "parse_file", "parse_expression", "parse_template"]
+
+# Binary operators and their precedence (higher binds tighter), as in HCL.
+_PREC = {
+    "||": 1,
+    "&&": 2,
+    "==": 3,
+    "!=": 3,
+    "<": 4,
+    ">": 4,
+    "<=": 4,
+    ">=": 4,
+    "+": 5,
+    "-": 5,
+    "*": 6,
+    "/": 6,
+    "%": 6,
+}
+
+_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.?))|\$\$\{|%%\{", re.S)
+_SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+
+# Parts of a template before they become a tree: [kind, payload, start, end, extra]
+_LIT, _INTERP, _IF, _ELSE, _ENDIF, _FOR, _ENDFOR = range(7)
+_DIRECTIVE_NAMES = {_ELSE: "else", _ENDIF: "endif", _ENDFOR: "endfor"}
+
+
+class _Fail(Exception):
+    """Abandons the current body item after its error has been recorded."""
+
+
+class _Parser:
+    def __init__(self, text: str, filename: str, toks: Tokens, start: Pos | None = None):
+        self.text = text
+        self.filename = filename
+        self.k = toks.kinds
+        self.s = toks.starts
+        self.e = toks.ends
+        self.i = 0
+        self.diags: list[Diagnostic] = []
+        self._pos_cache: dict[int, Pos] = {}
+        # Offsets where each line starts, for turning offsets into line and column.
+        starts = [0]
+        find = text.find
+        j = find("\n")
+        while j >= 0:
+            starts.append(j + 1)
+            j = find("\n", j + 1)
+        self._line_starts = starts
+        self._base = start
+        for err in toks.errors:
+            self.diags.append(
+                Diagnostic(Severity.ERROR, err.summary, err.detail, self.rng(err.start, err.end))
+            )
+
+    # -- positions -------------------------------------------------------------------------
+
+    def pos(self, off: int) -> Pos:
+        p = self._pos_cache.get(off)
+        if p is None:
+            line = bisect_right(self._line_starts, off)
+            col = off - self._line_starts[line - 1] + 1
+            base = self._base
+            if base is None:
+                p = Pos(line, col, off)
+            elif line == 1:
+                p = Pos(base.line, base.column + col - 1, base.byte + off)
+            else:
+                p = Pos(base.line + line - 1, col, base.byte + off)
+            self._pos_cache[off] = p
+        return p
+
+    def rng(self, a: int, b: int) -> Range:
+        return Range(self.filename, self.pos(a), self.pos(b))
+
+    def tok_rng(self, i: int) -> Range:
+        return Range(self.filename, self.pos(self.s[i]), self.pos(self.e[i]))
+
+    def tok_text(self, i: int) -> str:
+        return self.text[self.s[i] : self.e[i]]
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def fail(self, i: int, summary: str, detail: str, subject: Range | None = None) -> _Fail:
+        """Record an error at token `i` (unless the tokenizer already reported that token) and
+        return the exception that abandons the current item."""
+        if self.k[i] != INVALID:
+            if subject is None:
+                subject = self.tok_rng(i)
+            self.diags.append(Diagnostic(Severity.ERROR, summary, detail, subject))
+        return _Fail()
+
+    def describe(self, i: int) -> str:
+        kind = self.k[i]
+        if kind == NL:
+            return "a newline"
+        if kind == EOF:
+            return "the end of the file"
+        if kind == IDENT:
+            return f'"{self.tok_text(i)}"'
+        if kind in (OQUOTE, CQUOTE, QLIT):
+            return "a quoted string"
+        return f'"{self.tok_text(i)}"'
+
+    def recover(self, start: int) -> None:
+        """Skip from token `start` to the end of the body item it begins: the next newline
+        outside any nested braces, or the brace that closes the enclosing body."""
+        k = self.k
+        i = start
+        depth = 0
+        n = len(k) - 1
+        while i < n:
+            kind = k[i]
+            if kind == "{":
+                depth += 1
+            elif kind == "}":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif kind == NL and depth == 0:
+                break
+            i += 1
+        self.i = i if i > start else start + 1
+
+    # -- bodies ----------------------------------------------------------------------------
+
+    def body(self, closer: str) -> Body:
+        k = self.k
+        attrs: dict[str, Attribute] = {}
+        blocks: list[Block] = []
+        while True:
+            i = self.i
+            kind = k[i]
+            if kind == NL:
+                self.i = i + 1
+                continue
+            if kind == closer or kind == EOF:
+                break
+            try:
+                if kind == "}":
+                    self.fail(
+                        i,
+                        "Unexpected closing brace",
+                        "This closing brace has no corresponding opening brace. Check the "
+                        "nesting of the blocks above it.",
+                    )
+                    self.i = i + 1
+                    continue
+                if kind != IDENT:
+                    raise self.fail(
+                        i,
+                        "Argument or block definition required",
+                        "An argument or block definition is required here.",
+                    )
+                nk = k[i + 1]
+                if nk == "=":
+                    attr = self.attribute()
+                    after = k[self.i]
+                    if after != NL and after != EOF:
+                        raise self.fail(
+                            self.i,
+                            "Missing newline after argument",
+                            "An argument definition must end with a newline.",
+                        )
+                    self.add_attribute(attrs, attr)
+                elif nk == IDENT or nk == OQUOTE or nk == "{":
+                    blocks.append(self.block())
+                else:
+                    raise self.fail(
+                        i + 1,
+                        "Argument or block definition required",
+                        "An argument or block definition is required here. To set an argument, "
+                        'use the equals sign "=" to introduce the argument value.',
+                    )
+            except _Fail:
+                self.recover(i)
+        return Body(attrs, blocks)
+
+    def add_attribute(self, attrs: dict[str, Attribute], attr: Attribute) -> None:
+        prev = attrs.get(attr.name)
+        if prev is None:
+            attrs[attr.name] = attr
+            return
+        where = prev.name_range
+        self.diags.append(
+            Diagnostic(
+                Severity.ERROR,
+                "Attribute redefined",
+                f'The argument "{attr.name}" was already set at {where.filename} line '
+                f"{where.start.line}. Each argument may be set only once.",
+                attr.name_range,
+            )
+        )
+
+    def attribute(self) -> Attribute:
+        i = self.i
+        self.i = i + 2
+        expr = self.expr()
+        name_range = self.tok_rng(i)
+        return Attribute(
+            self.tok_text(i),
+            expr,
+            Range(self.filename, name_range.start, expr.range.end),
+            name_range,
+        )
+
+    def block(self) -> Block:
+        k = self.k
+        i = self.i
+        labels: list[str] = []
+        label_ranges: list[Range] = []
+        j = i + 1
+        while True:
+            kind = k[j]
+            if kind == "{":
+                break
+            if kind == IDENT:
+                labels.append(self.tok_text(j))
+                label_ranges.append(self.tok_rng(j))
+                j += 1
+            elif kind == OQUOTE:
+                if k[j + 1] == CQUOTE:
+                    labels.append("")
+                    end = j + 1
+                elif k[j + 1] == QLIT and k[j + 2] == CQUOTE:
+                    labels.append(self.decode_quoted(j + 1))
+                    end = j + 2
+                else:
+                    raise self.fail(
+                        j + 1,
+                        "Invalid block label",
+                        "A block label must be a plain quoted string: template sequences "
+                        "(${ ... } and %{ ... }) are not allowed here.",
+                    )
+                if self.e[end] == self.s[end]:
+                    raise _Fail()  # unterminated string, already reported
+                label_ranges.append(self.rng(self.s[j], self.e[end]))
+                j = end + 1
+            else:
+                if kind == "=":
+                    detail = (
+                        'The equals sign "=" indicates an argument definition, and must not be '
+                        "used when defining a block."
+                    )
+                else:
+                    detail = (
+                        'Either a quoted string block label or an opening brace ("{") is '
+                        "expected here."
+                    )
+                raise self.fail(j, "Invalid block definition", detail)
+        open_i = j
+        self.i = j + 1
+        if k[self.i] == NL:
+            body = self.body("}")
+        elif k[self.i] == "}":
+            body = Body()
+        else:
+            body = self.single_line_body()
+        close = self.i
+        if k[close] != "}":
+            raise self.fail(
+                close,
+                "Unclosed configuration block",
+                "There is no closing brace for this block before the end of the file. This may "
+                "be caused by incorrect brace nesting elsewhere in this file.",
+                self.tok_rng(open_i),
+            )
+        self.i = close + 1
+        after = k[self.i]
+        if after != NL and after != EOF and after != "}":
+            raise self.fail(
+                self.i,
+                "Missing newline after block definition",
+                "A block definition must end with a newline.",
+            )
+        body.range = self.rng(self.s[open_i], self.e[close])
+        type_range = self.tok_rng(i)
+        return Block(
+            self.tok_text(i),
+            labels,
+            body,
+            Range(self.filename, type_range.start, body.range.end),
+            type_range,
+            label_ranges,
+        )
+
+    def single_line_body(self) -> Body:
+        """`name { arg = value }`: at most one argument, on the block's own line."""
+        k = self.k
+        i = self.i
+        if k[i] == IDENT and k[i + 1] == "=":
+            attr = self.attribute()
+            if k[self.i] != "}":
+                raise self.fail(
+                    self.i,
+                    "Invalid single-argument block definition",
+                    "A single-line block definition must end with a closing brace immediately "
+                    "after its single argument definition.",
+                )
+            return Body({attr.name: attr}, [])
+        if k[i] == IDENT and k[i + 1] in (IDENT, OQUOTE, "{"):
+            raise self.fail(
+                i,
+                "Invalid single-argument block definition",
+                "A single-line block definition can contain only a single argument. To define "
+                "a nested block, place it on a line of its own within its parent block.",
+            )
+        raise self.fail(
+            i,
+            "Argument or block definition required",
+            "An argument or block definition is required here.",
+        )
+
+    # -- expressions -----------------------------------------------------------------------
+
+    def expr(self) -> Expr:
+        cond = self.binary(1)
+        if self.k[self.i] != "?":
+            return cond
+        self.i += 1
+        true = self.expr()
+        if self.k[self.i] != ":":
+            raise self.fail(
+                self.i,
+                "Missing false expression in conditional",
+                "The conditional operator (...?...:...) requires a false expression, delimited "
+                "by a colon.",
+            )
+        self.i += 1
+        false = self.expr()
+        return Conditional(
+            cond, true, false, Range(self.filename, cond.range.start, false.range.end)
+        )
+
+    def binary(self, min_prec: int) -> Expr:
+        left = self.unary()
+        k = self.k
+        while True:
+            op = k[self.i]
+            prec = _PREC.get(op)
+            if prec is None or prec < min_prec:
+                return left
+            self.i += 1
+            right = self.binary(prec + 1)
+            left = BinaryOp(
+                op, left, right, Range(self.filename, left.range.start, right.range.end)
+            )
+
+    def unary(self) -> Expr:
+        i = self.i
+        op = self.k[i]
+        if op == "-" or op == "!":
+            self.i = i + 1
+            operand = self.unary()
+            return UnaryOp(
+                op, operand, Range(self.filename, self.pos(self.s[i]), operand.range.end)
+            )
+        return self.term()
+
+    def term(self) -> Expr:
+        k = self.k
+        i = self.i
+        kind = k[i]
+        if kind == IDENT:
+            nk = k[i + 1]
+            if nk == "(" or nk == "::":
+                return self.postfix(self.call())
+            name = self.text[self.s[i] : self.e[i]]
+            self.i = i + 1
+            r = self.tok_rng(i)
+            if name == "true":
+                return self.postfix(Literal(values.TRUE, r))
+            if name == "false":
+                return self.postfix(Literal(values.FALSE, r))
+            if name == "null":
+                return self.postfix(Literal(values.NULL, r))
+            return self.postfix(ScopeTraversal(name, [], r, r))
+        if kind == OQUOTE:
+            return self.postfix(self.quoted_template())
+        if kind == NUMBER:
+            self.i = i + 1
+            return self.postfix(Literal(self.number(i), self.tok_rng(i)))
+        if kind == "{":
+            return self.postfix(self.object_cons())
+        if kind == "[":
+            return self.postfix(self.tuple_cons())
+        if kind == "(":
+            self.i = i + 1
+            inner = self.expr()
+            if k[self.i] != ")":
+                raise self.fail(
+                    self.i,
+                    "Unbalanced parentheses",
+                    "Expected a closing parenthesis to terminate the expression.",
+                )
+            self.i += 1
+            return self.postfix(Parens(inner, self.rng(self.s[i], self.e[self.i - 1])))
+        if kind == OHEREDOC:
+            return self.postfix(self.heredoc())
+        if kind == EOF or kind == NL:
+            where = "the end of the file" if kind == EOF else "the end of the line"
+            raise self.fail(
+                i,
+                "Invalid expression",
+                f"Expected the start of an expression, but found {where}.",
+            )
+        raise self.fail(
+            i,
+            "Invalid expression",
+            "Expected the start of an expression, but found an invalid expression token.",
+        )
+
+    def number(self, i: int) -> values.Value:
+        t = self.text[self.s[i] : self.e[i]]
+        if t.isdigit():
+            return values.Value(values.NUMBER, int(t))
+        return values.number(Decimal(t))
+
+    def postfix(self, node: Expr) -> Expr:
+        """Attribute access, indexing and splats after a term."""
+        k = self.k
+        s = self.s
+        e = self.e
+        fn = self.filename
+        while True:
+            i = self.i
+            kind = k[i]
+            if kind == ".":
+                nk = k[i + 1]
+                if nk == IDENT:
+                    name = self.text[s[i + 1] : e[i + 1]]
+                    self.i = i + 2
+                    end = self.pos(e[i + 1])
+                    if type(node) is ScopeTraversal:
+                        node.steps.append(AttrStep(name, Range(fn, self.pos(s[i]), end)))
+                        node.range = Range(fn, node.range.start, end)
+                    else:
+                        node = GetAttr(node, name, Range(fn, node.range.start, end))
+                elif nk == NUMBER:
+                    # The legacy index syntax `list.0`; `a.0.1` scans as the number `0.1`.
+                    t = self.tok_text(i + 1)
+                    if "e" in t or "E" in t:
+                        raise self.fail(
+                            i + 1,
+                            "Invalid legacy index syntax",
+                            "The index after a dot must be a whole number.",
+                        )
+                    off = s[i + 1]
+                    first = True
+                    for piece in t.split("."):
+                        a = off - 1 if first else off - 1
+                        off += len(piece)
+                        key = values.Value(values.NUMBER, int(piece))
+                        node = self.index_step(node, key, a, off)
+                        off += 1
+                        first = False
+                    self.i = i + 2
+                elif nk == "*":
+                    # The attribute-only splat `x.*.name`: only attribute steps follow it.
+                    self.i = i + 2
+                    each: Expr = AnonSymbol(self.rng(s[i], e[i + 1]))
+                    while k[self.i] == "." and k[self.i + 1] == IDENT:
+                        j = self.i
+                        each = GetAttr(
+                            each,
+                            self.tok_text(j + 1),
+                            Range(fn, each.range.start, self.pos(e[j + 1])),
+                        )
+                        self.i = j + 2
+                    if k[self.i] == "." and k[self.i + 1] == "*":
+                        raise self.fail(
+                            self.i + 1,
+                            "Nested splat expression not allowed",
+                            "A splat expression (*) cannot be used inside another attribute-only "
+                            "splat expression.",
+                        )
+                    node = Splat(node, each, False, Range(fn, node.range.start, each.range.end))
+                else:
+                    raise self.fail(
+                        i + 1,
+                        "Invalid attribute name",
+                        "An attribute name is required after a dot.",
+                    )
+            elif kind == "[":
+                if k[i + 1] == "*" and k[i + 2] == "]":
+                    self.i = i + 3
+                    anon = AnonSymbol(self.rng(s[i], e[i + 2]))
+                    each = self.postfix(anon)
+                    return Splat(node, each, True, Range(fn, node.range.start, each.range.end))
+                self.i = i + 1
+                key = self.expr()
+                close = self.i
+                if k[close] != "]":
+                    raise self.fail(
+                        close,
+                        "Missing close bracket on index",
+                        'The index operator must end with a closing bracket ("]").',
+                    )
+                self.i = close + 1
+                if type(key) is Literal:
+                    node = self.index_step(node, key.value, s[i], e[close])
+                else:
+                    node = Index(node, key, Range(fn, node.range.start, self.pos(e[close])))
+            else:
+                return node
+
+    def index_step(self, node: Expr, key: values.Value, a: int, b: int) -> Expr:
+        r = self.rng(a, b)
+        if type(node) is ScopeTraversal:
+            node.steps.append(IndexStep(key, r))
+            node.range = Range(self.filename, node.range.start, r.end)
+            return node
+        return Index(node, Literal(key, r), Range(self.filename, node.range.start, r.end))
+
+    def call(self) -> Expr:
+        k = self.k
+        i = self.i
+        names = [self.tok_text(i)]
+        j = i + 1
+        while k[j] == "::":
+            if k[j + 1] != IDENT:
+                raise self.fail(
+                    j + 1,
+                    "Missing function name",
+                    'A function name is required after "::".',
+                )
+            names.append(self.tok_text(j + 1))
+            j += 2
+        name_range = self.rng(self.s[i], self.e[j - 1])
+        if k[j] != "(":
+            raise self.fail(
+                j,
+                "Missing function call",
+                'A namespaced function name must be followed by its arguments in parentheses: "name(...)".',
+            )
+        open_i = j
+        self.i = j + 1
+        args: list[Expr] = []
+        expand = False
+        while k[self.i] != ")":
+            args.append(self.expr())
+            kind = k[self.i]
+            if kind == "...":
+                expand = True
+                self.i += 1
+                if k[self.i] != ")":
+                    raise self.fail(
+                        self.i,
+                        "Missing closing parenthesis",
+                        "An expanded function argument (with ...) must be immediately followed by "
+                        "closing parentheses.",
+                    )
+                break
+            if kind == ",":
+                self.i += 1
+                continue
+            if kind == ")":
+                break
+            if kind == EOF:
+                raise self.fail(
+                    self.i,
+                    "Unterminated function call",
+                    "There is no closing parenthesis for this function call before the end of "
+                    "the file. This may be caused by incorrect parenthesis nesting elsewhere in "
+                    "this file.",
+                    self.tok_rng(open_i),
+                )
+            raise self.fail(
+                self.i,
+                "Missing argument separator",
+                "A comma is required to separate each function argument from the next.",
+            )
+        close = self.i
+        self.i = close + 1
+        return FunctionCall(
+            "::".join(names), args, expand, self.rng(self.s[i], self.e[close]), name_range
+        )
+
+    def is_keyword(self, i: int, word: str) -> bool:
+        return self.k[i] == IDENT and self.text[self.s[i] : self.e[i]] == word
+
+    def tuple_cons(self) -> Expr:
+        k = self.k
+        open_i = self.i
+        self.i += 1
+        if self.is_keyword(self.i, "for"):
+            return self.for_expr(open_i, "]")
+        items: list[Expr] = []
+        while k[self.i] != "]":
+            if k[self.i] == EOF:
+                raise self.fail(
+                    self.i,
+                    "Unterminated tuple constructor expression",
+                    "There is no corresponding closing bracket before the end of the file. This "
+                    "may be caused by incorrect bracket nesting elsewhere in this file.",
+                    self.tok_rng(open_i),
+                )
+            items.append(self.expr())
+            kind = k[self.i]
+            if kind == ",":
+                self.i += 1
+            elif kind != "]":
+                if kind == EOF:
+                    continue
+                raise self.fail(
+                    self.i,
+                    "Missing item separator",
+                    "Expected a comma to mark the beginning of the next item.",
+                )
+        close = self.i
+        self.i = close + 1
+        return TupleCons(items, self.rng(self.s[open_i], self.e[close]))
+
+    def object_cons(self) -> Expr:
+        k = self.k
+        open_i = self.i
+        self.i += 1
+        if self.is_keyword(self.i, "for"):
+            return self.for_expr(open_i, "}")
+        items: list[ObjectItem] = []
+        while True:
+            kind = k[self.i]
+            if kind == NL or kind == ",":
+                self.i += 1
+                continue
+            if kind == "}":
+                break
+            if kind == EOF:
+                raise self.fail(
+                    self.i,
+                    "Unterminated object constructor expression",
+                    "There is no corresponding closing brace before the end of the file. This "
+                    "may be caused by incorrect brace nesting elsewhere in this file.",
+                    self.tok_rng(open_i),
+                )
+            key = self.expr()
+            if type(key) is ScopeTraversal and not key.steps:
+                # A bare name is the attribute's name, not a reference.
+                key = Literal(values.string(key.root), key.range)
+            kind = k[self.i]
+            if kind != "=" and kind != ":":
+                raise self.fail(
+                    self.i,
+                    "Missing key/value separator",
+                    'Expected an equals sign ("=") to mark the beginning of the attribute value.',
+                )
+            self.i += 1
+            value = self.expr()
+            items.append(ObjectItem(key, value))
+            kind = k[self.i]
+            if kind == "," or kind == NL:
+                self.i += 1
+            elif kind != "}":
+                if kind == EOF:
+                    continue
+                raise self.fail(
+                    self.i,
+                    "Missing attribute separator",
+                    "Expected a newline or comma to mark the beginning of the next attribute.",
+                )
+        close = self.i
+        self.i = close + 1
+        return ObjectCons(items, self.rng(self.s[open_i], self.e[close]))
+
+    def for_expr(self, open_i: int, closer: str) -> Expr:
+        k = self.k
+        self.i += 1  # "for"
+
+        def bad(i: int, detail: str) -> _Fail:
+            return self.fail(i, "Invalid 'for' expression", detail)
+
+        if k[self.i] != IDENT:
+            raise bad(self.i, "For expression requires variable name after 'for'.")
+        value_var = self.tok_text(self.i)
+        key_var: str | None = None
+        self.i += 1
+        if k[self.i] == ",":
+            self.i += 1
+            if k[self.i] != IDENT:
+                raise bad(self.i, "For expression requires value variable name after comma.")
+            key_var = value_var
+            value_var = self.tok_text(self.i)
+            self.i += 1
+        if not self.is_keyword(self.i, "in"):
+            raise bad(
+                self.i, "For expression requires the 'in' keyword after its name declarations."
+            )
+        self.i += 1
+        coll = self.expr()
+        if k[self.i] != ":":
+            raise bad(self.i, "For expression requires a colon after the collection expression.")
+        self.i += 1
+        key: Expr | None = None
+        if closer == "}":
+            key = self.expr()
+            if k[self.i] != "=>":
+                raise bad(
+                    self.i,
+                    "Key expression is required when building an object: the key and the value "
+                    'are separated by "=>".',
+                )
+            self.i += 1
+        value = self.expr()
+        if k[self.i] == "=>":
+            raise bad(self.i, "Key expression is not valid when building a tuple.")
+        group = False
+        if k[self.i] == "...":
+            if closer != "}":
+                raise bad(self.i, "Grouping ellipsis (...) cannot be used when building a tuple.")
+            group = True
+            self.i += 1
+        cond: Expr | None = None
+        if self.is_keyword(self.i, "if"):
+            self.i += 1
+            cond = self.expr()
+        close = self.i
+        if k[close] != closer:
+            raise bad(
+                close,
+                f'Extra characters after the end of the "for" expression; expected "{closer}".',
+            )
+        self.i = close + 1
+        return ForExpr(
+            key_var,
+            value_var,
+            coll,
+            key,
+            value,
+            cond,
+            group,
+            self.rng(self.s[open_i], self.e[close]),
+        )
+
+    # -- templates -------------------------------------------------------------------------
+
+    def decode_quoted(self, i: int) -> str:
+        raw = self.text[self.s[i] : self.e[i]]
+        if "\\" not in raw and "$${" not in raw and "%%{" not in raw:
+            return raw
+        base = self.s[i]
+
+        def repl(m: re.Match[str]) -> str:
+            u4, u8, ch = m.group(1), m.group(2), m.group(3)
+            if u4 is not None or u8 is not None:
+                cp = int(u4 or u8, 16)
+                if cp > 0x10FFFF or 0xD800 <= cp <= 0xDFFF:
+                    self.diags.append(
+                        Diagnostic(
+                            Severity.ERROR,
+                            "Invalid escape sequence",
+                            "The escape sequence does not name a valid Unicode character.",
+                            self.rng(base + m.start(), base + m.end()),
+                        )
+                    )
+                    return ""
+                return chr(cp)
+            if ch is None:
+                return m.group(0)[1:]  # $${ -> ${, %%{ -> %{
+            simple = _SIMPLE_ESCAPES.get(ch)
+            if simple is not None:
+                return simple
+            if ch in ("u", "U"):
+                detail = (
+                    f"The \\{ch} escape sequence must be followed by "
+                    f"{'four' if ch == 'u' else 'eight'} hexadecimal digits."
+                )
+            else:
+                detail = f'The symbol "{ch}" is not a valid escape sequence selector.'
+            self.diags.append(
+                Diagnostic(
+                    Severity.ERROR,
+                    "Invalid escape sequence",
+                    detail,
+                    self.rng(base + m.start(), base + m.end()),
+                )
+            )
+            return ch
+
+        return _ESCAPE.sub(repl, raw)
+
+    def decode_heredoc(self, i: int) -> str:
+        raw = self.text[self.s[i] : self.e[i]]
+        if "$${" in raw or "%%{" in raw:
+            raw = raw.replace("$${", "${").replace("%%{", "%{")
+        return raw
+
+    def quoted_template(self) -> Expr:
+        k = self.k
+        open_i = self.i
+        i = open_i + 1
+        kind = k[i]
+        # Most strings have no interpolation at all.
+        if kind == CQUOTE:
+            self.i = i + 1
+            return Literal(values.string(""), self.rng(self.s[open_i], self.e[i]))
+        if kind == QLIT and k[i + 1] == CQUOTE:
+            self.i = i + 2
+            return Literal(
+                values.string(self.decode_quoted(i)), self.rng(self.s[open_i], self.e[i + 1])
+            )
+        self.i = i
+        parts = self.template_parts(CQUOTE, self.decode_quoted)
+        close = self.i
+        self.i = close + 1
+        return self.build_template(parts, self.s[open_i], self.e[close])
+
+    def heredoc(self) -> Expr:
+        open_i = self.i
+        flush = self.text[self.s[open_i] + 2] == "-"
+        self.i += 1
+        parts = self.template_parts(CHEREDOC, self.decode_heredoc)
+        close = self.i
+        self.i = close + 1
+        if flush:
+            _flush_heredoc(parts)
+        return self.build_template(parts, self.s[open_i], self.e[close])
+
+    def template_parts(self, end: str, decode: Callable[[int], str]) -> list[list[Any]]:
+        """The flat parts of a template up to its `end` token, with `~` stripping applied."""
+        k = self.k
+        s = self.s
+        e = self.e
+        parts: list[list[Any]] = []
+        ltrim = False
+        while True:
+            i = self.i
+            kind = k[i]
+            if kind == end:
+                return parts
+            if kind == QLIT or kind == HLIT:
+                text = decode(i)
+                if ltrim:
+                    text = text.lstrip()
+                    ltrim = False
+                parts.append([_LIT, text, s[i], e[i], None])
+                self.i = i + 1
+                continue
+            if kind != TINTERP and kind != TCONTROL:
+                raise self.fail(
+                    i,
+                    "Unterminated template string",
+                    "The template is not closed before the end of the file.",
+                )
+            ltrim = False
+            if e[i] - s[i] == 3 and parts and parts[-1][0] == _LIT:
+                parts[-1][1] = parts[-1][1].rstrip()
+            self.i = i + 1
+            if kind == TINTERP:
+                ex = self.expr()
+                close = self.close_sequence(i, end)
+                parts.append([_INTERP, ex, s[i], e[close], None])
+            else:
+                parts.append(self.directive(i, end))
+                close = self.i - 1
+            if e[close] - s[close] == 2:
+                ltrim = True
+
+    def close_sequence(self, open_i: int, end: str) -> int:
+        close = self.i
+        kind = self.k[close]
+        if kind != TSEQEND:
+            if kind == EOF:
+                raise self.fail(
+                    open_i,
+                    "Unclosed template interpolation sequence",
+                    "There is no closing brace for this interpolation sequence before the end of "
+                    "the file. This might be caused by incorrect nesting inside the given "
+                    "expression.",
+                )
+            if kind == ":":
+                raise self.fail(
+                    close,
+                    "Extra characters after interpolation expression",
+                    "Template interpolation doesn't expect a colon at this location. Did you "
+                    "intend this to be a literal sequence to be processed as part of another "
+                    'language? If so, you can escape it by starting with "$${" instead of just '
+                    '"${".',
+                )
+            raise self.fail(
+                close,
+                "Extra characters after interpolation expression",
+                "Expected a closing brace to end the interpolation expression, but found extra "
+                "characters.\n\nThis can happen when you include interpolation syntax for "
+                "another language, such as shell scripting, but forget to escape the "
+                "interpolation start token. If this is an embedded sequence for another "
+                'language, escape it by starting with "$${" instead of just "${".',
+            )
+        self.i = close + 1
+        return close
+
+    def directive(self, open_i: int, end: str) -> list[Any]:
+        k = self.k
+        i = self.i
+        if k[i] != IDENT:
+            raise self.fail(
+                i,
+                "Invalid template directive",
+                'A template directive keyword ("if", "for", etc) is expected at the beginning of '
+                "a %{ sequence.",
+            )
+        word = self.tok_text(i)
+        self.i = i + 1
+        if word == "if":
+            cond = self.expr()
+            close = self.close_directive(open_i, "if")
+            return [_IF, cond, self.s[open_i], self.e[close], None]
+        if word == "for":
+            if k[self.i] != IDENT:
+                raise self.fail(
+                    self.i,
+                    "Invalid 'for' directive",
+                    "For directive requires variable name after 'for'.",
+                )
+            value_var = self.tok_text(self.i)
+            key_var = None
+            self.i += 1
+            if k[self.i] == ",":
+                self.i += 1
+                if k[self.i] != IDENT:
+                    raise self.fail(
+                        self.i,
+                        "Invalid 'for' directive",
+                        "For directive requires value variable name after comma.",
+                    )
+                key_var = value_var
+                value_var = self.tok_text(self.i)
+                self.i += 1
+            if not self.is_keyword(self.i, "in"):
+                raise self.fail(
+                    self.i,
+                    "Invalid 'for' directive",
+                    "For directive requires 'in' keyword after names.",
+                )
+            self.i += 1
+            coll = self.expr()
+            close = self.close_directive(open_i, "for")
+            return [_FOR, coll, self.s[open_i], self.e[close], (key_var, value_var)]
+        kind = {"else": _ELSE, "endif": _ENDIF, "endfor": _ENDFOR}.get(word)
+        if kind is None:
+            raise self.fail(
+                i,
+                "Invalid template control keyword",
+                f'"{word}" is not a valid template control keyword. Use "if", "else", "endif", '
+                '"for" or "endfor".',
+            )
+        close = self.close_directive(open_i, word)
+        return [kind, None, self.s[open_i], self.e[close], None]
+
+    def close_directive(self, open_i: int, word: str) -> int:
+        close = self.i
+        if self.k[close] != TSEQEND:
+            raise self.fail(
+                close,
+                f"Extra characters in {word} marker",
+                f"Expected a closing brace to end the {word} directive.",
+            )
+        self.i = close + 1
+        return close
+
+    def build_template(self, parts: list[list[Any]], start: int, end: int) -> Expr:
+        r = self.rng(start, end)
+        if len(parts) == 1 and parts[0][0] == _INTERP:
+            return TemplateWrap(parts[0][1], r)
+        # Join neighbouring literals (stripping can leave several in a row).
+        melded: list[list[Any]] = []
+        for p in parts:
+            if p[0] == _LIT and melded and melded[-1][0] == _LIT:
+                prev = melded[-1]
+                melded[-1] = [_LIT, prev[1] + p[1], prev[2], p[3], None]
+            else:
+                melded.append(p)
+        if all(p[0] == _LIT for p in melded):
+            return Literal(values.string("".join(p[1] for p in melded)), r)
+        tree, pos, stop = self.template_tree(melded, 0)
+        if stop is not None:
+            p = melded[stop]
+            raise self.fail_at(
+                p[2],
+                p[3],
+                f"Unexpected {_DIRECTIVE_NAMES[p[0]]} directive",
+                "The control directives within this template are unbalanced.",
+            )
+        return Template(tree, r)
+
+    def fail_at(self, a: int, b: int, summary: str, detail: str) -> _Fail:
+        self.diags.append(Diagnostic(Severity.ERROR, summary, detail, self.rng(a, b)))
+        return _Fail()
+
+    def template_tree(
+        self, parts: list[list[Any]], pos: int
+    ) -> tuple[list[TemplatePart], int, int | None]:
+        """Nest the flat parts from `pos`; returns the parts, the next position, and the index
+        of the else/endif/endfor part that stopped it (None at the end)."""
+        out: list[TemplatePart] = []
+        n = len(parts)
+        while pos < n:
+            p = parts[pos]
+            kind = p[0]
+            if kind == _LIT:
+                if p[1]:
+                    out.append(TemplateLiteral(p[1], self.rng(p[2], p[3])))
+                pos += 1
+            elif kind == _INTERP:
+                out.append(TemplateInterp(p[1], self.rng(p[2], p[3])))
+                pos += 1
+            elif kind == _IF:
+                then, pos, stop = self.template_tree(parts, pos + 1)
+                else_: list[TemplatePart] | None = None
+                if stop is not None and parts[stop][0] == _ELSE:
+                    else_, pos, stop = self.template_tree(parts, pos)
+                    if stop is not None and parts[stop][0] == _ELSE:
+                        q = parts[stop]
+                        raise self.fail_at(
+                            q[2],
+                            q[3],
+                            "Unexpected else directive",
+                            "Already in the else clause for this if.",
+                        )
+                if stop is None or parts[stop][0] != _ENDIF:
+                    if stop is None:
+                        raise self.fail_at(
+                            p[2],
+                            p[3],
+                            "Unexpected end of template",
+                            "The if directive is missing its corresponding endif directive.",
+                        )
+                    q = parts[stop]
+                    raise self.fail_at(
+                        q[2],
+                        q[3],
+                        f"Unexpected {_DIRECTIVE_NAMES[q[0]]} directive",
+                        "Expecting an endif directive for the if started here.",
+                    )
+                out.append(TemplateIf(p[1], then, else_, self.rng(p[2], parts[stop][3])))
+            elif kind == _FOR:
+                body, pos, stop = self.template_tree(parts, pos + 1)
+                if stop is None or parts[stop][0] != _ENDFOR:
+                    if stop is None:
+                        raise self.fail_at(
+                            p[2],
+                            p[3],
+                            "Unexpected end of template",
+                            "The for directive is missing its corresponding endfor directive.",
+                        )
+                    q = parts[stop]
+                    raise self.fail_at(
+                        q[2],
+                        q[3],
+                        f"Unexpected {_DIRECTIVE_NAMES[q[0]]} directive",
+                        "Expecting an endfor directive corresponding to the for directive.",
+                    )
+                key_var, value_var = p[4]
+                out.append(
+                    TemplateFor(key_var, value_var, p[1], body, self.rng(p[2], parts[stop][3]))
+                )
+            else:
+                return out, pos + 1, pos
+        return out, pos, None
+
+
+def _flush_heredoc(parts: list[list[Any]]) -> None:
+    """Apply the `<<-` rule: remove from every line the smallest indentation among the lines
+    (blank lines do not count). Only literal text at a line start is looked at, so interpolated
+    values cannot change the result, as in HCL."""
+    min_spaces = None
+    newline = True
+    adjust: list[list[Any]] = []
+    for p in parts:
+        if newline:
+            newline = False
+            if p[0] == _LIT:
+                orig = p[1]
+                trimmed = orig.lstrip()
+                if not trimmed and orig.endswith("\n"):
+                    pass  # a blank line
+                else:
+                    spaces = len(orig) - len(trimmed)
+                    adjust.append(p)
+                    if min_spaces is None or spaces < min_spaces:
+                        min_spaces = spaces
+            else:
+                min_spaces = 0
+        if p[0] == _LIT and p[1].endswith("\n"):
+            newline = True
+    if not min_spaces:
+        return
+    for p in adjust:
+        p[1] = p[1][min_spaces:]
+        p[2] += min_spaces
+
+
+# -- entry points ---------------------------------------------------------------------------
+
+
+class _GCPaused:
+    """Pause the cyclic garbage collector while building a tree: a parse allocates hundreds of
+    thousands of objects and no cycles, and collections triggered by those allocations would
+    more than double the time. The new objects are frozen afterwards so later collections do
+    not rescan them."""
+
+    __slots__ = ("was_enabled",)
+
+    def __enter__(self) -> None:
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.was_enabled:
+            gc.freeze()
+            gc.enable()
+
+
+def _sorted(diags: list[Diagnostic]) -> list[Diagnostic]:
+    return sorted(diags, key=lambda d: d.subject.start.byte if d.subject else -1)
+
+
+def parse_hcl(text: str, filename: str) -> tuple[File, list[Diagnostic]]:
+    """Parse a file of HCL native syntax."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    with _GCPaused():
+        toks = tokenize(text)
+        p = _Parser(text, filename, toks)
+        body = p.body(EOF)
+        body.range = p.rng(0, len(text))
+    return File(filename, body, text), _sorted(p.diags)
+
+
+def parse_expression(
+    text: str, filename: str = "<expression>", start: Pos | None = None
+) -> tuple[Expr | None, list[Diagnostic]]:
+    """Parse one expression that must make up the whole text (newlines are allowed inside it).
+    `start` is where the text begins in a larger file, for ranges; by default line 1, column 1."""
+    toks = tokenize(text, newlines=False)
+    p = _Parser(text, filename, toks, start)
+    expr: Expr | None = None
+    try:
+        expr = p.expr()
+        if p.k[p.i] != EOF:
+            raise p.fail(
+                p.i,
+                "Extra characters after expression",
+                "An expression was successfully parsed, but extra characters were found after it.",
+            )
+    except _Fail:
+        expr = None
+    return expr, _sorted(p.diags)
+
+
+def parse_template(
+    text: str, filename: str, start: Pos | None = None
+) -> tuple[Expr | None, list[Diagnostic]]:
+    """Parse a bare template (no quotes around it), such as a `templatefile` file."""
+    toks = tokenize_template(text)
+    p = _Parser(text, filename, toks, start)
+    expr: Expr | None
+    try:
+        parts = p.template_parts(EOF, p.decode_heredoc)
+        expr = p.build_template(parts, 0, len(text))
+    except _Fail:
+        expr = None
+    return expr, _sorted(p.diags)
+
+
+def parse_file(
+    path: str | os.PathLike[str], text: str | None = None
+) -> tuple[File, list[Diagnostic]]:
+    """Parse a configuration file, reading it unless `text` is given: the JSON syntax for
+    names ending in `.json`, the native syntax otherwise."""
+    filename = os.fspath(path)
+    if text is None:
+        try:
+            text = Path(filename).read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            diag = Diagnostic(
+                Severity.ERROR,
+                "Invalid file encoding",
+                f"The file {filename} is not valid UTF-8 ({exc.reason} at byte {exc.start}). "
+                "Configuration files must be UTF-8 text.",
+            )
+            return File(filename, Body()), [diag]
+        except OSError as exc:
+            diag = Diagnostic(
+                Severity.ERROR,
+                "Failed to read file",
+                f"The configuration file {filename} could not be read: {exc.strerror or exc}.",
+            )
+            return File(filename, Body()), [diag]
+    diagnostics.register_source(filename, text)
+    if filename.endswith(".json"):
+        from mlform.config.json_parser import parse_json
+
+        return parse_json(text, filename)
+    return parse_hcl(text, filename)
