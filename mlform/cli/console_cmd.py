@@ -1,0 +1,214 @@
+"""`mlform console`: evaluate expressions in the scope of the working directory.
+
+Reads one expression per line (an expression whose brackets, quotes or heredoc are still open
+continues on the next line) from stdin when it is not a terminal, or from a `> ` prompt
+otherwise. Each result is printed on its own line as `terraform console` prints it, or with
+`--json` as exactly one JSON line per expression: `{"value": ..., "type": ...}` or
+`{"error": "<summary>", "detail": "<detail>"}`. A failing expression does not stop the rest.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from mlform.diagnostics import Diagnostic
+    from mlform.lang.eval import EvalContext
+
+FILENAME = "<console-input>"
+
+
+@click.command("console")
+@click.option("--var", "var_args", multiple=True, metavar="NAME=VALUE", help="Set a variable.")
+@click.option(
+    "--var-file", "var_files", multiple=True, metavar="FILE", help="Read variables from a file."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per expression.")
+def command(var_args: tuple[str, ...], var_files: tuple[str, ...], as_json: bool) -> None:
+    """Evaluate expressions against the configuration's variables and locals."""
+    from mlform.cli.common import CommandFailed, print_diagnostics
+
+    ctx, diags = _scope(Path.cwd(), list(var_args), list(var_files))
+    if any(d.is_error for d in diags):
+        print_diagnostics(diags)
+        raise CommandFailed(1)
+    if diags:
+        print_diagnostics(diags)
+    interactive = sys.stdin.isatty() and not as_json
+    failed = False
+    for text in _read_expressions(interactive):
+        if text.strip() == "exit":
+            break
+        ok = _handle(text, ctx, as_json)
+        failed = failed or not ok
+    if failed and not as_json:
+        raise CommandFailed(1)
+
+
+def _scope(
+    workdir: Path, var_args: list[str], var_files: list[str]
+) -> tuple[EvalContext, list[Diagnostic]]:
+    try:
+        from mlform.config.static_eval import console_scope
+    except ImportError:  # the configuration loader may not offer a console scope yet
+        return _bare_scope(workdir), []
+    return console_scope(workdir, var_args, var_files)
+
+
+def _bare_scope(workdir: Path) -> EvalContext:
+    from mlform.lang.eval import EvalContext
+    from mlform.lang.values import EMPTY_OBJECT_VALUE, object_of, string
+
+    here = string(str(workdir))
+    return EvalContext(
+        {
+            "path": object_of({"module": string("."), "root": string("."), "cwd": here}),
+            "var": EMPTY_OBJECT_VALUE,
+            "local": EMPTY_OBJECT_VALUE,
+            "mlform": object_of({"workspace": string("default")}),
+        }
+    )
+
+
+def _handle(text: str, ctx: EvalContext, as_json: bool) -> bool:
+    """Evaluate and print one expression; False when it failed."""
+    from mlform.config.parser import parse_expression
+    from mlform.diagnostics import register_source
+    from mlform.lang.eval import evaluate
+
+    register_source(FILENAME, text)
+    expr, diags = parse_expression(text, FILENAME)
+    value = None
+    if expr is not None and not any(d.is_error for d in diags):
+        value, more = evaluate(expr, ctx)
+        diags = [*diags, *more]
+    errors = [d for d in diags if d.is_error]
+    if errors or value is None:
+        _print_errors(errors or diags, as_json)
+        return False
+    if as_json:
+        click.echo(_json_line(value))
+    else:
+        from mlform.lang.render import render_hcl
+
+        click.echo(render_hcl(value))
+    return True
+
+
+def _json_line(value: object) -> str:
+    from mlform.lang.render import json_dumps, to_json_with_type
+    from mlform.lang.values import Value
+
+    assert isinstance(value, Value)
+    out = to_json_with_type(value)
+    if value.has_mark_deep():
+        # Sensitive values stay hidden in machine output too.
+        out["value"] = None
+        out["sensitive"] = True
+    elif not value.is_wholly_known():
+        out["unknown"] = True
+    return json_dumps(out)
+
+
+def _print_errors(diags: list[Diagnostic], as_json: bool) -> None:
+    if as_json:
+        from mlform.lang.render import json_dumps
+
+        first = diags[0] if diags else None
+        summary = first.summary if first else "Invalid expression"
+        detail = first.detail if first else ""
+        click.echo(json_dumps({"error": summary, "detail": detail}))
+        return
+    from mlform.cli.common import print_diagnostics
+
+    print_diagnostics(diags)
+
+
+# --- input ---------------------------------------------------------------------------------------
+
+
+def _read_expressions(interactive: bool) -> Iterator[str]:
+    """Expressions from stdin, joining lines while brackets, strings or heredocs are open."""
+    pending: list[str] = []
+    while True:
+        try:
+            if interactive:
+                line = input("> " if not pending else "  ")
+            else:
+                raw = sys.stdin.readline()
+                if raw == "":
+                    break
+                line = raw.rstrip("\n").rstrip("\r")
+        except EOFError:
+            break
+        if not pending and not line.strip():
+            continue
+        pending.append(line)
+        text = "\n".join(pending)
+        if is_incomplete(text):
+            continue
+        pending = []
+        yield text
+    if pending:
+        yield "\n".join(pending)
+
+
+def is_incomplete(text: str) -> bool:
+    """Whether `text` stops inside brackets, a quoted string, a template or a heredoc."""
+    stack: list[str] = []  # "(" "[" "{" for brackets; '"' for a string; "$" for ${ or %{
+    heredoc: str | None = None
+    lines = text.split("\n")
+    for line in lines:
+        if heredoc is not None:
+            if line.strip() == heredoc:
+                heredoc = None
+            continue
+        i = 0
+        n = len(line)
+        while i < n:
+            ch = line[i]
+            top = stack[-1] if stack else ""
+            if top == '"':
+                if ch == "\\":
+                    i += 2
+                    continue
+                if ch in "$%" and line[i + 1 : i + 2] == "{":
+                    if line[i - 1 : i] == ch:
+                        i += 2
+                        continue
+                    stack.append("$")
+                    i += 2
+                    continue
+                if ch == '"':
+                    stack.pop()
+                i += 1
+                continue
+            if ch == '"':
+                stack.append('"')
+            elif ch in "([{":
+                stack.append(ch)
+            elif ch in ")]}":
+                if stack and stack[-1] in "([{$":
+                    stack.pop()
+            elif ch == "#" or line[i : i + 2] == "//":
+                break
+            elif line[i : i + 2] == "<<":
+                j = i + 2
+                if line[j : j + 1] == "-":
+                    j += 1
+                k = j
+                while k < n and (line[k].isalnum() or line[k] == "_"):
+                    k += 1
+                if k > j and k == n:
+                    heredoc = line[j:k]
+                    break
+            i += 1
+        if stack and stack[-1] == '"':
+            # A quoted string cannot span lines; let the parser report it.
+            return False
+    return bool(stack) or heredoc is not None
