@@ -52,7 +52,7 @@ _NORMAL = re.compile(
     |(<<-?[^\W\d][\w-]*)(?=\r?\n)                     # 7 heredoc opener
     |(==|!=|<=|>=|&&|\|\||=>|\.\.\.|::|~\}|[-+*/%<>!=?:.,()\[\]{}])   # 8 operator
     |(\Z)                                            # 9 end of text
-    |(.)                                             # 10 anything else
+    |('[^'\n]*'?|.)                                 # 10 anything else (a 'string' at once)
     )""",
     re.X | re.S,
 )
