@@ -1,0 +1,317 @@
+"""Where state lives: the `Backend` contract, lock-info and history records, and backend discovery.
+
+A backend stores one state per workspace, keeps every serial it wrote (history), locks a
+workspace against a second writer and holds the journal of the operation in progress. Backends
+are plugins found by entry point (group `mlform.backends`); the local one is built in and found
+the same way. Every backend passes `mlform.testing.backend_conformance`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import socket
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from mlform import __version__
+from mlform.diagnostics import suggestion
+from mlform.state.errors import LockError, StateError
+from mlform.state.journal import Journal
+from mlform.state.model import State, now_iso
+
+__all__ = [
+    "Backend",
+    "HistoryEntry",
+    "LockInfo",
+    "LockError",
+    "StateError",
+    "load_backend",
+    "available_backends",
+    "validate_workspace_name",
+    "DEFAULT_WORKSPACE",
+]
+
+DEFAULT_WORKSPACE = "default"
+_WORKSPACE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def validate_workspace_name(name: str) -> str:
+    if not isinstance(name, str) or not _WORKSPACE_NAME.fullmatch(name) or len(name) > 90:
+        raise StateError(
+            f"Invalid workspace name {name!r}",
+            "A workspace name uses letters, digits, `-` and `_` only (at most 90 characters).",
+        )
+    return name
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user database (containers): fall back to the uid
+        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+
+
+@dataclass
+class LockInfo:
+    """Who holds a lock: what a second run shows so its user can find the holder."""
+
+    id: str
+    operation: str
+    who: str
+    pid: int
+    host: str
+    created: str
+    version: str = __version__
+    path: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def new(cls, operation: str, who: str | None = None, path: str = "") -> LockInfo:
+        host = socket.gethostname()
+        return cls(
+            id=str(uuid.uuid4()),
+            operation=operation,
+            who=who or f"{current_user()}@{host}",
+            pid=os.getpid(),
+            host=host,
+            created=now_iso(),
+            path=path,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> LockInfo:
+        return cls(
+            id=str(d.get("id", "")),
+            operation=str(d.get("operation", "")),
+            who=str(d.get("who", "")),
+            pid=int(d.get("pid", 0) or 0),
+            host=str(d.get("host", "")),
+            created=str(d.get("created", "")),
+            version=str(d.get("version", "")),
+            path=str(d.get("path", "")),
+            extra=dict(d.get("extra") or {}),
+        )
+
+    def holder_alive(self) -> bool | None:
+        """Whether the holding process still runs: None when it is on another host."""
+        if self.host != socket.gethostname() or self.pid <= 0:
+            return None
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def describe(self) -> str:
+        lines = [
+            "Lock info:",
+            f"  ID:        {self.id}",
+            f"  Path:      {self.path}",
+            f"  Operation: {self.operation}",
+            f"  Who:       {self.who}",
+            f"  PID:       {self.pid}",
+            f"  Version:   {self.version}",
+            f"  Created:   {self.created}",
+        ]
+        return "\n".join(lines)
+
+
+def lock_error(info: LockInfo | None, waited: float, where: str) -> LockError:
+    """The error a run gets when it could not take the lock within its timeout."""
+    if info is None:
+        return LockError(
+            f"Error acquiring the state lock on {where}",
+            f"Another process holds the lock (it has not written its lock info yet). "
+            f"Waited {waited:g}s. Try again, or raise --lock-timeout.",
+        )
+    stale = info.holder_alive() is False
+    summary = f"Error acquiring the state lock: held by {info.who} ({info.operation}) since {info.created}"
+    if stale:
+        hint = (
+            f"The holder's process (PID {info.pid} on this host) is no longer running, so the "
+            "lock is probably stale. If no mlform run is using this state, run\n"
+            f"  mlform force-unlock {info.id}"
+        )
+    else:
+        hint = (
+            f"Waited {waited:g}s for it. Wait for that run to finish, or raise --lock-timeout. "
+            "If the holder is gone (its machine crashed, its run was killed), run\n"
+            f"  mlform force-unlock {info.id}"
+        )
+    return LockError(summary, f"{info.describe()}\n\n{hint}", info=info)
+
+
+@dataclass
+class HistoryEntry:
+    """One serial in a workspace's history: when, who, which operation, what it changed."""
+
+    serial: int
+    at: str = ""
+    who: Any = None
+    operation: str = ""
+    ci: dict[str, Any] | None = None
+    summary: Any = None
+    lineage: str = ""
+
+    @classmethod
+    def from_state(cls, state: State) -> HistoryEntry:
+        m = state.meta or {}
+        return cls(
+            serial=state.serial,
+            at=str(m.get("at", "")),
+            who=m.get("who"),
+            operation=str(m.get("operation", "")),
+            ci=m.get("ci"),
+            summary=m.get("summary"),
+            lineage=state.lineage,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Backend(ABC):
+    """Storage for states by workspace. Subclasses set `type_name` and implement the methods.
+
+    `config` is the `backend "<type>" { ... }` block as plain data; `workdir` the working folder
+    (relative paths in the config are relative to it).
+    """
+
+    type_name: ClassVar[str] = ""
+
+    def __init__(self, config: dict[str, Any] | None = None, workdir: Path | str = "."):
+        self.config = dict(config or {})
+        self.workdir = Path(workdir)
+
+    def describe(self, workspace: str = DEFAULT_WORKSPACE) -> str:
+        """Where a workspace's state lives, for messages (a path or a URL)."""
+        return f"{self.type_name} backend, workspace {workspace!r}"
+
+    # --- state ------------------------------------------------------------------------------
+
+    @abstractmethod
+    def read(self, workspace: str = DEFAULT_WORKSPACE) -> State | None:
+        """The latest state of a workspace, or None when it has none yet."""
+
+    @abstractmethod
+    def write(self, workspace: str, state: State) -> None:
+        """Store `state` atomically as the latest and add it to the history."""
+
+    @abstractmethod
+    def history(self, workspace: str = DEFAULT_WORKSPACE) -> list[HistoryEntry]:
+        """Every serial kept for a workspace, oldest first."""
+
+    @abstractmethod
+    def read_serial(self, workspace: str, serial: int) -> State:
+        """One past serial from the history (StateError if it is not kept)."""
+
+    # --- journal ----------------------------------------------------------------------------
+
+    def journal(self, workspace: str = DEFAULT_WORKSPACE) -> Journal:
+        """The journal of the operation in progress. Remote backends keep it on this machine,
+        under the working folder, where the next run on this machine finds it."""
+        return Journal(self.workdir / ".mlform" / "journal" / f"{workspace}.journal")
+
+    # --- locking ----------------------------------------------------------------------------
+
+    @abstractmethod
+    def lock(self, workspace: str, info: LockInfo, timeout: float = 0.0) -> LockInfo:
+        """Take the workspace's lock, waiting up to `timeout` seconds; LockError otherwise."""
+
+    @abstractmethod
+    def unlock(self, workspace: str, lock_id: str) -> None:
+        """Release a lock this process holds."""
+
+    @abstractmethod
+    def lock_info(self, workspace: str = DEFAULT_WORKSPACE) -> LockInfo | None:
+        """Who holds the lock now, if anyone."""
+
+    @abstractmethod
+    def force_unlock(self, workspace: str, lock_id: str) -> None:
+        """Remove a lock whose holder is gone; only when `lock_id` is the holder's ID."""
+
+    # --- workspaces -------------------------------------------------------------------------
+
+    @abstractmethod
+    def workspaces(self) -> list[str]:
+        """Every workspace, "default" first."""
+
+    @abstractmethod
+    def create_workspace(self, name: str) -> None: ...
+
+    @abstractmethod
+    def delete_workspace(self, name: str, force: bool = False) -> None: ...
+
+    def require_workspace(self, name: str) -> None:
+        validate_workspace_name(name)
+        existing = self.workspaces()
+        if name != DEFAULT_WORKSPACE and name not in existing:
+            raise StateError(
+                f"Workspace {name!r} does not exist",
+                f"Create it with `mlform workspace new {name}`, or select another one."
+                + suggestion(name, existing),
+            )
+
+
+# --- discovery ------------------------------------------------------------------------------
+
+_BUILTIN = {"local": "mlform.state.backends.local:LocalBackend"}
+
+
+def _entry_points() -> dict[str, str]:
+    found = dict(_BUILTIN)
+    if os.environ.get("MLFORM_DISABLE_PLUGIN_AUTOLOAD"):
+        return found
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="mlform.backends"):
+        found.setdefault(ep.name, ep.value)
+    return found
+
+
+def available_backends() -> list[str]:
+    return sorted(_entry_points())
+
+
+def load_backend(type_name: str, config: dict[str, Any] | None, workdir: Path | str) -> Backend:
+    """The backend named in a `backend "<type_name>"` block, configured.
+
+    Unknown names and plugins of the wrong shape are StateErrors saying what to install or fix.
+    """
+    import importlib
+
+    points = _entry_points()
+    target = points.get(type_name)
+    if target is None:
+        raise StateError(
+            f"Unknown backend type {type_name!r}",
+            f"Installed backends: {', '.join(sorted(points))}.{suggestion(type_name, points)} "
+            f"A third-party backend is a package declaring an entry point in group "
+            f'"mlform.backends"; install it with pip.',
+        )
+    module_name, _, attr = target.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise StateError(
+            f"The {type_name!r} backend could not be loaded",
+            f"Its entry point {target} failed: {exc}. Reinstall the package that provides it.",
+        ) from None
+    if not (isinstance(obj, type) and issubclass(obj, Backend)):
+        raise StateError(
+            f"The {type_name!r} backend is not an mlform backend",
+            f"Its entry point {target} must name a subclass of mlform.state.backends.Backend.",
+        )
+    return obj(config or {}, Path(workdir))

@@ -1,0 +1,276 @@
+"""The local backend: state in a JSON file in the working folder, history and lock beside it.
+
+    mlform.state.json                  the default workspace (config `path` moves it)
+    mlform.state.json.journal          the operation in progress (see mlform.state.journal)
+    mlform.state.json.lock[.info]      the lock and who holds it (see mlform.state.lock)
+    mlform.state.json.history/         one file per serial, 00000001.json ..., never rewritten
+    mlform.state.d/<workspace>/mlform.state.json   any other workspace, with the same companions
+
+Every file is created with mode 0600 (states hold secrets); writes are atomic (temporary file,
+fsync, rename, fsync of the folder), so a crash leaves the old state or the new one, never half.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from mlform.state.backends import (
+    DEFAULT_WORKSPACE,
+    Backend,
+    HistoryEntry,
+    LockInfo,
+    validate_workspace_name,
+)
+from mlform.state.errors import LockError, StateError
+from mlform.state.format import load_file, state_dumps
+from mlform.state.journal import Journal, fsync_dir
+from mlform.state.lock import FileLock, force_unlock, read_info
+from mlform.state.model import State
+
+DEFAULT_PATH = "mlform.state.json"
+DEFAULT_WORKSPACE_DIR = "mlform.state.d"
+STATE_FILE = "mlform.state.json"
+SERIAL_DIGITS = 8
+
+
+def atomic_write(path: Path, text: str, exclusive: bool = False) -> None:
+    """Write `text` to `path` so that a crash leaves either the old file or the new one.
+
+    With `exclusive`, refuse (FileExistsError) when `path` already exists.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        data = text.encode("utf-8")
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        if exclusive:
+            # link() fails if the target exists: no window where an existing file is replaced.
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+class LocalBackend(Backend):
+    """State in files on this machine. Config: `path` (default mlform.state.json) and
+    `workspace_dir` (default mlform.state.d), both relative to the working folder."""
+
+    type_name = "local"
+
+    def __init__(self, config: dict[str, Any] | None = None, workdir: Path | str = "."):
+        super().__init__(config, workdir)
+        unknown = set(self.config) - {"path", "workspace_dir"}
+        if unknown:
+            raise StateError(
+                f"Unsupported argument {sorted(unknown)[0]!r} in the local backend",
+                "The local backend takes `path` and `workspace_dir`.",
+            )
+        self.path = self.workdir / str(self.config.get("path") or DEFAULT_PATH)
+        self.workspace_dir = self.workdir / str(
+            self.config.get("workspace_dir") or DEFAULT_WORKSPACE_DIR
+        )
+        self._locks: dict[str, FileLock] = {}
+
+    # --- where things are -------------------------------------------------------------------
+
+    def state_path(self, workspace: str = DEFAULT_WORKSPACE) -> Path:
+        validate_workspace_name(workspace)
+        if workspace == DEFAULT_WORKSPACE:
+            return self.path
+        return self.workspace_dir / workspace / STATE_FILE
+
+    def _companion(self, workspace: str, suffix: str) -> Path:
+        p = self.state_path(workspace)
+        return p.with_name(p.name + suffix)
+
+    def history_dir(self, workspace: str = DEFAULT_WORKSPACE) -> Path:
+        return self._companion(workspace, ".history")
+
+    def _history_file(self, workspace: str, serial: int) -> Path:
+        return self.history_dir(workspace) / f"{serial:0{SERIAL_DIGITS}d}.json"
+
+    def describe(self, workspace: str = DEFAULT_WORKSPACE) -> str:
+        return str(self.state_path(workspace))
+
+    # --- state ------------------------------------------------------------------------------
+
+    def read(self, workspace: str = DEFAULT_WORKSPACE) -> State | None:
+        path = self.state_path(workspace)
+        if not path.exists():
+            return None
+        return load_file(path)
+
+    def write(self, workspace: str, state: State) -> None:
+        path = self.state_path(workspace)
+        hist = self.history_dir(workspace)
+        target = self._history_file(workspace, state.serial)
+        if target.exists():
+            raise StateError(
+                f"The history of {path} already holds serial {state.serial}",
+                "History files are never rewritten. The state was not written; another run "
+                "may have written this workspace without its lock.",
+            )
+        if hist.exists():
+            os.chmod(hist, 0o700)
+        else:
+            hist.mkdir(mode=0o700, parents=True)
+        self._backfill_history(workspace)
+        text = state_dumps(state)
+        atomic_write(path, text)
+        # State first, history second: a crash between the two is repaired by the next write's
+        # backfill, while the reverse order could leave a history serial the state never had.
+        atomic_write(target, text, exclusive=True)
+        self._append_index(workspace, HistoryEntry.from_state(state))
+
+    def _backfill_history(self, workspace: str) -> None:
+        path = self.state_path(workspace)
+        if not path.exists():
+            return
+        try:
+            current = load_file(path)
+        except StateError:
+            return
+        target = self._history_file(workspace, current.serial)
+        if not target.exists():
+            atomic_write(target, path.read_text(encoding="utf-8"), exclusive=True)
+            self._append_index(workspace, HistoryEntry.from_state(current))
+
+    def _append_index(self, workspace: str, entry: HistoryEntry) -> None:
+        index = self.history_dir(workspace) / "index.jsonl"
+        fd = os.open(index, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, (json.dumps(entry.to_json(), default=str) + "\n").encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def history(self, workspace: str = DEFAULT_WORKSPACE) -> list[HistoryEntry]:
+        hist = self.history_dir(workspace)
+        if not hist.is_dir():
+            return []
+        indexed: dict[int, HistoryEntry] = {}
+        index = hist / "index.jsonl"
+        if index.exists():
+            for line in index.read_text(encoding="utf-8").splitlines():
+                try:
+                    d = json.loads(line)
+                    indexed[int(d["serial"])] = HistoryEntry(**d)
+                except (ValueError, KeyError, TypeError):
+                    continue  # a torn last line; the file itself is read below
+        out = []
+        for f in hist.glob("*.json"):
+            if not f.stem.isdigit():
+                continue
+            serial = int(f.stem)
+            entry = indexed.get(serial)
+            if entry is None:
+                entry = HistoryEntry.from_state(load_file(f))
+            out.append(entry)
+        return sorted(out, key=lambda e: e.serial)
+
+    def read_serial(self, workspace: str, serial: int) -> State:
+        f = self._history_file(workspace, serial)
+        if not f.exists():
+            kept = [e.serial for e in self.history(workspace)]
+            have = f"Serials kept: {kept[0]} to {kept[-1]}." if kept else "No history is kept yet."
+            raise StateError(
+                f"Serial {serial} is not in the history of workspace {workspace!r}", have
+            )
+        return load_file(f)
+
+    # --- journal ----------------------------------------------------------------------------
+
+    def journal(self, workspace: str = DEFAULT_WORKSPACE) -> Journal:
+        return Journal(self._companion(workspace, ".journal"))
+
+    # --- locking ----------------------------------------------------------------------------
+
+    def lock(self, workspace: str, info: LockInfo, timeout: float = 0.0) -> LockInfo:
+        path = self.state_path(workspace)
+        info.path = str(path)
+        lock = FileLock(
+            self._companion(workspace, ".lock"), self._companion(workspace, ".lock.info")
+        )
+        lock.acquire(info, timeout, str(path))
+        self._locks[info.id] = lock
+        return info
+
+    def unlock(self, workspace: str, lock_id: str) -> None:
+        lock = self._locks.pop(lock_id, None)
+        if lock is not None:
+            lock.release()
+
+    def lock_info(self, workspace: str = DEFAULT_WORKSPACE) -> LockInfo | None:
+        return read_info(self._companion(workspace, ".lock.info"))
+
+    def force_unlock(self, workspace: str, lock_id: str) -> None:
+        force_unlock(self._companion(workspace, ".lock.info"), lock_id)
+
+    # --- workspaces -------------------------------------------------------------------------
+
+    def workspaces(self) -> list[str]:
+        names = [DEFAULT_WORKSPACE]
+        if self.workspace_dir.is_dir():
+            for d in sorted(self.workspace_dir.iterdir()):
+                if d.is_dir() and d.name != DEFAULT_WORKSPACE:
+                    try:
+                        names.append(validate_workspace_name(d.name))
+                    except StateError:
+                        continue
+        return names
+
+    def create_workspace(self, name: str) -> None:
+        validate_workspace_name(name)
+        if name in self.workspaces():
+            raise StateError(
+                f"Workspace {name!r} already exists",
+                f"Select it with `mlform workspace select {name}`.",
+            )
+        self.workspace_dir.mkdir(parents=True, exist_ok=True)
+        (self.workspace_dir / name).mkdir(mode=0o700)
+
+    def delete_workspace(self, name: str, force: bool = False) -> None:
+        validate_workspace_name(name)
+        if name == DEFAULT_WORKSPACE:
+            raise StateError("The default workspace cannot be deleted")
+        if name not in self.workspaces():
+            raise StateError(f"Workspace {name!r} does not exist")
+        info = self.lock_info(name)
+        if info is not None:
+            raise LockError(
+                f"Workspace {name!r} is locked by {info.who} ({info.operation})",
+                info.describe(),
+                info=info,
+            )
+        state = self.read(name)
+        if not force:
+            if state is not None and len(state) > 0:
+                raise StateError(
+                    f"Workspace {name!r} is not empty",
+                    f"It manages {len(state)} object(s). Destroy them first "
+                    "(`mlform destroy` in that workspace), or delete it anyway with `--force`, "
+                    "which forgets them without destroying them.",
+                )
+            if self.journal(name).exists():
+                raise StateError(
+                    f"Workspace {name!r} has an unfinished operation",
+                    "Its journal holds operations not yet folded into its state. Run a plan or "
+                    "apply in it first, or delete it anyway with `--force`.",
+                )
+        shutil.rmtree(self.workspace_dir / name)
+        fsync_dir(self.workspace_dir)

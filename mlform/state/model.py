@@ -1,0 +1,281 @@
+"""The state model: what mlform knows about the objects it manages, as plain dataclasses.
+
+A `State` holds resources (each with its instances), outputs, creates that were journaled but not
+yet confirmed (`pending`) and `meta`, the operation that produced this serial. Lookups by address
+go through an index kept beside the lists, so that recording one instance costs the same whether
+the state holds ten objects or a hundred thousand. The JSON form (`to_json`/`from_json`) lives in
+`mlform.state.format`; these methods delegate to it.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from mlform import __version__
+from mlform.addrs import (
+    AbsResource,
+    AbsResourceInstance,
+    Key,
+    ModuleInstance,
+    Resource,
+    parse_instance,
+    parse_module_instance,
+)
+
+FORMAT_VERSION = 1
+
+READY = "ready"
+TAINTED = "tainted"
+
+
+def now_iso() -> str:
+    """The current time in UTC, ISO 8601 with a `Z`, as every timestamp in state is written."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class InstanceRecord:
+    """One object that exists: its key, id, attributes and what it depends on."""
+
+    index_key: Key = None
+    status: str = READY
+    id: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    sensitive_paths: list[list[str | int]] = field(default_factory=list)
+    dependencies: list[str] = field(default_factory=list)
+    create_before_destroy: bool = False
+    private: dict[str, Any] = field(default_factory=dict)
+    lineage: dict[str, Any] | None = None
+    created_at: str = ""
+    updated_at: str = ""
+
+    @property
+    def tainted(self) -> bool:
+        return self.status == TAINTED
+
+
+@dataclass
+class ResourceRecord:
+    """A resource in one module instance and the instances it has in state."""
+
+    mode: str
+    type: str
+    name: str
+    module: str = ""
+    provider: str = ""
+    instances: list[InstanceRecord] = field(default_factory=list)
+    # index_key -> position in `instances`; rebuilt when it no longer matches the list.
+    _by_key: dict[Key, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def addr(self) -> AbsResource:
+        return AbsResource(
+            parse_module_instance(self.module),
+            Resource(self.mode, self.type, self.name),  # type: ignore[arg-type]
+        )
+
+    def _reindex(self) -> None:
+        self._by_key = {inst.index_key: i for i, inst in enumerate(self.instances)}
+
+    def find(self, key: Key) -> InstanceRecord | None:
+        if len(self._by_key) == len(self.instances):
+            pos = self._by_key.get(key)
+            if pos is None:
+                return None
+            if pos < len(self.instances) and self.instances[pos].index_key == key:
+                return self.instances[pos]
+        # The list was edited behind the index's back: rebuild it once.
+        self._reindex()
+        pos = self._by_key.get(key)
+        return None if pos is None else self.instances[pos]
+
+    def put(self, rec: InstanceRecord) -> None:
+        if self.find(rec.index_key) is not None:
+            self.instances[self._by_key[rec.index_key]] = rec
+            return
+        self._by_key[rec.index_key] = len(self.instances)
+        self.instances.append(rec)
+
+    def drop(self, key: Key) -> InstanceRecord | None:
+        """Remove an instance in O(1): the last one takes its place (JSON output is sorted)."""
+        if self.find(key) is None:
+            return None
+        pos = self._by_key.pop(key)
+        last = self.instances.pop()
+        if pos < len(self.instances):
+            removed = self.instances[pos]
+            self.instances[pos] = last
+            self._by_key[last.index_key] = pos
+            return removed
+        return last
+
+
+@dataclass
+class OutputRecord:
+    value: Any
+    type: Any = "dynamic"
+    sensitive: bool = False
+
+
+@dataclass
+class PendingCreate:
+    """A create sent (or about to be sent) to a provider whose answer is not yet in state."""
+
+    addr: str
+    token: str
+    provider: str
+    at: str = ""
+
+
+ResourceKey = tuple[str, str, str, str]  # module, mode, type, name
+
+
+def _rkey(addr: AbsResource | AbsResourceInstance) -> ResourceKey:
+    return (str(addr.module), addr.resource.mode, addr.resource.type, addr.resource.name)
+
+
+def as_instance(addr: AbsResourceInstance | str) -> AbsResourceInstance:
+    return parse_instance(addr) if isinstance(addr, str) else addr
+
+
+@dataclass
+class State:
+    """A snapshot of state. `serial` grows with every change written; `lineage` names its history."""
+
+    format_version: int = FORMAT_VERSION
+    serial: int = 0
+    lineage: str = ""
+    mlform_version: str = __version__
+    outputs: dict[str, OutputRecord] = field(default_factory=dict)
+    resources: list[ResourceRecord] = field(default_factory=list)
+    pending: list[PendingCreate] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    _index: dict[ResourceKey, int] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def empty(cls, lineage: str | None = None) -> State:
+        return cls(lineage=lineage or str(uuid.uuid4()))
+
+    # --- lookups ----------------------------------------------------------------------------
+
+    def _reindex(self) -> None:
+        self._index = {(r.module, r.mode, r.type, r.name): i for i, r in enumerate(self.resources)}
+
+    def resource(self, addr: AbsResource) -> ResourceRecord | None:
+        key = _rkey(addr)
+        if len(self._index) == len(self.resources):
+            pos = self._index.get(key)
+            if pos is None:
+                return None
+            if pos < len(self.resources):
+                r = self.resources[pos]
+                if (r.module, r.mode, r.type, r.name) == key:
+                    return r
+        self._reindex()
+        pos = self._index.get(key)
+        return None if pos is None else self.resources[pos]
+
+    def instance(self, addr: AbsResourceInstance | str) -> InstanceRecord | None:
+        addr = as_instance(addr)
+        res = self.resource(addr.abs_resource)
+        return None if res is None else res.find(addr.key)
+
+    def all_instances(
+        self,
+    ) -> Iterator[tuple[AbsResourceInstance, ResourceRecord, InstanceRecord]]:
+        """Every instance, resources in address order and instances by key."""
+        from mlform.addrs import _key_sort
+
+        for res in sorted(self.resources, key=_resource_sort_key):
+            base = res.addr()
+            for inst in sorted(res.instances, key=lambda i: _key_sort(i.index_key)):
+                yield base.instance(inst.index_key), res, inst
+
+    def __len__(self) -> int:
+        return sum(len(r.instances) for r in self.resources)
+
+    # --- changes ----------------------------------------------------------------------------
+
+    def set_instance(
+        self, addr: AbsResourceInstance | str, provider: str, rec: InstanceRecord
+    ) -> None:
+        addr = as_instance(addr)
+        rec.index_key = addr.key
+        res = self.resource(addr.abs_resource)
+        if res is None:
+            res = ResourceRecord(
+                mode=addr.resource.mode,
+                type=addr.resource.type,
+                name=addr.resource.name,
+                module=str(addr.module),
+                provider=provider,
+            )
+            self._index[_rkey(addr)] = len(self.resources)
+            self.resources.append(res)
+        elif provider:
+            res.provider = provider
+        res.put(rec)
+
+    def remove_instance(self, addr: AbsResourceInstance | str) -> InstanceRecord | None:
+        addr = as_instance(addr)
+        res = self.resource(addr.abs_resource)
+        if res is None:
+            return None
+        removed = res.drop(addr.key)
+        if not res.instances:
+            self._drop_resource(_rkey(addr))
+        return removed
+
+    def _drop_resource(self, key: ResourceKey) -> None:
+        pos = self._index.pop(key)
+        last = self.resources.pop()
+        if pos < len(self.resources):
+            self.resources[pos] = last
+            self._index[(last.module, last.mode, last.type, last.name)] = pos
+
+    def add_pending(self, p: PendingCreate) -> None:
+        self.pending = [x for x in self.pending if x.addr != p.addr]
+        self.pending.append(p)
+
+    def drop_pending(self, addr: str) -> bool:
+        before = len(self.pending)
+        self.pending = [x for x in self.pending if x.addr != addr]
+        return len(self.pending) != before
+
+    # --- copies and JSON --------------------------------------------------------------------
+
+    def copy(self) -> State:
+        return copy.deepcopy(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> State:
+        # Through JSON: faster than the generic deepcopy, and the copy is exactly what a
+        # write then a read would give.
+        import json
+
+        from mlform.state.format import dumps
+
+        return State.from_json(json.loads(dumps(self.to_json(), pretty=False)))
+
+    def to_json(self) -> dict[str, Any]:
+        from mlform.state.format import state_to_json
+
+        return state_to_json(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], source: str = "state") -> State:
+        from mlform.state.format import state_from_json
+
+        return state_from_json(data, source)
+
+
+def _resource_sort_key(r: ResourceRecord) -> tuple[object, ...]:
+    return (
+        ModuleInstance.sort_key(parse_module_instance(r.module)) if r.module else (),
+        r.mode,
+        r.type,
+        r.name,
+    )

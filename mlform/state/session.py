@@ -1,0 +1,372 @@
+"""A state session: the one way an operation reads, changes and writes a workspace's state.
+
+    with StateSession.open(backend, "default", operation="apply") as sess:
+        sess.begin_create(addr, token, provider)   # journaled before the provider is called
+        sess.put_instance(addr, provider, record)  # journaled (fsync'd) as soon as it is known
+        sess.commit({"summary": {...}})            # one atomic rewrite as serial + 1
+
+Opening locks the workspace, reads the latest state and replays any journal a crashed run left,
+so `sess.state` is everything known to exist. Each change is one appended, fsync'd journal line,
+so its cost is the size of the change; `commit` folds the journal into a single state write that
+joins the history. Leaving the `with` without committing keeps the journal for the next run and
+releases the lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from mlform import __version__
+from mlform.addrs import AbsResourceInstance
+from mlform.state.backends import DEFAULT_WORKSPACE, Backend, LockInfo, current_user
+from mlform.state.errors import StateError
+from mlform.state.format import dumps, instance_from_json, instance_to_json
+from mlform.state.journal import Journal
+from mlform.state.model import (
+    InstanceRecord,
+    OutputRecord,
+    PendingCreate,
+    State,
+    as_instance,
+    now_iso,
+)
+
+_CI_VARS = {
+    "GITHUB_ACTIONS": ("github", "GITHUB_RUN_ID", "GITHUB_REPOSITORY"),
+    "GITLAB_CI": ("gitlab", "CI_PIPELINE_ID", "CI_PROJECT_PATH"),
+    "BUILDKITE": ("buildkite", "BUILDKITE_BUILD_ID", "BUILDKITE_PIPELINE_SLUG"),
+    "CIRCLECI": ("circleci", "CIRCLE_WORKFLOW_ID", "CIRCLE_PROJECT_REPONAME"),
+    "JENKINS_URL": ("jenkins", "BUILD_ID", "JOB_NAME"),
+}
+
+
+def detect_ci() -> dict[str, Any] | None:
+    """The CI run this process belongs to, as recorded in each serial's meta; None outside CI."""
+    for var, (system, run_var, project_var) in _CI_VARS.items():
+        if os.environ.get(var):
+            return {
+                "system": system,
+                "run": os.environ.get(run_var),
+                "project": os.environ.get(project_var),
+            }
+    if os.environ.get("CI"):
+        return {"system": "unknown", "run": None, "project": None}
+    return None
+
+
+def _who(who: str | None) -> dict[str, str]:
+    if who is None:
+        return {"user": current_user(), "host": socket.gethostname()}
+    user, _, host = who.partition("@")
+    return {"user": user, "host": host or socket.gethostname()}
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """One journal entry replayed into state when a session opened after a crash."""
+
+    op: str  # put | remove | begin_create | resolve
+    addr: str
+
+    def __str__(self) -> str:
+        verb = {
+            "put": "recorded",
+            "remove": "removed",
+            "begin_create": "create in progress (to be looked up by its token)",
+            "resolve": "pending create resolved",
+        }.get(self.op, self.op)
+        return f"{self.addr}: {verb}"
+
+
+class StateSession:
+    """One operation's hold on a workspace's state. Create with `StateSession.open`."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        workspace: str,
+        operation: str,
+        who: str | None,
+    ):
+        self.backend = backend
+        self.workspace = workspace
+        self.operation = operation
+        self.who = who
+        self.lock_info: LockInfo | None = None
+        self.journal: Journal = backend.journal(workspace)
+        self.state: State = State.empty()
+        self.recovered: list[Recovered] = []
+        self.existed = False
+        self._dirty = False
+        self._base_outputs: Any = {}
+        self._journal_header: dict[str, Any] | None = None
+        self._closed = False
+        self._resume_length: int | None = None
+
+    # --- opening ----------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        backend: Backend,
+        workspace: str = DEFAULT_WORKSPACE,
+        operation: str = "apply",
+        lock: bool = True,
+        lock_timeout: float = 30.0,
+        who: str | None = None,
+    ) -> StateSession:
+        backend.require_workspace(workspace)
+        sess = cls(backend, workspace, operation, who)
+        if lock:
+            info = LockInfo.new(operation, who)
+            sess.lock_info = backend.lock(workspace, info, lock_timeout)
+        try:
+            sess._load()
+        except BaseException:
+            sess.close()
+            raise
+        return sess
+
+    def _load(self) -> None:
+        prior = self.backend.read(self.workspace)
+        self.existed = prior is not None
+        contents = self.journal.read()
+        if contents is not None and not contents.header:
+            # Only a torn header: nothing was recorded before the crash.
+            self.journal.remove()
+            contents = None
+        if contents is not None:
+            header = contents.header
+            folded = prior is not None and prior.meta.get("folded_journal") == header.get("id")
+            if folded:
+                # The crash came after the commit that folded it and before its removal.
+                self.journal.remove()
+                contents = None
+            elif prior is None and header.get("serial") == 0:
+                prior = State.empty(lineage=header["lineage"])
+            elif prior is None or (
+                header.get("lineage") != prior.lineage or header.get("serial") != prior.serial
+            ):
+                have = (
+                    "no state"
+                    if prior is None
+                    else f"serial {prior.serial} of lineage {prior.lineage}"
+                )
+                raise StateError(
+                    f"The state journal {self.journal.path} does not apply to the current state",
+                    f"It records operations on serial {header.get('serial')} of lineage "
+                    f"{header.get('lineage')}, but {self.backend.describe(self.workspace)} holds "
+                    f"{have}. The state was replaced while operations were unfinished. Inspect "
+                    "the journal (one JSON line per operation), `mlform import` what it records "
+                    "that the state lacks, then move the journal away.",
+                )
+        self.state = prior if prior is not None else State.empty()
+        self._base_outputs = self._outputs_json()
+        if contents is not None:
+            for entry in contents.entries:
+                self._apply_entry(entry)
+                self.recovered.append(Recovered(entry.get("op", "?"), entry.get("addr", "")))
+            self._resume_length = contents.valid_length
+            self._journal_header = contents.header
+            self._dirty = True
+
+    def _apply_entry(self, entry: dict[str, Any]) -> None:
+        op = entry.get("op")
+        addr = entry.get("addr", "")
+        if op == "put":
+            self.state.set_instance(
+                addr, entry.get("provider", ""), instance_from_json(entry["instance"])
+            )
+            self.state.drop_pending(addr)
+        elif op == "remove":
+            self.state.remove_instance(addr)
+        elif op == "begin_create":
+            self.state.add_pending(
+                PendingCreate(
+                    addr=addr,
+                    token=entry["token"],
+                    provider=entry.get("provider", ""),
+                    at=entry.get("at", ""),
+                )
+            )
+        elif op == "resolve":
+            self.state.drop_pending(addr)
+        else:
+            raise StateError(
+                f"The state journal {self.journal.path} holds an unknown operation {op!r}",
+                "It was probably written by a newer mlform; use that version to finish it.",
+            )
+
+    # --- recording --------------------------------------------------------------------------
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        self._check_open()
+        if not self.journal.is_open:
+            self._record_header()
+        self.journal.append(entry)
+        self._dirty = True
+
+    def begin_create(self, addr: AbsResourceInstance | str, token: str, provider: str) -> None:
+        """Record, durably, that a create is about to be sent with this idempotency token."""
+        key = str(as_instance(addr))
+        p = PendingCreate(addr=key, token=token, provider=provider, at=now_iso())
+        self._record(
+            {"op": "begin_create", "addr": key, "token": token, "provider": provider, "at": p.at}
+        )
+        self.state.add_pending(p)
+
+    def put_instance(
+        self, addr: AbsResourceInstance | str, provider: str, record: InstanceRecord
+    ) -> InstanceRecord:
+        """Record an instance as it now exists (durably), replacing what state had for `addr`.
+
+        `created_at` is kept from the prior record (or set now); `updated_at` is set now. State
+        keeps its own copy, exactly what the journal holds, so later changes to `record` by the
+        caller do not reach state. Returns that copy.
+        """
+        inst = as_instance(addr)
+        key = str(inst)
+        now = now_iso()
+        if not record.created_at:
+            prior = self.state.instance(inst)
+            record.created_at = prior.created_at if prior and prior.created_at else now
+        record.updated_at = now
+        record.index_key = inst.key
+        line = dumps(
+            {"op": "put", "addr": key, "provider": provider, "instance": instance_to_json(record)},
+            pretty=False,
+        )
+        self._check_open()
+        if not self.journal.is_open:
+            self._record_header()
+        self.journal.append_line(line)
+        self._dirty = True
+        stored = instance_from_json(json.loads(line)["instance"])
+        self.state.set_instance(inst, provider, stored)
+        self.state.drop_pending(key)
+        return stored
+
+    def _record_header(self) -> None:
+        if self._resume_length is not None:
+            # Continue the journal a crashed run left (dropping a torn last line first); opened
+            # only now, so that a session that never writes never touches another's journal.
+            self.journal.resume(self._resume_length)
+            self._resume_length = None
+            return
+        self._journal_header = self.journal.start(
+            self.state.lineage,
+            self.state.serial,
+            workspace=self.workspace,
+            operation=self.operation,
+            started=now_iso(),
+            pid=os.getpid(),
+        )
+
+    def remove_instance(self, addr: AbsResourceInstance | str) -> None:
+        """Record (durably) that an instance no longer exists."""
+        key = str(as_instance(addr))
+        self._record({"op": "remove", "addr": key})
+        self.state.remove_instance(key)
+
+    def resolve_pending(self, addr: AbsResourceInstance | str) -> None:
+        """The pending create of `addr` was adopted (put) or found absent: forget it."""
+        key = str(as_instance(addr))
+        self._record({"op": "resolve", "addr": key})
+        self.state.drop_pending(key)
+
+    def set_outputs(self, outputs: dict[str, OutputRecord]) -> None:
+        """Replace the root outputs; kept in memory and written by `commit`."""
+        self._check_open()
+        self.state.outputs = dict(outputs)
+
+    def replace_state(self, new_state: State) -> None:
+        """Swap in a whole new state (a `state mv`, `rm` or `push`), written by `commit`."""
+        self._check_open()
+        new_state = new_state.copy()
+        new_state.serial = self.state.serial
+        self.state = new_state
+        self._dirty = True
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def _outputs_json(self) -> Any:
+        return json.loads(
+            dumps(
+                {n: [o.value, o.type, o.sensitive] for n, o in self.state.outputs.items()},
+                pretty=False,
+            )
+        )
+
+    @property
+    def changed(self) -> bool:
+        return self._dirty or self._outputs_json() != self._base_outputs
+
+    def default_meta(self) -> dict[str, Any]:
+        return {
+            "operation": self.operation,
+            "who": _who(self.who),
+            "ci": detect_ci(),
+            "at": now_iso(),
+            "summary": None,
+        }
+
+    def commit(self, meta: dict[str, Any] | None = None, force: bool = False) -> State:
+        """Write the state as the next serial (atomically) and drop the journal.
+
+        Nothing is written when nothing changed, unless `force`. Returns the session's state.
+        """
+        self._check_open()
+        if not force and not self.changed:
+            return self.state
+        full = self.default_meta()
+        full.update(meta or {})
+        if self._journal_header is not None:
+            full["folded_journal"] = self._journal_header.get("id")
+        previous = (self.state.serial, self.state.meta, self.state.mlform_version)
+        self.state.serial += 1
+        self.state.meta = full
+        self.state.mlform_version = __version__
+        try:
+            self.backend.write(self.workspace, self.state)
+        except BaseException:
+            self.state.serial, self.state.meta, self.state.mlform_version = previous
+            raise
+        self.journal.remove()
+        self._journal_header = None
+        self._resume_length = None
+        self._dirty = False
+        self.existed = True
+        self._base_outputs = self._outputs_json()
+        return self.state
+
+    # --- closing ----------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StateError("This state session is closed", "Open a new one to change state.")
+
+    def close(self) -> None:
+        """Release the lock and the journal file; an uncommitted journal stays for the next run."""
+        if self._closed:
+            return
+        self._closed = True
+        self.journal.close()
+        if self.lock_info is not None:
+            self.backend.unlock(self.workspace, self.lock_info.id)
+            self.lock_info = None
+
+    def __enter__(self) -> StateSession:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
