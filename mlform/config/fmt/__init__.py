@@ -25,13 +25,14 @@ __all__ = ["check_syntax", "format_source", "is_formatted"]
 def _parse(
     text: str, filename: str
 ) -> tuple[list[_tokens.Token], _structure.Structure, list[Diagnostic]]:
+    # The parser's diagnostics, where it finds a problem, are the ones every other command shows
+    # for the same file; the tokenizer's and structure's own checks stand behind them.
+    parser_diags = _full_parser_errors(text, filename)
     toks, diags = _tokens.lex(text, filename)
     if diags:
-        return toks, _structure.Structure(), diags
+        return toks, _structure.Structure(), parser_diags or diags
     structure, diags = _structure.scan(toks, _tokens.position_index(text, filename))
-    if not diags:
-        diags = _full_parser_errors(text, filename)
-    return toks, structure, diags
+    return toks, structure, parser_diags or diags
 
 
 def _full_parser_errors(text: str, filename: str) -> list[Diagnostic]:
