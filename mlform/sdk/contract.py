@@ -77,7 +77,12 @@ def arg(
     """A user-written argument. `replace=True`: a change forces replacement."""
     extra = {"replace": replace, "sensitive": sensitive}
     if default_factory is not None:
-        return Field(default_factory=default_factory, description=description, json_schema_extra=extra, alias=alias)
+        return Field(
+            default_factory=default_factory,
+            description=description,
+            json_schema_extra=extra,
+            alias=alias,
+        )
     return Field(default, description=description, json_schema_extra=extra, alias=alias)
 
 
@@ -92,7 +97,9 @@ def block(
     `list[Model]` for a block that may repeat."""
     extra = {"replace": replace, "block": True}
     if default_factory is not None:
-        return Field(default_factory=default_factory, description=description, json_schema_extra=extra)
+        return Field(
+            default_factory=default_factory, description=description, json_schema_extra=extra
+        )
     return Field(default, description=description, json_schema_extra=extra)
 
 

@@ -1,0 +1,482 @@
+"""The built-in `test` provider: objects kept in a JSON file, with latency and fault injection.
+
+    provider "test" { store = "objects.json" }   # default .mlform/test-objects.json
+    resource "test_object" "a" {
+      value      = "anything"   # any type; a change updates in place
+      immutable  = "x"          # a change forces replacement
+      latency_ms = 20           # create, read, update, delete and import sleep this long
+      fail_on    = ["create"]   # operations that fail with a ProviderError
+    }
+    # computed: id (unique per create), echo (= value, known after apply), created_at
+    data "test_data" "x" { input = ... }         # output = input
+
+The engine's tests and benchmarks drive mlform through this provider, so it behaves like a real
+remote API: `read` reports what the store says (an entry edited by hand is drift, a removed one
+is gone), creates are idempotent by token, and many threads and several processes may use one
+store at once.
+
+The store is `objects.json` (objects by id: their arguments, computed attributes and the
+idempotency token of their create) plus, while an operation runs, `objects.json.journal`: one
+JSON line appended per change, so that a change costs in proportion to itself and not to the
+number of objects. Each process keeps the store in memory and catches up with what other
+processes appended; a hand edit of the JSON file is noticed by its changed size, time or inode.
+The journal is folded into the JSON file when the provider is closed (the end of every mlform
+operation) or when it grows large; a journal left by a killed process is replayed on the next
+load. Every read-modify-write holds a lock file (`objects.json.lock`). `load_objects(path)`
+returns what the store holds, journal included, for tests that count objects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel
+
+from mlform.sdk.contract import (
+    Context,
+    Kind,
+    Model,
+    Planned,
+    Provider,
+    ProviderError,
+    ResourceState,
+    arg,
+    computed,
+)
+from mlform.sdk.planning import default_plan, values_equal
+
+try:  # POSIX; elsewhere only threads of one process are kept apart
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "DEFAULT_STORE",
+    "ObjectStore",
+    "TestData",
+    "TestObject",
+    "TestProvider",
+    "load_objects",
+]
+
+DEFAULT_STORE = "test-objects.json"  # under the working directory's .mlform folder
+Operation = Literal["create", "read", "update", "delete"]
+ARG_NAMES = ("value", "immutable", "latency_ms", "fail_on")
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        return int(obj) if obj == obj.to_integral_value() else float(obj)
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    raise TypeError(f"cannot store {type(obj).__name__} in the test store")
+
+
+def _dumps(obj: Any, indent: int | None = None) -> str:
+    return json.dumps(obj, default=_json_default, ensure_ascii=False, indent=indent, sort_keys=True)
+
+
+# -- the store ------------------------------------------------------------------------------------
+
+
+class ObjectStore:
+    """Objects by id in a JSON file plus an append-only journal; see the module docstring.
+    One instance per provider configuration; safe to share among threads."""
+
+    # Fold the journal into the JSON file once it holds this many more lines than objects.
+    COMPACT_SLACK = 2000
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.journal_path = self.path.with_name(self.path.name + ".journal")
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self._tlock = threading.Lock()
+        self._objects: dict[str, dict[str, Any]] = {}
+        self._by_token: dict[str, str] = {}
+        self._snap_sig: tuple[int, int, int] | None = None
+        self._journal_ino: int | None = None
+        self._journal_offset = 0
+        self._journal_lines = 0
+        self._loaded = False
+
+    # -- locking and catching up ---------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with self._tlock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                self._catch_up()
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+    @staticmethod
+    def _sig(path: Path) -> tuple[int, int, int] | None:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _catch_up(self) -> None:
+        snap = self._sig(self.path)
+        jsig = self._sig(self.journal_path)
+        j_ino = jsig[0] if jsig else None
+        j_size = jsig[1] if jsig else 0
+        if (
+            not self._loaded
+            or snap != self._snap_sig
+            or j_ino != self._journal_ino
+            or j_size < self._journal_offset
+        ):
+            self._reload(snap)
+        if jsig is not None and j_size > self._journal_offset:
+            self._replay(j_size)
+        self._journal_ino = j_ino
+
+    def _reload(self, snap: tuple[int, int, int] | None) -> None:
+        self._objects = {}
+        self._by_token = {}
+        if snap is not None:
+            text = self.path.read_text(encoding="utf-8")
+            data = json.loads(text) if text.strip() else {}
+            objects = data.get("objects", {}) if isinstance(data, dict) else {}
+            for oid, obj in objects.items():
+                if isinstance(obj, dict):
+                    self._set(oid, obj)
+        self._snap_sig = snap
+        self._journal_offset = 0
+        self._journal_lines = 0
+        self._loaded = True
+
+    def _replay(self, size: int) -> None:
+        with open(self.journal_path, "rb") as f:
+            f.seek(self._journal_offset)
+            chunk = f.read(size - self._journal_offset)
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return  # only a partial line, written by a process killed mid-write
+        for line in chunk[: end + 1].splitlines():
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if rec.get("op") == "put":
+                self._set(rec["id"], rec["object"])
+            elif rec.get("op") == "delete":
+                self._drop(rec["id"])
+            self._journal_lines += 1
+        self._journal_offset += end + 1
+
+    def _set(self, oid: str, obj: dict[str, Any]) -> None:
+        old = self._objects.get(oid)
+        if old is not None and old.get("token"):
+            self._by_token.pop(old["token"], None)
+        self._objects[oid] = obj
+        if obj.get("token"):
+            self._by_token[obj["token"]] = oid
+
+    def _drop(self, oid: str) -> None:
+        old = self._objects.pop(oid, None)
+        if old is not None and old.get("token"):
+            self._by_token.pop(old["token"], None)
+
+    def _append(self, rec: dict[str, Any]) -> None:
+        line = (_dumps(rec) + "\n").encode()
+        fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            size = os.fstat(fd).st_size
+            if size > self._journal_offset:
+                # A partial line left by a killed writer: cut it off before appending.
+                os.ftruncate(fd, self._journal_offset)
+            os.lseek(fd, self._journal_offset, os.SEEK_SET)
+            os.write(fd, line)
+            self._journal_ino = os.fstat(fd).st_ino
+        finally:
+            os.close(fd)
+        self._journal_offset += len(line)
+        self._journal_lines += 1
+        if self._journal_lines > len(self._objects) + self.COMPACT_SLACK:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Write every object to the JSON file (temporary file, fsync, rename), then drop the
+        journal. Replaying a journal over a file that already holds its changes is harmless,
+        so a crash between the two steps loses nothing."""
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        doc = {"objects": self._objects}
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(_dumps(doc, indent=2) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.journal_path)
+        self._snap_sig = self._sig(self.path)
+        self._journal_ino = None
+        self._journal_offset = 0
+        self._journal_lines = 0
+
+    # -- operations ---------------------------------------------------------------------------
+
+    def get(self, oid: str) -> dict[str, Any] | None:
+        with self._locked():
+            obj = self._objects.get(oid)
+            return json.loads(_dumps(obj)) if obj is not None else None
+
+    def find_by_token(self, token: str) -> dict[str, Any] | None:
+        with self._locked():
+            oid = self._by_token.get(token)
+            return json.loads(_dumps(self._objects[oid])) if oid is not None else None
+
+    def create(self, obj: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """Store a new object under a fresh id; with a token already used, return the object
+        made then instead (a retried create makes nothing new)."""
+        with self._locked():
+            if token and token in self._by_token:
+                return json.loads(_dumps(self._objects[self._by_token[token]]))
+            oid = uuid.uuid4().hex[:16]
+            stored = json.loads(_dumps({**obj, "id": oid, "token": token}))
+            self._set(oid, stored)
+            self._append({"op": "put", "id": oid, "object": stored})
+            return json.loads(_dumps(stored))
+
+    def put(self, oid: str, obj: dict[str, Any]) -> dict[str, Any] | None:
+        """Replace an existing object's fields; None when there is no such object."""
+        with self._locked():
+            old = self._objects.get(oid)
+            if old is None:
+                return None
+            stored = json.loads(_dumps({**old, **obj, "id": oid, "token": old.get("token")}))
+            self._set(oid, stored)
+            self._append({"op": "put", "id": oid, "object": stored})
+            return json.loads(_dumps(stored))
+
+    def delete(self, oid: str) -> bool:
+        with self._locked():
+            if oid not in self._objects:
+                return False
+            self._drop(oid)
+            self._append({"op": "delete", "id": oid})
+            return True
+
+    def all(self) -> dict[str, dict[str, Any]]:
+        with self._locked():
+            return json.loads(_dumps(self._objects))
+
+    def compact(self) -> None:
+        """Fold the journal into the JSON file (if there is a journal)."""
+        with self._locked():
+            if self.journal_path.exists() or not self.path.exists():
+                self._compact()
+
+
+def load_objects(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """Every object in the store at `path`, by id, journal included."""
+    return ObjectStore(Path(path)).all()
+
+
+# -- the provider -----------------------------------------------------------------------------------
+
+
+class TestProviderConfig(Model):
+    store: str | None = arg(
+        None,
+        description="The JSON file holding the objects, relative to the working directory. "
+        "Default: .mlform/test-objects.json.",
+    )
+
+
+class ObjectArgs(Model):
+    value: Any = arg(None, description="Any value; a change updates the object in place.")
+    immutable: Any = arg(None, replace=True, description="Any value; a change forces replacement.")
+    latency_ms: int = arg(0, description="Every call for this object sleeps this long.")
+    fail_on: list[Literal["create", "read", "update", "delete"]] = arg(
+        default_factory=list,
+        description="Operations that fail with an error: create, read, update, delete.",
+    )
+
+
+class ObjectAttrs(Model):
+    id: str | None = computed(description="Unique per create.")
+    echo: Any = computed(description="The value, as stored.")
+    created_at: str | None = computed(description="When the object was created (UTC).")
+
+
+class TestObject(Kind):
+    """An object in the test store."""
+
+    __test__ = False
+    args: ClassVar[type[BaseModel]] = ObjectArgs
+    attrs: ClassVar[type[BaseModel]] = ObjectAttrs
+    description = "An object in the test provider's JSON store; for tests and benchmarks."
+    recomputed_on_update: ClassVar[frozenset[str]] = frozenset({"echo"})
+    provider: TestProvider
+
+    def plan(self, prior: ResourceState | None, desired: dict[str, Any], ctx: Context) -> Planned:
+        planned = default_plan(self, prior, desired)
+        # `echo` only changes with `value`: an update of latency or faults keeps it.
+        if (
+            planned.action == "update"
+            and prior is not None
+            and values_equal(prior.args.get("value"), planned.args.get("value"))
+        ):
+            planned.attrs["echo"] = prior.attrs.get("echo")
+        return planned
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _behave(args: dict[str, Any], op: Operation, ctx: Context) -> None:
+        latency = args.get("latency_ms") or 0
+        if latency:
+            # Sleep in slices so that a cancelled run is not held up by a long latency.
+            deadline = time.monotonic() + float(latency) / 1000
+            while (left := deadline - time.monotonic()) > 0:
+                if ctx.cancel_event.wait(min(left, 0.5)):
+                    break
+        if op in (args.get("fail_on") or []):
+            raise ProviderError(
+                f"test_object {ctx.address}: {op} failed",
+                f'The object is configured with fail_on = ["{op}"].',
+            )
+
+    @staticmethod
+    def _state(obj: dict[str, Any]) -> ResourceState:
+        return ResourceState(
+            id=obj["id"],
+            args={k: obj.get(k) for k in ARG_NAMES},
+            attrs={"id": obj["id"], "echo": obj.get("echo"), "created_at": obj.get("created_at")},
+            private={"token": obj["token"]} if obj.get("token") else {},
+        )
+
+    # -- operations ------------------------------------------------------------------------------
+
+    def create(self, planned: Planned, ctx: Context) -> ResourceState:
+        args = ObjectArgs.model_validate(planned.args).model_dump()
+        self._behave(args, "create", ctx)
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        obj = self.provider.store(ctx).create(
+            {**args, "echo": args["value"], "created_at": now}, ctx.idempotency_token
+        )
+        ctx.log(f"created test object {obj['id']}")
+        return self._state(obj)
+
+    def read(self, state: ResourceState, ctx: Context) -> ResourceState | None:
+        self._behave(state.args, "read", ctx)
+        obj = self.provider.store(ctx).get(state.id)
+        return self._state(obj) if obj is not None else None
+
+    def update(self, prior: ResourceState, planned: Planned, ctx: Context) -> ResourceState:
+        args = ObjectArgs.model_validate(planned.args).model_dump()
+        self._behave(args, "update", ctx)
+        obj = self.provider.store(ctx).put(prior.id, {**args, "echo": args["value"]})
+        if obj is None:
+            raise ProviderError(
+                f"test_object {ctx.address}: object {prior.id} does not exist",
+                "It was removed from the store outside of mlform. Run `mlform plan` again to "
+                "see it as gone and create it anew.",
+            )
+        return self._state(obj)
+
+    def delete(self, state: ResourceState, ctx: Context) -> None:
+        self._behave(state.args, "delete", ctx)
+        self.provider.store(ctx).delete(state.id)
+
+    def import_(self, id: str, ctx: Context) -> ResourceState:
+        obj = self.provider.store(ctx).get(id)
+        if obj is None:
+            raise ProviderError(
+                f"Cannot import test_object {id}: no such object",
+                f"The store {self.provider.store(ctx).path} holds no object with this id.",
+            )
+        self._behave(obj, "read", ctx)
+        return self._state(obj)
+
+    def find_by_token(self, token: str, ctx: Context) -> ResourceState | None:
+        obj = self.provider.store(ctx).find_by_token(token)
+        return self._state(obj) if obj is not None else None
+
+
+class DataArgs(Model):
+    input: Any = arg(None, description="Any value; read back as `output`.")
+
+
+class DataAttrs(Model):
+    output: Any = computed(description="The input.")
+
+
+class TestData(Kind):
+    """A data source that returns its input."""
+
+    __test__ = False
+    args: ClassVar[type[BaseModel]] = DataArgs
+    attrs: ClassVar[type[BaseModel]] = DataAttrs
+    description = "Reads back its input as `output`; for data-source tests."
+    is_data = True
+
+    def read_data(self, desired: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        return {"output": desired.get("input")}
+
+
+class TestProvider(Provider):
+    """The `test` provider; see the module docstring."""
+
+    # pytest would otherwise try to collect classes named Test* from modules that import them.
+    __test__ = False
+
+    name = "test"
+    version = "0.1.0"
+    config = TestProviderConfig
+    kinds: ClassVar = {"test_object": TestObject, "test_data": TestData}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._store: ObjectStore | None = None
+        self._store_lock = threading.Lock()
+        self._workdir: Path | None = None
+
+    def configure(self, config: BaseModel, ctx: Context) -> None:
+        super().configure(config, ctx)
+        self._workdir = ctx.data_dir.parent
+        with self._store_lock:
+            self._store = None
+
+    def store_path(self, ctx: Context) -> Path:
+        settings = self.settings
+        chosen = getattr(settings, "store", None) if settings is not None else None
+        workdir = self._workdir if self._workdir is not None else ctx.data_dir.parent
+        if chosen:
+            p = Path(chosen)
+            return p if p.is_absolute() else workdir / p
+        return ctx.data_dir / DEFAULT_STORE
+
+    def store(self, ctx: Context) -> ObjectStore:
+        with self._store_lock:
+            if self._store is None:
+                self._store = ObjectStore(self.store_path(ctx))
+            return self._store
+
+    def close(self) -> None:
+        with self._store_lock:
+            store = self._store
+        if store is not None:
+            store.compact()
