@@ -76,6 +76,8 @@ def move(state: State, src: Target | str, dst: Target | str) -> State:
             raise StateError(
                 f"Cannot move module {src} to {dst}", "A module moves to a module address."
             )
+        if dst.steps[: len(src.steps)] == src.steps:
+            raise StateError(f"Cannot move module {src} into itself ({dst})")
         moved = _instances_under(new, src)
         if not moved:
             raise StateError(f"No objects in state under {src}", "Check `mlform state list`.")

@@ -165,6 +165,13 @@ class State:
     def _reindex(self) -> None:
         self._index = {(r.module, r.mode, r.type, r.name): i for i, r in enumerate(self.resources)}
 
+    def reindex(self) -> None:
+        """Rebuild the address indexes after editing `resources` or `instances` lists directly
+        (appends and removals are noticed without it; in-place replacements may not be)."""
+        self._reindex()
+        for r in self.resources:
+            r._reindex()
+
     def resource(self, addr: AbsResource) -> ResourceRecord | None:
         key = _rkey(addr)
         if len(self._index) == len(self.resources):

@@ -1,0 +1,127 @@
+"""The journal file: torn tails, damage, a crash after the commit that folded it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mlform.state import InstanceRecord, StateError
+from mlform.state.backends.local import LocalBackend
+from mlform.state.journal import Journal
+from mlform.state.session import StateSession
+
+P = 'provider["test"]'
+
+
+def _crashed_run(tmp_path: Path, n: int) -> tuple[LocalBackend, Path]:
+    backend = LocalBackend({}, tmp_path)
+    sess = StateSession.open(backend)
+    for i in range(n):
+        sess.put_instance(f"test_object.o[{i}]", P, InstanceRecord(id=str(i)))
+    sess.close()
+    return backend, tmp_path / "mlform.state.json.journal"
+
+
+def test_journal_lines(tmp_path: Path) -> None:
+    _, path = _crashed_run(tmp_path, 2)
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert lines[0]["mlform_journal"] == 1 and lines[0]["serial"] == 0
+    assert [x["op"] for x in lines[1:]] == ["put", "put"]
+    assert lines[2]["addr"] == "test_object.o[1]" and lines[2]["instance"]["id"] == "1"
+
+
+@pytest.mark.parametrize("tail", ['{"op": "put", "addr": "test_obj', '{"op": "put"}garbage\n'])
+def test_a_torn_last_line_is_dropped_and_appending_continues(tmp_path: Path, tail: str) -> None:
+    backend, path = _crashed_run(tmp_path, 3)
+    with path.open("a") as f:
+        f.write(tail)
+    with StateSession.open(backend) as sess:
+        assert len(sess.recovered) == 3
+        sess.put_instance("test_object.more", P, InstanceRecord(id="m"))
+        sess.close()
+    # The torn bytes are gone, the new entry is a clean line after the old ones.
+    contents = Journal(path).read()
+    assert contents is not None and not contents.torn_tail
+    assert [e["addr"] for e in contents.entries][-1] == "test_object.more"
+    with StateSession.open(backend) as sess:
+        assert len(sess.state) == 4
+
+
+def test_a_damaged_line_inside_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    backend, path = _crashed_run(tmp_path, 3)
+    lines = path.read_text().splitlines(keepends=True)
+    lines[2] = "{not json\n"
+    path.write_text("".join(lines))
+    with pytest.raises(StateError) as err:
+        StateSession.open(backend)
+    assert f"{path} is damaged at line 3" in str(err.value)
+    assert backend.lock_info() is None
+
+
+def test_a_torn_header_means_nothing_was_recorded(tmp_path: Path) -> None:
+    backend = LocalBackend({}, tmp_path)
+    path = tmp_path / "mlform.state.json.journal"
+    path.write_text('{"mlform_journal": 1, "id"')
+    with StateSession.open(backend) as sess:
+        assert sess.recovered == [] and len(sess.state) == 0
+    assert not path.exists()
+
+
+def test_a_foreign_file_is_not_replayed(tmp_path: Path) -> None:
+    backend = LocalBackend({}, tmp_path)
+    (tmp_path / "mlform.state.json.journal").write_text('{"hello": 1}\n')
+    with pytest.raises(StateError, match="not an mlform state journal"):
+        StateSession.open(backend)
+
+
+def test_crash_after_the_commit_that_folded_the_journal(tmp_path: Path) -> None:
+    backend, path = _crashed_run(tmp_path, 2)
+    saved = path.read_bytes()
+    with StateSession.open(backend) as sess:
+        sess.commit()
+    # As if the run died between the state's rename and the journal's removal.
+    path.write_bytes(saved)
+    with StateSession.open(backend) as sess:
+        assert sess.recovered == [] and sess.state.serial == 1 and len(sess.state) == 2
+    assert not path.exists()
+
+
+def test_a_session_that_only_reads_never_touches_the_journal(tmp_path: Path) -> None:
+    backend, path = _crashed_run(tmp_path, 2)
+    before = path.read_bytes()
+    with StateSession.open(backend, operation="plan", lock=False) as sess:
+        assert len(sess.state) == 2
+    assert path.read_bytes() == before
+
+
+def test_commit_skips_when_nothing_changed_but_outputs_count(tmp_path: Path) -> None:
+    from mlform.state import OutputRecord
+
+    backend = LocalBackend({}, tmp_path)
+    with StateSession.open(backend) as sess:
+        assert sess.commit().serial == 0
+        assert not (tmp_path / "mlform.state.json").exists()
+        sess.set_outputs({"x": OutputRecord(1, "number")})
+        assert sess.commit().serial == 1
+        sess.set_outputs({"x": OutputRecord(1, "number")})
+        assert sess.commit().serial == 1
+        sess.set_outputs({"x": OutputRecord(2, "number")})
+        assert sess.commit().serial == 2
+    assert backend.read().outputs["x"].value == 2
+
+
+def test_put_keeps_its_own_copy_and_the_creation_time(tmp_path: Path) -> None:
+    backend = LocalBackend({}, tmp_path)
+    with StateSession.open(backend) as sess:
+        rec = InstanceRecord(id="1", attributes={"v": [1]})
+        stored = sess.put_instance("test_object.a", P, rec)
+        rec.attributes["v"].append(2)
+        assert sess.state.instance("test_object.a").attributes == {"v": [1]}
+        created = stored.created_at
+        again = sess.put_instance("test_object.a", P, InstanceRecord(id="1"))
+        assert again.created_at == created and again.updated_at >= created
+        sess.commit()
+    with pytest.raises(StateError, match="closed"):
+        sess.put_instance("test_object.b", P, InstanceRecord())
