@@ -1,0 +1,313 @@
+"""The printf-like formatter behind `format` and `formatlist`, with cty's verbs and rules.
+
+Verbs: %% %v %#v %t %b %d %o %x %X %e %E %f %g %G %s %q; flags space + - 0 #; width and
+precision; `%[n]` picks the n-th argument (1-based) and later verbs go on from n+1. Numbers are
+formatted from their exact decimal value, as Go formats a big float.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+
+from mlform.lang.convert import ConversionError, convert, format_number
+from mlform.lang.functions._core import FunctionError
+from mlform.lang.functions._util import graphemes
+from mlform.lang.types import BOOL, NUMBER, STRING
+from mlform.lang.values import Value
+
+_VERB = re.compile(r"%([ +\-0#]*)(?:\[(\d+)\])?(\d+)?(?:\.(\d*))?(.?)", re.DOTALL)
+
+
+@dataclass
+class _Verb:
+    raw: str
+    offset: int
+    flags: str
+    width: int | None
+    prec: int | None
+    mode: str
+
+    @property
+    def minus(self) -> bool:
+        return "-" in self.flags
+
+    @property
+    def plus(self) -> bool:
+        return "+" in self.flags
+
+    @property
+    def zero(self) -> bool:
+        return "0" in self.flags and not self.minus
+
+    @property
+    def space(self) -> bool:
+        return " " in self.flags
+
+    @property
+    def sharp(self) -> bool:
+        return "#" in self.flags
+
+
+def format_values(fmt: str, args: list[Value]) -> str:
+    """`fmt` with its verbs replaced by the formatted `args`; FunctionError on a bad verb or a
+    missing argument. Every argument must be wholly known."""
+    out: list[str] = []
+    pos = 0
+    next_arg = 1
+    while True:
+        i = fmt.find("%", pos)
+        if i < 0:
+            out.append(fmt[pos:])
+            break
+        out.append(fmt[pos:i])
+        if fmt.startswith("%%", i):
+            out.append("%")
+            pos = i + 2
+            continue
+        m = _VERB.match(fmt, i)
+        assert m is not None
+        flags, argnum, width, prec, mode = m.groups()
+        if prec == "":
+            raise FunctionError(f"invalid format string starting at offset {i}")
+        if not mode:
+            raise FunctionError(f"invalid format string starting at offset {i}")
+        if argnum is not None:
+            next_arg = int(argnum)
+        verb = _Verb(
+            raw=m.group(0),
+            offset=i,
+            flags=flags,
+            width=int(width) if width is not None else None,
+            prec=int(prec) if prec is not None else None,
+            mode=mode,
+        )
+        out.append(_append(verb, next_arg, args))
+        next_arg += 1
+        pos = m.end()
+    return "".join(out)
+
+
+def _append(verb: _Verb, argnum: int, args: list[Value]) -> str:
+    if argnum - 1 >= len(args) or argnum < 1:
+        raise FunctionError(
+            f"not enough arguments for {_q(verb.raw)} at {verb.offset}: "
+            f"need index {argnum} but have {len(args)} total"
+        )
+    arg = args[argnum - 1]
+    if verb.mode != "v" and arg.is_null:
+        raise FunctionError(
+            f"unsupported value for {_q(verb.raw)} at {verb.offset}: null value cannot be formatted"
+        )
+    mode = verb.mode
+    if mode == "v":
+        return _as_is(verb, arg)
+    if mode == "t":
+        b = _conv(verb, arg, BOOL)
+        return "true" if b.v else "false"
+    if mode in "bdoxXeEfgG":
+        n = _conv(verb, arg, NUMBER).v
+        if mode in "bdoxX":
+            if isinstance(n, Decimal):
+                raise FunctionError(
+                    f"unsupported value for {_q(verb.raw)} at {verb.offset}: an integer is required"
+                )
+            return _pad_number(verb, _integer(verb, n))
+        return _pad_number(verb, _float(verb, n))
+    if mode in "sq":
+        s = _conv(verb, arg, STRING).v
+        if verb.prec is not None and verb.prec > 0:
+            s = "".join(graphemes(s)[: verb.prec])
+        if mode == "q":
+            s = json_string(s)
+        return _pad(verb, s)
+    raise FunctionError(
+        f"unsupported format verb {_q(mode)} in {_q(verb.raw)} at offset {verb.offset}"
+    )
+
+
+def _q(s: str) -> str:
+    return json.dumps(s, ensure_ascii=False)
+
+
+def _conv(verb: _Verb, arg: Value, want: object) -> Value:
+    try:
+        return convert(arg, want)  # type: ignore[arg-type]
+    except ConversionError as e:
+        raise FunctionError(
+            f"unsupported value for {_q(verb.raw)} at {verb.offset}: {e.message}"
+        ) from None
+
+
+def _as_is(verb: _Verb, arg: Value) -> str:
+    if not verb.sharp and not arg.is_null:
+        if arg.type == STRING:
+            return _pad(verb, arg.v)
+        if arg.type == NUMBER:
+            return _pad(verb, _shortest_g(arg.v))
+    return _pad(verb, json_dumps(arg))
+
+
+def _pad(verb: _Verb, s: str) -> str:
+    if verb.width is None:
+        return s
+    n = len(graphemes(s))
+    if n >= verb.width:
+        return s
+    pad = ("0" if "0" in verb.flags else " ") * (verb.width - n)
+    return s + pad if verb.minus else pad + s
+
+
+def _pad_number(verb: _Verb, s: str) -> str:
+    # Go pads numbers with zeros after the sign; spaces go before it.
+    if verb.width is None or len(s) >= verb.width:
+        return s
+    fill = verb.width - len(s)
+    if verb.minus:
+        return s + " " * fill
+    if verb.zero and s[-1].isdigit():
+        sign = s[0] if s[0] in "+- " else ""
+        return sign + "0" * fill + s[len(sign) :]
+    return " " * fill + s
+
+
+def _sign(verb: _Verb, negative: bool) -> str:
+    if negative:
+        return "-"
+    if verb.plus:
+        return "+"
+    if verb.space:
+        return " "
+    return ""
+
+
+def _integer(verb: _Verb, n: int) -> str:
+    base = {"b": 2, "d": 10, "o": 8, "x": 16, "X": 16}[verb.mode]
+    digits = {2: "b", 8: "o", 10: "d", 16: "x"}[base]
+    body = format(abs(n), digits)
+    if verb.mode == "X":
+        body = body.upper()
+    if verb.prec is not None:
+        body = body.rjust(verb.prec, "0") if (verb.prec or n) else ("" if n == 0 else body)
+    prefix = ""
+    if verb.sharp:
+        prefix = {"b": "0b", "o": "0", "x": "0x", "X": "0X", "d": ""}[verb.mode]
+        if verb.mode == "o" and body.startswith("0"):
+            prefix = ""
+    return _sign(verb, n < 0) + prefix + body
+
+
+def _float(verb: _Verb, n: int | Decimal) -> str:
+    d = Decimal(n)
+    neg = d < 0 or (d == 0 and d.is_signed())
+    d = abs(d)
+    mode = verb.mode
+    if mode in "eE":
+        body = _exp(d, 6 if verb.prec is None else verb.prec)
+    elif mode == "f":
+        body = _fixed(d, 6 if verb.prec is None else verb.prec)
+    else:
+        body = _shortest_g(d) if verb.prec is None else _g(d, verb.prec, verb.sharp)
+    if mode in "EG":
+        body = body.upper()
+    return _sign(verb, neg) + body
+
+
+def _fixed(d: Decimal, prec: int) -> str:
+    with localcontext() as ctx:
+        ctx.prec = 1000
+        q = d.quantize(Decimal(1).scaleb(-prec), rounding=ROUND_HALF_EVEN)
+    return format(q, "f")
+
+
+def _exp(d: Decimal, prec: int) -> str:
+    if d == 0:
+        mant, exp = "0" + ("." + "0" * prec if prec else ""), 0
+    else:
+        with localcontext() as ctx:
+            ctx.prec = prec + 1
+            ctx.rounding = ROUND_HALF_EVEN
+            r = +d
+        sign, digits, e = r.as_tuple()
+        ds = "".join(map(str, digits)).ljust(prec + 1, "0")[: prec + 1]
+        exp = e + len(r.as_tuple().digits) - 1  # type: ignore[operator]
+        mant = ds[0] + ("." + ds[1:] if prec else "")
+    return f"{mant}e{'+' if exp >= 0 else '-'}{abs(exp):02d}"
+
+
+def _shortest_g(n: int | Decimal) -> str:
+    """Go's %g with the shortest precision: %e when the exponent is < -4 or >= 6."""
+    d = Decimal(n)
+    if d == 0:
+        return "0"
+    neg = d < 0
+    d = abs(d).normalize()
+    sign_, digits, e = d.as_tuple()
+    ds = "".join(map(str, digits))
+    exp = e + len(ds) - 1  # type: ignore[operator]
+    if exp < -4 or exp >= 6:
+        mant = ds[0] + ("." + ds[1:] if len(ds) > 1 else "")
+        body = f"{mant}e{'+' if exp >= 0 else '-'}{abs(exp):02d}"
+    else:
+        body = format_number(d)
+    return ("-" if neg else "") + body
+
+
+def _g(d: Decimal, prec: int, sharp: bool) -> str:
+    if prec == 0:
+        prec = 1
+    if d == 0:
+        return "0"
+    with localcontext() as ctx:
+        ctx.prec = prec
+        ctx.rounding = ROUND_HALF_EVEN
+        r = +d
+    sign_, digits, e = r.as_tuple()
+    exp = e + len(digits) - 1  # type: ignore[operator]
+    if exp < -4 or exp >= prec:
+        body = _exp(r, prec - 1)
+        if not sharp:
+            mant, _, ex = body.partition("e")
+            if "." in mant:
+                mant = mant.rstrip("0").rstrip(".")
+            body = mant + "e" + ex
+        return body
+    body = _fixed(r, max(prec - 1 - exp, 0))
+    if not sharp and "." in body:
+        body = body.rstrip("0").rstrip(".")
+    return body
+
+
+# --- JSON as cty writes it (shared with jsonencode) -------------------------------------------
+
+
+def json_string(s: str) -> str:
+    """A JSON string literal as Go's encoder writes it: HTML-sensitive characters escaped."""
+    out = json.dumps(s, ensure_ascii=False)
+    return (
+        out.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def json_dumps(v: Value) -> str:
+    """A wholly known value as compact JSON: object keys sorted, numbers exact."""
+    if v.v is None:
+        return "null"
+    t = v.type
+    if t == STRING:
+        return json_string(v.v)
+    if t == NUMBER:
+        return format_number(v.v)
+    if t == BOOL:
+        return "true" if v.v else "false"
+    if isinstance(v.v, tuple):
+        return "[" + ",".join(json_dumps(e) for e in v.v) + "]"
+    if isinstance(v.v, dict):
+        return "{" + ",".join(json_string(k) + ":" + json_dumps(v.v[k]) for k in sorted(v.v)) + "}"
+    raise FunctionError(f"value of type {t.friendly()} cannot be encoded as JSON")

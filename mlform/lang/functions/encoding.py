@@ -1,0 +1,513 @@
+"""Encoding functions: base64decode, base64encode, base64gzip, csvdecode, jsondecode, jsonencode,
+textdecodebase64, textencodebase64, urlencode, yamldecode, yamlencode.
+
+JSON is written as Terraform writes it (object keys sorted, `<`, `>` and `&` escaped as Go's
+encoder does, numbers exact) and read with exact numbers. YAML is written in Terraform's style:
+block collections, double-quoted strings and keys, literal blocks for multi-line strings.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from decimal import Decimal
+from typing import Any
+
+from mlform.lang.convert import format_number
+from mlform.lang.functions._core import FunctionContext, FunctionError, Param, register
+from mlform.lang.functions._format import json_dumps, json_string
+from mlform.lang.types import BOOL, DYNAMIC, NUMBER, STRING, ListType, ObjectType, Type
+from mlform.lang.values import Value, from_python, string
+
+S = Param("str", STRING)
+_B64 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def decode_base64(text: str, arg_index: int = 0) -> bytes:
+    """Standard base64 with padding, strictly, as Go's StdEncoding reads it."""
+    for i, ch in enumerate(text):
+        if ch not in _B64 and ch != "=" and ch not in "\r\n":
+            raise FunctionError(
+                f"the given value is has an invalid base64 symbol at offset {i}", arg_index
+            )
+    try:
+        return base64.b64decode(text.replace("\r", "").replace("\n", ""), validate=True)
+    except (binascii.Error, ValueError):
+        raise FunctionError(
+            f"the given value is has an invalid base64 symbol at offset {len(text)}", arg_index
+        ) from None
+
+
+@register(
+    "base64decode",
+    "encoding",
+    [S],
+    STRING,
+    description="Takes a string containing a Base64 character sequence and returns the "
+    "original string.",
+    examples=[('base64decode("SGVsbG8gV29ybGQ=")', '"Hello World"')],
+    notes=["The decoded bytes must be valid UTF-8; use `filebase64` style functions for binary."],
+)
+def _base64decode(args: list[Value], fctx: FunctionContext) -> Value:
+    raw = decode_base64(args[0].v)
+    try:
+        return string(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise FunctionError(
+            "the result of decoding the provided string is not valid UTF-8", 0
+        ) from None
+
+
+@register(
+    "base64encode",
+    "encoding",
+    [S],
+    STRING,
+    description="Applies Base64 encoding to a string (its UTF-8 bytes).",
+    examples=[('base64encode("Hello World")', '"SGVsbG8gV29ybGQ="')],
+)
+def _base64encode(args: list[Value], fctx: FunctionContext) -> Value:
+    return string(base64.b64encode(args[0].v.encode("utf-8")).decode("ascii"))
+
+
+@register(
+    "base64gzip",
+    "encoding",
+    [S],
+    STRING,
+    description="Compresses a string with gzip and then encodes the result in Base64 encoding.",
+    examples=[('base64decode(base64gzip("x")) != ""', "true")],
+    notes=[
+        "The compressed bytes are valid gzip but need not be byte-identical to Terraform's, "
+        "whose compressor differs.",
+    ],
+)
+def _base64gzip(args: list[Value], fctx: FunctionContext) -> Value:
+    import gzip
+
+    data = gzip.compress(args[0].v.encode("utf-8"), compresslevel=6, mtime=0)
+    return string(base64.b64encode(data).decode("ascii"))
+
+
+def _csv_type(args: list[Value]) -> Type:
+    if not args[0].is_known:
+        return DYNAMIC
+    rows = _csv_rows(args[0].v)
+    if not rows:
+        raise FunctionError("missing header line", 0)
+    header = rows[0]
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise FunctionError(f'duplicate column name "{name}"', 0)
+        seen.add(name)
+    return ListType(ObjectType.of({n: STRING for n in header}))
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[list[str]] = []
+    try:
+        for row in reader:
+            if not row or row == [""] and not rows:
+                if row == [""] and reader.line_num and not rows:
+                    continue
+                continue
+            if rows and len(row) != len(rows[0]):
+                raise FunctionError(
+                    f"CSV parse error on line {reader.line_num}: wrong number of fields", 0
+                )
+            rows.append(row)
+    except csv.Error as e:
+        raise FunctionError(f"CSV parse error on line {reader.line_num}: {e}", 0) from None
+    return rows
+
+
+@register(
+    "csvdecode",
+    "encoding",
+    [S],
+    _csv_type,
+    description="Decodes a string containing CSV-formatted data and produces a list of maps "
+    "representing that data. The first line gives the attribute names.",
+    examples=[
+        (
+            'csvdecode("a,b,c\\n1,2,3\\n4,5,6")',
+            '[{ "a" = "1", "b" = "2", "c" = "3" }, { "a" = "4", "b" = "5", "c" = "6" }]',
+        )
+    ],
+    notes=[
+        "A row with a different number of fields than the header, an empty input (no header) or "
+        "a repeated column name is an error.",
+    ],
+)
+def _csvdecode(args: list[Value], fctx: FunctionContext) -> Value:
+    ret = _csv_type(args)
+    assert isinstance(ret, ListType) and isinstance(ret.elem, ObjectType)
+    rows = _csv_rows(args[0].v)
+    header = rows[0]
+    out = [
+        Value(ret.elem, {h: string(c) for h, c in zip(header, row, strict=True)})
+        for row in rows[1:]
+    ]
+    return Value(ret, tuple(out))
+
+
+def _json_number(text: str) -> Decimal:
+    return Decimal(text)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"invalid character '{name[0]}' looking for beginning of value")
+
+
+def parse_json(text: str, arg_index: int = 0) -> Value:
+    """A JSON document as a value of the type Terraform infers (objects, tuples, exact
+    numbers)."""
+    try:
+        data = json.loads(
+            text, parse_float=_json_number, parse_int=int, parse_constant=_reject_constant
+        )
+    except json.JSONDecodeError as e:
+        if not text.strip():
+            raise FunctionError("unexpected end of JSON input", arg_index) from None
+        raise FunctionError(f"{e.msg} at line {e.lineno}, column {e.colno}", arg_index) from None
+    except ValueError as e:
+        raise FunctionError(str(e), arg_index) from None
+    return from_python(data)
+
+
+@register(
+    "jsondecode",
+    "encoding",
+    [S],
+    DYNAMIC,
+    description="Interprets a given string as JSON, returning a representation of the result "
+    "of decoding that string.",
+    examples=[
+        ('jsondecode("{\\"hello\\": \\"world\\"}")', '{ "hello" = "world" }'),
+        ('jsondecode("true")', "true"),
+        ('jsondecode("0.1")', "0.1"),
+    ],
+    notes=[
+        "Objects become objects and arrays become tuples; numbers are exact "
+        '(`jsondecode("12345678901234567890.5")` keeps every digit); `null` is null.',
+    ],
+)
+def _jsondecode(args: list[Value], fctx: FunctionContext) -> Value:
+    return parse_json(args[0].v)
+
+
+@register(
+    "jsonencode",
+    "encoding",
+    [Param("val", DYNAMIC, allow_null=True)],
+    STRING,
+    description="Encodes a given value to a string using JSON syntax.",
+    examples=[
+        ('jsonencode({"hello"="world"})', '"{\\"hello\\":\\"world\\"}"'),
+        ("jsonencode({b=1, a=[true, null]})", '"{\\"a\\":[true,null],\\"b\\":1}"'),
+        ('jsonencode("<b>&")', '"\\"\\\\u003cb\\\\u003e\\\\u0026\\""'),
+    ],
+    notes=[
+        "Object keys are sorted; `<`, `>`, `&`, U+2028 and U+2029 are escaped as `\\u003c` etc., "
+        "as Go's encoder does; sets and lists become arrays, maps and objects JSON objects.",
+    ],
+)
+def _jsonencode(args: list[Value], fctx: FunctionContext) -> Value:
+    return string(json_dumps(args[0]))
+
+
+def _codec(name: str, arg_index: int) -> str:
+    import codecs
+
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise FunctionError(
+            f'"{name}" is not a supported IANA encoding name or alias in this mlform version',
+            arg_index,
+        ) from None
+
+
+@register(
+    "textencodebase64",
+    "encoding",
+    [Param("string", STRING), Param("encoding", STRING)],
+    STRING,
+    description="Encodes the characters of a string in the given character encoding, then "
+    "encodes the resulting bytes in Base64.",
+    examples=[
+        ('textencodebase64("Hello World", "UTF-16LE")', '"SABlAGwAbABvACAAVwBvAHIAbABkAA=="')
+    ],
+)
+def _textencodebase64(args: list[Value], fctx: FunctionContext) -> Value:
+    codec = _codec(args[1].v, 1)
+    try:
+        data = args[0].v.encode(codec)
+    except UnicodeEncodeError as e:
+        raise FunctionError(
+            f"the given string contains characters that cannot be represented in {args[1].v}"
+            f" (at offset {e.start})",
+            0,
+        ) from None
+    return string(base64.b64encode(data).decode("ascii"))
+
+
+@register(
+    "textdecodebase64",
+    "encoding",
+    [Param("source", STRING), Param("encoding", STRING)],
+    STRING,
+    description="Decodes a Base64 string whose bytes are characters in the given encoding.",
+    examples=[
+        ('textdecodebase64("SABlAGwAbABvACAAVwBvAHIAbABkAA==", "UTF-16LE")', '"Hello World"')
+    ],
+)
+def _textdecodebase64(args: list[Value], fctx: FunctionContext) -> Value:
+    codec = _codec(args[1].v, 1)
+    raw = decode_base64(args[0].v, 0)
+    try:
+        return string(raw.decode(codec))
+    except UnicodeDecodeError:
+        raise FunctionError(f"the given value is not valid {args[1].v}", 0) from None
+
+
+@register(
+    "urlencode",
+    "encoding",
+    [S],
+    STRING,
+    description="Applies URL encoding to a given string, as for a query string.",
+    examples=[
+        ('urlencode("Hello World!")', '"Hello+World%21"'),
+        ('urlencode("☃")', '"%E2%98%83"'),
+        (
+            '"http://example.com/search?q=${urlencode("terraform urlencode")}"',
+            '"http://example.com/search?q=terraform+urlencode"',
+        ),
+    ],
+)
+def _urlencode(args: list[Value], fctx: FunctionContext) -> Value:
+    from urllib.parse import quote_plus
+
+    return string(quote_plus(args[0].v, safe=""))
+
+
+# --- YAML --------------------------------------------------------------------------------------
+
+
+def _yaml_loader() -> Any:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def construct_float(loader: Any, node: Any) -> Any:
+        text = str(loader.construct_scalar(node)).replace("_", "").lower()
+        if text in (".inf", "+.inf", "-.inf", ".nan"):
+            raise ValueError(f"cannot represent {text} as a number")
+        return Decimal(text)
+
+    Loader.add_constructor("tag:yaml.org,2002:float", construct_float)
+    # Timestamps stay strings, as Terraform's decoder leaves them.
+    Loader.yaml_implicit_resolvers = {
+        k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+        for k, v in Loader.yaml_implicit_resolvers.items()
+    }
+    Loader.add_constructor(
+        "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+    )
+    return Loader
+
+
+def _stringify_keys(data: Any) -> Any:
+    if isinstance(data, dict):
+        out = {}
+        for k, v in data.items():
+            if isinstance(k, bool):
+                key = "true" if k else "false"
+            elif k is None:
+                key = "null"
+            elif isinstance(k, int | Decimal):
+                key = format_number(k)  # type: ignore[arg-type]
+            else:
+                key = str(k)
+            out[key] = _stringify_keys(v)
+        return out
+    if isinstance(data, list):
+        return [_stringify_keys(e) for e in data]
+    if isinstance(data, bytes):
+        return base64.b64encode(data).decode("ascii")
+    return data
+
+
+@register(
+    "yamldecode",
+    "encoding",
+    [S],
+    DYNAMIC,
+    description="Parses a string as a subset of YAML, and produces a representation of its value.",
+    examples=[
+        ('yamldecode("hello: world")', '{ "hello" = "world" }'),
+        ('yamldecode("true")', "true"),
+        ('yamldecode("{a: &foo [1, 2, 3], b: *foo}")', '{ "a" = [1, 2, 3], "b" = [1, 2, 3] }'),
+    ],
+    notes=[
+        "Mappings become objects and sequences tuples; numbers are exact; only one document "
+        "is allowed.",
+    ],
+)
+def _yamldecode(args: list[Value], fctx: FunctionContext) -> Value:
+    import yaml
+
+    try:
+        docs = list(yaml.load_all(args[0].v, Loader=_yaml_loader()))
+    except yaml.YAMLError as e:
+        raise FunctionError(f"on line {_yaml_line(e)}: {_yaml_problem(e)}", 0) from None
+    except ValueError as e:
+        raise FunctionError(str(e), 0) from None
+    if len(docs) > 1:
+        raise FunctionError("unexpected extra content after value", 0)
+    return from_python(_stringify_keys(docs[0] if docs else None))
+
+
+def _yaml_line(e: Any) -> int:
+    mark = getattr(e, "problem_mark", None)
+    return (mark.line + 1) if mark is not None else 1
+
+
+def _yaml_problem(e: Any) -> str:
+    return str(getattr(e, "problem", None) or e)
+
+
+def yaml_dump(v: Value) -> str:
+    """A wholly known value as YAML in Terraform's style."""
+    lines: list[str] = []
+    _yaml_node(v, 0, lines, None)
+    return "\n".join(lines) + "\n"
+
+
+def _yaml_scalar(v: Value) -> str | None:
+    if v.v is None:
+        return "null"
+    if v.type == BOOL:
+        return "true" if v.v else "false"
+    if v.type == NUMBER:
+        return format_number(v.v)
+    if v.type == STRING:
+        s = v.v
+        if "\n" in s:
+            return None
+        return _yaml_quote(s)
+    if isinstance(v.v, tuple) and not v.v:
+        return "[]"
+    if isinstance(v.v, dict) and not v.v:
+        return "{}"
+    return None
+
+
+def _yaml_quote(s: str) -> str:
+    out = ['"']
+    for ch in s:
+        o = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif o < 0x20 or o == 0x7F or 0x80 <= o <= 0x9F or ch in "\u2028\u2029\ufeff":
+            out.append(f"\\x{o:02X}" if o <= 0xFF else f"\\u{o:04X}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _yaml_literal(s: str, indent: int) -> list[str]:
+    if s.endswith("\n"):
+        chomp = "+" if s.endswith("\n\n") else ""
+        body = s[:-1] if not chomp else s.rstrip("\n")
+    else:
+        chomp, body = "-", s
+    lead = "2" if body.startswith((" ", "\n")) else ""
+    head = "|" + lead + chomp
+    pad = " " * indent
+    out = [head]
+    for line in body.split("\n"):
+        out.append(pad + line if line else "")
+    if chomp == "+":
+        out.extend([""] * (len(s) - len(s.rstrip("\n")) - 1))
+    return out
+
+
+def _yaml_node(v: Value, indent: int, lines: list[str], prefix: str | None) -> None:
+    """Write `v` at `indent`; `prefix` is what precedes it on its first line ("- " or a key)."""
+    pad = " " * indent
+    scalar = _yaml_scalar(v)
+    if scalar is not None:
+        lines.append((prefix if prefix is not None else pad) + scalar)
+        return
+    if v.type == STRING:
+        lit = _yaml_literal(v.v, indent if prefix is not None else indent + 2)
+        lines.append((prefix if prefix is not None else pad) + lit[0])
+        lines.extend(lit[1:])
+        return
+    if isinstance(v.v, tuple):
+        if prefix is not None and not prefix.endswith("- "):
+            lines.append(prefix.rstrip())
+            prefix = None
+        for i, e in enumerate(v.v):
+            head = (prefix if (i == 0 and prefix is not None) else pad) + "- "
+            _yaml_node(e, indent + 2, lines, head)
+        return
+    items = v.v
+    first = True
+    if prefix is not None and not prefix.endswith("- "):
+        lines.append(prefix.rstrip())
+        prefix = None
+    for k in sorted(items):
+        head = (prefix if (first and prefix is not None) else pad) + _yaml_quote(k) + ":"
+        first = False
+        e = items[k]
+        if _yaml_scalar(e) is not None or e.type == STRING:
+            _yaml_node(e, indent + 2, lines, head + " ")
+        elif isinstance(e.v, tuple):
+            lines.append(head)
+            for ev in e.v:
+                _yaml_node(ev, indent + 2, lines, pad + "- ")
+        else:
+            lines.append(head)
+            _yaml_node(e, indent + 2, lines, None)
+
+
+@register(
+    "yamlencode",
+    "encoding",
+    [Param("value", DYNAMIC, allow_null=True)],
+    STRING,
+    description="Encodes a given value to a string using YAML 1.2 block syntax.",
+    examples=[
+        ('yamlencode({"a":"b", "c":"d"})', '"\\"a\\": \\"b\\"\\n\\"c\\": \\"d\\"\\n"'),
+        (
+            'yamlencode({"foo":[1, 2, 3], "bar": "baz"})',
+            '"\\"bar\\": \\"baz\\"\\n\\"foo\\":\\n- 1\\n- 2\\n- 3\\n"',
+        ),
+    ],
+    notes=[
+        "Strings and keys are double-quoted, multi-line strings use literal blocks (`|`), keys "
+        "are sorted, and sequences inside mappings are not indented, as Terraform writes them.",
+    ],
+)
+def _yamlencode(args: list[Value], fctx: FunctionContext) -> Value:
+    return string(yaml_dump(args[0]))
+
+
+__all__ = ["decode_base64", "json_string", "parse_json", "yaml_dump"]
