@@ -1,0 +1,129 @@
+"""`mlform validate`: everything that can be checked without calling a provider.
+
+The whole configuration is loaded and evaluated with unknown values standing in for what only
+providers know: references, types, function calls, count and for_each shapes, and resource
+arguments against the kinds' schemas where the provider is installed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mlform.config.loader import load_config
+from mlform.config.model import Module
+from mlform.config.variables import collect, resolve
+from mlform.diagnostics import Diagnostic
+from mlform.engine.graph import ProviderNode, ResourceNode, build_graph
+from mlform.engine.providers import KindInfo, ProviderManager
+from mlform.engine.scope import EvalState, Expansion
+from mlform.engine.walk import NodeFailed, Walker, WalkSettings
+from mlform.lang import values as V
+
+
+class ValidateWalker(Walker):
+    def configure_provider(self, node: ProviderNode, config: dict[str, Any], subject: Any) -> None:
+        from mlform.diagnostics import error
+        from mlform.sdk.schema import validate_model
+
+        cls = self.providers.provider_class(node.type)
+        if cls is None:
+            return  # reported once, at the resources that need it
+        problems = [
+            p for p in validate_model(cls.config, config) if "unknown" not in p.message.lower()
+        ]
+        if problems:
+            self.add_diags(
+                error(
+                    "Invalid provider configuration",
+                    f'provider "{node.local_name}": {p.message}',
+                    subject,
+                )
+                for p in problems
+            )
+            raise NodeFailed(str(node))
+
+    def visit_resource(self, node: ResourceNode) -> None:
+        module, res = self.resource_config(node)
+        pnode = self.cg.resource_provider[node.addr]
+        info = None
+        if self.providers.provider_class(pnode.type) is not None:
+            info, _ = self.kind_for(node, res)
+        elif res.is_portable:
+            # The portable kinds' arguments are the same on every provider: check them even
+            # before the chosen provider is installed.
+            info = portable_kind_info(res.type)
+        failed = False
+        for mi in self.instances(node.addr.module):
+            exp = self.expand_resource(mi, res)
+            extra: dict[str, V.Value] = {}
+            if res.count is not None:
+                extra["count"] = V.object_of({"index": V.unknown(V.number(0).type)})
+            if res.for_each is not None:
+                extra["each"] = V.object_of(
+                    {"key": V.unknown(V.string("").type), "value": V.DYNAMIC_UNKNOWN}
+                )
+            _, bad = self.eval_resource_body(mi, res, info, extra, pnode.type)
+            failed |= bad
+            self.evals.expose_resource(
+                mi, res.addr, Expansion("unknown") if exp.mode != "single" else exp, {}
+            )
+        if failed:
+            raise NodeFailed(str(node))
+
+
+def portable_kind_info(kind: str) -> KindInfo:
+    import importlib
+
+    from mlform.sdk import Kind
+    from mlform.sdk.schema import kind_schema
+
+    mod = importlib.import_module(f"mlform.kinds.{kind}")
+    cls = type(f"Portable_{kind}", (Kind,), {"args": mod.Args, "attrs": mod.Attrs})
+    return KindInfo("portable", cls, kind_schema(cls))
+
+
+def validate(
+    workdir: Path, var_args: list[Any] | None = None
+) -> tuple[Module | None, list[Diagnostic]]:
+    root, diags = load_config(workdir)
+    if any(d.is_error for d in diags):
+        return root, diags
+    raw, vdiags = collect(workdir, var_args or [])
+    diags.extend(vdiags)
+    root_vars, rdiags = resolve(root, raw, allow_missing=True)
+    diags.extend(rdiags)
+    cg, gdiags = build_graph(root)
+    diags.extend(gdiags)
+    if any(d.is_error for d in diags):
+        return root, diags
+    evals = EvalState(cg.modules, workdir, "default")
+    providers = ProviderManager(workdir, workdir / ".mlform")
+    walker = ValidateWalker(
+        cg, evals, providers, root_vars, WalkSettings(allow_unknown_expansion=True)
+    )
+    walker.run()
+    diags.extend(walker.diags)
+    return root, sort_diagnostics(_dedupe(diags))
+
+
+def sort_diagnostics(diags: list[Diagnostic]) -> list[Diagnostic]:
+    """Source order (file, line, column); diagnostics without a location first."""
+
+    def key(d: Diagnostic) -> tuple[str, int, int]:
+        if d.subject is None:
+            return ("", 0, 0)
+        return (d.subject.filename, d.subject.start.line, d.subject.start.column)
+
+    return sorted(diags, key=key)
+
+
+def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
+    seen = set()
+    out = []
+    for d in diags:
+        key = (d.severity, d.summary, d.detail, str(d.subject))
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
