@@ -43,7 +43,11 @@ def main() -> int:
             if name.startswith("input."):
                 with open(os.path.join(folder, name), "rb") as f:
                     data = f.read()
-                out = terraform_fmt(data, terraform)
+                try:
+                    out = terraform_fmt(data, terraform)
+                except RuntimeError as exc:
+                    print(f"{case}: terraform fmt failed:{exc}", file=sys.stderr)
+                    return 1
                 with open(os.path.join(folder, "expected." + name[len("input.") :]), "wb") as f:
                     f.write(out)
                 count += 1
