@@ -272,17 +272,18 @@ def _unify_tuples(types: list[TupleType]) -> Type | None:
     return TupleType(tuple(elems))
 
 
-def _generality(t: Type) -> int:
-    # Lower sorts first: the more general type is the preferred unification result.
+def _generality(t: Type) -> tuple[int, ...]:
+    # Lower sorts first: the more general type is the preferred unification result
+    # (string before number and bool; list(string) before list(number); `any` last).
     if t is DYNAMIC:
-        return 9
+        return (9,)
     if t == STRING:
-        return 0
+        return (0,)
     if t.is_primitive():
-        return 1
+        return (1,)
     if isinstance(t, ListType | SetType | MapType):
-        return 2 + _generality(t.elem) // 10
-    return 3
+        return (2, *_generality(t.elem))
+    return (3,)
 
 
 def _preference_order(types: list[Type]) -> list[Type]:

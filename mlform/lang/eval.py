@@ -413,6 +413,7 @@ class _Evaluator:
         buf: list[str] = []
         known = True
         marks: frozenset[str] = NO_MARKS
+        start = len(self.diags)
         for part in parts:
             if isinstance(part, ast.TemplateLiteral):
                 buf.append(part.text)
@@ -454,6 +455,8 @@ class _Evaluator:
                 known = False
                 continue
             buf.append(sv.v)
+        if _has_errors(self.diags, start):
+            known = False
         result = Value(STRING, "".join(buf)) if known else unknown(STRING)
         return result.with_marks(marks)
 
