@@ -1,0 +1,112 @@
+"""The local provider class: its configuration and its table of kinds.
+
+Every local kind keeps its data under one folder, `LocalProvider.data_dir(ctx)`: the provider's
+`data_dir` setting when given (relative to the module that configures the provider), else the
+engine's `ctx.data_dir` (the working directory's `.mlform`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlform.sdk import Context, Kind, Model, Provider, arg
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+
+class LocalConfig(Model):
+    """Settings of `provider "local" { ... }`."""
+
+    data_dir: str | None = arg(
+        None,
+        description=(
+            "Where the content store, built environments and caches live. Unset: the working "
+            "directory's `.mlform` folder. Relative paths are relative to the root module."
+        ),
+    )
+
+
+def provider_data_dir(provider: Provider | None, ctx: Context) -> Path:
+    """`provider.data_dir(ctx)` for a local provider, else `ctx.data_dir`: what a kind calls to
+    find its store (`provider_data_dir(self.provider, ctx)`)."""
+    fn = getattr(provider, "data_dir", None)
+    if callable(fn):
+        return Path(fn(ctx))
+    return Path(ctx.data_dir)
+
+
+def _kinds() -> dict[str, type[Kind]]:
+    from mlform_local.cluster import ClusterKind
+    from mlform_local.dataset import DatasetKind
+    from mlform_local.environment import EnvironmentKind
+
+    kinds: dict[str, type[Kind]] = {
+        "dataset": DatasetKind,
+        "environment": EnvironmentKind,
+        "cluster": ClusterKind,
+    }
+    # Jobs and servers live in their own modules; a checkout without them still offers the rest.
+    try:
+        from mlform_local.training import TrainingJobKind
+    except ModuleNotFoundError as e:
+        if e.name != "mlform_local.training":
+            raise
+    else:
+        kinds["training_job"] = TrainingJobKind
+    try:
+        from mlform_local.deployment import DeploymentKind
+    except ModuleNotFoundError as e:
+        if e.name != "mlform_local.deployment":
+            raise
+    else:
+        kinds["deployment"] = DeploymentKind
+    return kinds
+
+
+class _LazyKinds(Mapping[str, type[Kind]]):
+    """The kind table, imported on first use: the kinds' modules import this one (for
+    `provider_data_dir`), so importing them here at module level would be circular."""
+
+    def __init__(self) -> None:
+        self._table: dict[str, type[Kind]] | None = None
+
+    def _get(self) -> dict[str, type[Kind]]:
+        if self._table is None:
+            self._table = _kinds()
+        return self._table
+
+    def __getitem__(self, name: str) -> type[Kind]:
+        return self._get()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+class LocalProvider(Provider):
+    """This machine: snapshots on disk, virtual environments, subprocesses."""
+
+    name = "local"
+    version = "0.1.0"
+    config = LocalConfig
+    kinds: Mapping[str, type[Kind]] = _LazyKinds()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._data_dir: Path | None = None
+
+    def configure(self, config: BaseModel, ctx: Context) -> None:
+        super().configure(config, ctx)
+        configured = getattr(config, "data_dir", None)
+        if configured:
+            path = Path(configured).expanduser()
+            self._data_dir = path if path.is_absolute() else (ctx.module_dir / path)
+
+    def data_dir(self, ctx: Context) -> Path:
+        """The folder every local kind keeps its data in (see the module docstring)."""
+        return Path(self._data_dir if self._data_dir is not None else ctx.data_dir)
