@@ -14,12 +14,15 @@ releases the lock.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from mlform import __version__
 from mlform.addrs import AbsResourceInstance
@@ -57,6 +60,20 @@ def detect_ci() -> dict[str, Any] | None:
     if os.environ.get("CI"):
         return {"system": "unknown", "run": None, "project": None}
     return None
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _serialized(method: F) -> F:
+    """One change at a time: an apply records from many worker threads."""
+
+    @functools.wraps(method)
+    def wrapper(self: StateSession, *args: Any, **kwargs: Any) -> Any:
+        with self._mutex:
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _who(who: str | None) -> dict[str, str]:
@@ -106,6 +123,7 @@ class StateSession:
         self._base_outputs: Any = {}
         self._journal_header: dict[str, Any] | None = None
         self._closed = False
+        self._mutex = threading.RLock()
         self._resume_length: int | None = None
 
     # --- opening ----------------------------------------------------------------------------
@@ -211,6 +229,7 @@ class StateSession:
         self.journal.append(entry)
         self._dirty = True
 
+    @_serialized
     def begin_create(self, addr: AbsResourceInstance | str, token: str, provider: str) -> None:
         """Record, durably, that a create is about to be sent with this idempotency token."""
         key = str(as_instance(addr))
@@ -220,6 +239,7 @@ class StateSession:
         )
         self.state.add_pending(p)
 
+    @_serialized
     def put_instance(
         self, addr: AbsResourceInstance | str, provider: str, record: InstanceRecord
     ) -> InstanceRecord:
@@ -267,23 +287,27 @@ class StateSession:
             pid=os.getpid(),
         )
 
+    @_serialized
     def remove_instance(self, addr: AbsResourceInstance | str) -> None:
         """Record (durably) that an instance no longer exists."""
         key = str(as_instance(addr))
         self._record({"op": "remove", "addr": key})
         self.state.remove_instance(key)
 
+    @_serialized
     def resolve_pending(self, addr: AbsResourceInstance | str) -> None:
         """The pending create of `addr` was adopted (put) or found absent: forget it."""
         key = str(as_instance(addr))
         self._record({"op": "resolve", "addr": key})
         self.state.drop_pending(key)
 
+    @_serialized
     def set_outputs(self, outputs: dict[str, OutputRecord]) -> None:
         """Replace the root outputs; kept in memory and written by `commit`."""
         self._check_open()
         self.state.outputs = dict(outputs)
 
+    @_serialized
     def replace_state(self, new_state: State) -> None:
         """Swap in a whole new state (a `state mv`, `rm` or `push`), written by `commit`."""
         self._check_open()
@@ -315,6 +339,7 @@ class StateSession:
             "summary": None,
         }
 
+    @_serialized
     def commit(self, meta: dict[str, Any] | None = None, force: bool = False) -> State:
         """Write the state as the next serial (atomically) and drop the journal.
 
@@ -350,6 +375,7 @@ class StateSession:
         if self._closed:
             raise StateError("This state session is closed", "Open a new one to change state.")
 
+    @_serialized
     def close(self) -> None:
         """Release the lock and the journal file; an uncommitted journal stays for the next run."""
         if self._closed:

@@ -125,3 +125,26 @@ def test_put_keeps_its_own_copy_and_the_creation_time(tmp_path: Path) -> None:
         sess.commit()
     with pytest.raises(StateError, match="closed"):
         sess.put_instance("test_object.b", P, InstanceRecord())
+
+
+def test_puts_from_many_threads(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    backend = LocalBackend({}, tmp_path)
+    sess = StateSession.open(backend)
+
+    def work(t: int) -> None:
+        for i in range(50):
+            addr = f'test_object.t{t}["{i}"]'
+            sess.begin_create(addr, f"{t}-{i}", P)
+            sess.put_instance(addr, P, InstanceRecord(id=f"{t}-{i}"))
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(work, range(8)))
+    assert len(sess.state) == 400 and sess.state.pending == []
+    sess.close()
+    lines = (tmp_path / "mlform.state.json.journal").read_text().splitlines()
+    assert len(lines) == 1 + 800
+    with StateSession.open(backend) as again:
+        assert len(again.state) == 400 and again.state.pending == []
+        assert again.state.instance('test_object.t7["49"]').id == "7-49"
