@@ -1,0 +1,512 @@
+"""A cache of parsed configuration files, keyed by content, so unchanged files load fast.
+
+`parse_file_cached` gives the same result as `mlform.config.parser.parse_file`. A file that
+parsed without errors is stored under `.mlform/cache/parse/` (or the given folder), keyed by a
+hash of its name, its text, mlform's version and this cache's format number; the next load of
+the same text rebuilds the tree from the cache instead of parsing it.
+
+The stored form is a compact nest of tuples written with `marshal`, not a pickle: unpickling
+hundreds of thousands of small slotted objects is slower than parsing them. Positions are
+stored once in a table and shared; nodes are rebuilt with their slots set directly.
+
+The cache is an optimisation only: a cache that cannot be read or written, or holds something
+unexpected, is ignored, never an error for the user. Files with syntax errors are not cached.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import marshal
+import os
+import sys
+import tempfile
+from array import array
+from collections import deque
+from collections.abc import Callable
+from decimal import Decimal
+from itertools import repeat
+from pathlib import Path
+from typing import Any
+
+from mlform import __version__, diagnostics
+from mlform.config.syntax import Attribute, Block, Body, File
+from mlform.diagnostics import Diagnostic, Pos, Range
+from mlform.lang import ast, values
+from mlform.lang.types import NUMBER, STRING
+
+__all__ = ["parse_file_cached", "encode_file", "decode_file", "FORMAT", "DEFAULT_CACHE_DIR"]
+
+# Bump when the stored form or the parser's output changes shape.
+FORMAT = 1
+DEFAULT_CACHE_DIR = Path(".mlform") / "cache" / "parse"
+
+# Node tags of the stored form.
+(
+    _LITERAL,
+    _TEMPLATE,
+    _TWRAP,
+    _SCOPE,
+    _GETATTR,
+    _INDEX,
+    _ANON,
+    _SPLAT,
+    _CALL,
+    _COND,
+    _BINOP,
+    _UNOP,
+    _TUPLE,
+    _OBJECT,
+    _FOR,
+    _PARENS,
+) = range(16)
+_P_LIT, _P_INTERP, _P_IF, _P_FOR = range(4)
+# Value tags.
+_V_STR, _V_INT, _V_DEC, _V_TRUE, _V_FALSE, _V_NULL = range(6)
+
+
+def _key(filename: str, text: str) -> str:
+    h = hashlib.sha256()
+    h.update(f"{FORMAT}\0{__version__}\0{sys.version_info[:2]}\0{filename}\0".encode())
+    h.update(text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def parse_file_cached(
+    path: str | os.PathLike[str], text: str | None = None, cache_dir: Path | None = None
+) -> tuple[File, list[Diagnostic]]:
+    """`parse_file`, through the parse cache."""
+    from mlform.config.parser import parse_file
+
+    filename = os.fspath(path)
+    if text is None:
+        try:
+            text = Path(filename).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return parse_file(path)  # reports the problem
+    folder = cache_dir if cache_dir is not None else DEFAULT_CACHE_DIR
+    key = _key(filename, text)
+    entry = folder / key[:2] / key
+    try:
+        data = entry.read_bytes()
+    except OSError:
+        data = None
+    if data is not None:
+        enabled = gc.isenabled()
+        gc.disable()  # loads makes many tuples; none are cyclic garbage
+        try:
+            f = decode_file(marshal.loads(data), filename, text)
+        except Exception:  # noqa: BLE001  a damaged or foreign entry is just a miss
+            f = None
+        finally:
+            if enabled:
+                gc.enable()
+        if f is not None:
+            diagnostics.register_source(filename, text)
+            return f, []
+    f, diags = parse_file(path, text)
+    if not diags:
+        enabled = gc.isenabled()
+        gc.disable()  # encoding makes many tuples; none are cyclic garbage
+        try:
+            _store(entry, marshal.dumps(encode_file(f)))
+        except Exception:  # noqa: BLE001  an unwritable cache only costs speed
+            pass
+        finally:
+            if enabled:
+                gc.enable()
+    return f, diags
+
+
+def _store(entry: Path, data: bytes) -> None:
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, entry)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# -- encoding -------------------------------------------------------------------------------
+
+
+class _Encoder:
+    def __init__(self, filename: str):
+        self.filename = filename
+        self.pos_index: dict[int, int] = {}
+        self.pos_table: list[int] = []
+        self.keep: list[Pos] = []  # keeps ids stable while encoding
+        self.range_index: dict[int, int] = {}
+        self.range_table: list[int] = []
+        self.keep_ranges: list[Range] = []
+
+    def p(self, pos: Pos) -> int:
+        idx = self.pos_index.get(id(pos))
+        if idx is None:
+            idx = len(self.keep)
+            self.pos_index[id(pos)] = idx
+            self.keep.append(pos)
+            self.pos_table += (pos.line, pos.column, pos.byte)
+        return idx
+
+    def r(self, rng: Range) -> int:
+        idx = self.range_index.get(id(rng))
+        if idx is None:
+            if rng.filename != self.filename:
+                raise ValueError("a range of another file")
+            idx = len(self.keep_ranges)
+            self.range_index[id(rng)] = idx
+            self.keep_ranges.append(rng)
+            self.range_table += (self.p(rng.start), self.p(rng.end))
+        return idx
+
+    def body(self, b: Body) -> tuple[Any, ...]:
+        assert b.range is not None
+        attrs = tuple(
+            (a.name, self.r(a.range), self.r(a.name_range), self.expr(a.expr))
+            for a in b.attributes.values()
+        )
+        blocks = tuple(
+            (
+                blk.type,
+                tuple(blk.labels),
+                self.body(blk.body),
+                self.r(blk.range),
+                self.r(blk.type_range),
+                tuple(self.r(x) for x in blk.label_ranges),
+            )
+            for blk in b.blocks
+        )
+        return (attrs, blocks, self.r(b.range), b.from_json)
+
+    def value(self, v: values.Value) -> tuple[int, Any]:
+        x = v.v
+        if x is None:
+            return (_V_NULL, None)
+        if x is True:
+            return (_V_TRUE, None)
+        if x is False:
+            return (_V_FALSE, None)
+        if isinstance(x, str):
+            return (_V_STR, x)
+        if isinstance(x, int):
+            return (_V_INT, x)
+        if isinstance(x, Decimal):
+            return (_V_DEC, str(x))
+        raise ValueError(f"unexpected literal {v!r}")
+
+    def exprs(self, es: list[ast.Expr]) -> tuple[Any, ...]:
+        return tuple(self.expr(e) for e in es)
+
+    def expr(self, e: ast.Expr | None) -> Any:
+        if e is None:
+            return None
+        ri = self.r(e.range)
+        t = type(e)
+        if t is ast.Literal:
+            return (_LITERAL, ri, self.value(e.value))  # type: ignore[attr-defined]
+        if t is ast.ScopeTraversal:
+            steps = tuple(
+                (s.name if type(s) is ast.AttrStep else self.value(s.key), self.r(s.range))  # type: ignore[attr-defined]
+                for s in e.steps  # type: ignore[attr-defined]
+            )
+            return (_SCOPE, ri, e.root, steps, self.r(e.root_range))  # type: ignore[attr-defined]
+        if t is ast.Template:
+            return (_TEMPLATE, ri, self.parts(e.parts))  # type: ignore[attr-defined]
+        if t is ast.TemplateWrap or t is ast.Parens:
+            return (_TWRAP if t is ast.TemplateWrap else _PARENS, ri, self.expr(e.expr))  # type: ignore[attr-defined]
+        if t is ast.GetAttr:
+            return (_GETATTR, ri, self.expr(e.obj), e.name)  # type: ignore[attr-defined]
+        if t is ast.Index:
+            return (_INDEX, ri, self.expr(e.collection), self.expr(e.key))  # type: ignore[attr-defined]
+        if t is ast.AnonSymbol:
+            return (_ANON, ri)
+        if t is ast.Splat:
+            return (_SPLAT, ri, self.expr(e.source), self.expr(e.each), e.full)  # type: ignore[attr-defined]
+        if t is ast.FunctionCall:
+            return (
+                _CALL,
+                ri,
+                e.name,  # type: ignore[attr-defined]
+                self.exprs(e.args),  # type: ignore[attr-defined]
+                e.expand_final,  # type: ignore[attr-defined]
+                self.r(e.name_range),  # type: ignore[attr-defined]
+            )
+        if t is ast.Conditional:
+            return (_COND, ri, self.expr(e.cond), self.expr(e.true), self.expr(e.false))  # type: ignore[attr-defined]
+        if t is ast.BinaryOp:
+            return (_BINOP, ri, e.op, self.expr(e.left), self.expr(e.right))  # type: ignore[attr-defined]
+        if t is ast.UnaryOp:
+            return (_UNOP, ri, e.op, self.expr(e.operand))  # type: ignore[attr-defined]
+        if t is ast.TupleCons:
+            return (_TUPLE, ri, self.exprs(e.items))  # type: ignore[attr-defined]
+        if t is ast.ObjectCons:
+            items = tuple((self.expr(i.key), self.expr(i.value)) for i in e.items)  # type: ignore[attr-defined]
+            return (_OBJECT, ri, items)
+        if t is ast.ForExpr:
+            f: ast.ForExpr = e  # type: ignore[assignment]
+            return (
+                _FOR,
+                ri,
+                f.key_var,
+                f.value_var,
+                self.expr(f.collection),
+                self.expr(f.key),
+                self.expr(f.value),
+                self.expr(f.cond),
+                f.group,
+            )
+        raise ValueError(f"cannot store {t.__name__}")
+
+    def parts(self, parts: list[ast.TemplatePart] | None) -> Any:
+        if parts is None:
+            return None
+        out = []
+        for p in parts:
+            ri = self.r(p.range)
+            t = type(p)
+            if t is ast.TemplateLiteral:
+                out.append((_P_LIT, ri, p.text))  # type: ignore[attr-defined]
+            elif t is ast.TemplateInterp:
+                out.append((_P_INTERP, ri, self.expr(p.expr)))  # type: ignore[attr-defined]
+            elif t is ast.TemplateIf:
+                out.append(
+                    (_P_IF, ri, self.expr(p.cond), self.parts(p.then), self.parts(p.else_))  # type: ignore[attr-defined]
+                )
+            elif t is ast.TemplateFor:
+                out.append(
+                    (
+                        _P_FOR,
+                        ri,
+                        p.key_var,  # type: ignore[attr-defined]
+                        p.value_var,  # type: ignore[attr-defined]
+                        self.expr(p.collection),  # type: ignore[attr-defined]
+                        self.parts(p.body),  # type: ignore[attr-defined]
+                    )
+                )
+            else:
+                raise ValueError(f"cannot store {t.__name__}")
+        return tuple(out)
+
+
+def encode_file(f: File) -> tuple[Any, ...]:
+    """The stored form of a parsed file (marshal-able nested tuples)."""
+    enc = _Encoder(f.filename)
+    body = enc.body(f.body)
+    return (
+        FORMAT,
+        array("q", enc.pos_table).tobytes(),
+        array("q", enc.range_table).tobytes(),
+        body,
+    )
+
+
+# -- decoding -------------------------------------------------------------------------------
+
+_new = object.__new__
+_set_line = Pos.line.__set__  # type: ignore[attr-defined]
+_set_column = Pos.column.__set__  # type: ignore[attr-defined]
+_set_byte = Pos.byte.__set__  # type: ignore[attr-defined]
+_set_filename = Range.filename.__set__  # type: ignore[attr-defined]
+_set_start = Range.start.__set__  # type: ignore[attr-defined]
+_set_end = Range.end.__set__  # type: ignore[attr-defined]
+
+
+def _consume(it: Any) -> None:
+    deque(it, 0)
+
+
+class _Decoder:
+    """Rebuilds a tree. Positions and ranges are made in bulk with C-level loops (`map` over
+    slot setters), which is several times faster than calling their constructors."""
+
+    def __init__(self, filename: str, pos_bytes: bytes, range_bytes: bytes):
+        table = array("q")
+        table.frombytes(pos_bytes)
+        n = len(table) // 3
+        pos = list(map(_new, repeat(Pos, n)))
+        _consume(map(_set_line, pos, table[0::3]))
+        _consume(map(_set_column, pos, table[1::3]))
+        _consume(map(_set_byte, pos, table[2::3]))
+        rt = array("q")
+        rt.frombytes(range_bytes)
+        m = len(rt) // 2
+        ranges = list(map(_new, repeat(Range, m)))
+        _consume(map(_set_filename, ranges, repeat(filename, m)))
+        _consume(map(_set_start, ranges, map(pos.__getitem__, rt[0::2])))
+        _consume(map(_set_end, ranges, map(pos.__getitem__, rt[1::2])))
+        self.R = ranges
+
+    def body(self, data: tuple[Any, ...]) -> Body:
+        attrs_data, blocks_data, ri, from_json = data
+        R = self.R
+        expr = self.expr
+        attrs = {}
+        for name, ar, nr, ex in attrs_data:
+            attrs[name] = Attribute(name, expr(ex), R[ar], R[nr])
+        blocks = [
+            Block(typ, list(labels), self.body(bd), R[br], R[tr], [R[x] for x in lrs])
+            for typ, labels, bd, br, tr, lrs in blocks_data
+        ]
+        return Body(attrs, blocks, R[ri], from_json)
+
+    def expr(self, d: Any) -> Any:
+        if d is None:
+            return None
+        return _DECODERS[d[0]](self, d)
+
+    def exprs(self, ds: tuple[Any, ...]) -> list[Any]:
+        ex = self.expr
+        return [ex(d) for d in ds]
+
+    def parts(self, ds: Any) -> list[ast.TemplatePart] | None:
+        if ds is None:
+            return None
+        out: list[ast.TemplatePart] = []
+        R = self.R
+        for d in ds:
+            kind = d[0]
+            if kind == _P_LIT:
+                out.append(ast.TemplateLiteral(d[2], R[d[1]]))
+            elif kind == _P_INTERP:
+                out.append(ast.TemplateInterp(self.expr(d[2]), R[d[1]]))
+            elif kind == _P_IF:
+                then = self.parts(d[3]) or []
+                out.append(ast.TemplateIf(self.expr(d[2]), then, self.parts(d[4]), R[d[1]]))
+            else:
+                body = self.parts(d[5]) or []
+                out.append(ast.TemplateFor(d[2], d[3], self.expr(d[4]), body, R[d[1]]))
+        return out
+
+
+def _value(v: tuple[int, Any]) -> values.Value:
+    tag, x = v
+    if tag == _V_STR:
+        return values.Value(STRING, x)
+    if tag == _V_INT:
+        return values.Value(NUMBER, x)
+    if tag == _V_DEC:
+        return values.Value(NUMBER, Decimal(x))
+    if tag == _V_TRUE:
+        return values.TRUE
+    if tag == _V_FALSE:
+        return values.FALSE
+    if tag == _V_NULL:
+        return values.NULL
+    raise ValueError("bad value tag")
+
+
+def _d_literal(dec: _Decoder, d: Any) -> Any:
+    return ast.Literal(_value(d[2]), dec.R[d[1]])
+
+
+def _d_scope(dec: _Decoder, d: Any) -> Any:
+    R = dec.R
+    steps: list[ast.Step] = []
+    for s in d[3]:
+        if type(s[0]) is str:
+            steps.append(ast.AttrStep(s[0], R[s[1]]))
+        else:
+            steps.append(ast.IndexStep(_value(s[0]), R[s[1]]))
+    return ast.ScopeTraversal(d[2], steps, R[d[1]], R[d[4]])
+
+
+def _d_template(dec: _Decoder, d: Any) -> Any:
+    return ast.Template(dec.parts(d[2]) or [], dec.R[d[1]])
+
+
+def _d_twrap(dec: _Decoder, d: Any) -> Any:
+    return ast.TemplateWrap(dec.expr(d[2]), dec.R[d[1]])
+
+
+def _d_parens(dec: _Decoder, d: Any) -> Any:
+    return ast.Parens(dec.expr(d[2]), dec.R[d[1]])
+
+
+def _d_getattr(dec: _Decoder, d: Any) -> Any:
+    return ast.GetAttr(dec.expr(d[2]), d[3], dec.R[d[1]])
+
+
+def _d_index(dec: _Decoder, d: Any) -> Any:
+    return ast.Index(dec.expr(d[2]), dec.expr(d[3]), dec.R[d[1]])
+
+
+def _d_anon(dec: _Decoder, d: Any) -> Any:
+    return ast.AnonSymbol(dec.R[d[1]])
+
+
+def _d_splat(dec: _Decoder, d: Any) -> Any:
+    return ast.Splat(dec.expr(d[2]), dec.expr(d[3]), d[4], dec.R[d[1]])
+
+
+def _d_call(dec: _Decoder, d: Any) -> Any:
+    return ast.FunctionCall(d[2], dec.exprs(d[3]), d[4], dec.R[d[1]], dec.R[d[5]])
+
+
+def _d_cond(dec: _Decoder, d: Any) -> Any:
+    return ast.Conditional(dec.expr(d[2]), dec.expr(d[3]), dec.expr(d[4]), dec.R[d[1]])
+
+
+def _d_binop(dec: _Decoder, d: Any) -> Any:
+    return ast.BinaryOp(d[2], dec.expr(d[3]), dec.expr(d[4]), dec.R[d[1]])
+
+
+def _d_unop(dec: _Decoder, d: Any) -> Any:
+    return ast.UnaryOp(d[2], dec.expr(d[3]), dec.R[d[1]])
+
+
+def _d_tuple(dec: _Decoder, d: Any) -> Any:
+    return ast.TupleCons(dec.exprs(d[2]), dec.R[d[1]])
+
+
+def _d_object(dec: _Decoder, d: Any) -> Any:
+    ex = dec.expr
+    items = [ast.ObjectItem(ex(k), ex(v)) for k, v in d[2]]
+    return ast.ObjectCons(items, dec.R[d[1]])
+
+
+def _d_for(dec: _Decoder, d: Any) -> Any:
+    ex = dec.expr
+    return ast.ForExpr(d[2], d[3], ex(d[4]), ex(d[5]), ex(d[6]), ex(d[7]), d[8], dec.R[d[1]])
+
+
+_DECODERS: list[Callable[[_Decoder, Any], Any]] = [
+    _d_literal,
+    _d_template,
+    _d_twrap,
+    _d_scope,
+    _d_getattr,
+    _d_index,
+    _d_anon,
+    _d_splat,
+    _d_call,
+    _d_cond,
+    _d_binop,
+    _d_unop,
+    _d_tuple,
+    _d_object,
+    _d_for,
+    _d_parens,
+]
+
+
+def decode_file(data: tuple[Any, ...], filename: str, text: str) -> File | None:
+    """The file stored by `encode_file`; None if `data` is of another format."""
+    if not isinstance(data, tuple) or len(data) != 4 or data[0] != FORMAT:
+        return None
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        dec = _Decoder(filename, data[1], data[2])
+        body = dec.body(data[3])
+    finally:
+        if enabled:
+            gc.freeze()
+            gc.enable()
+    return File(filename, body, text)
