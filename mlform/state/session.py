@@ -155,15 +155,18 @@ class StateSession:
         self.existed = prior is not None
         contents = self.journal.read()
         if contents is not None and not contents.header:
-            # Only a torn header: nothing was recorded before the crash.
-            self.journal.remove()
+            # Only a torn header: nothing was recorded before the crash (or, seen without the
+            # lock, a run is writing its header right now: leave its file alone).
+            if self.lock_info is not None:
+                self.journal.remove()
             contents = None
         if contents is not None:
             header = contents.header
             folded = prior is not None and prior.meta.get("folded_journal") == header.get("id")
             if folded:
                 # The crash came after the commit that folded it and before its removal.
-                self.journal.remove()
+                if self.lock_info is not None:
+                    self.journal.remove()
                 contents = None
             elif prior is None and header.get("serial") == 0:
                 prior = State.empty(lineage=header["lineage"])

@@ -148,3 +148,12 @@ def test_puts_from_many_threads(tmp_path: Path) -> None:
     with StateSession.open(backend) as again:
         assert len(again.state) == 400 and again.state.pending == []
         assert again.state.instance('test_object.t7["49"]').id == "7-49"
+
+
+def test_a_reader_without_the_lock_leaves_a_header_being_written(tmp_path: Path) -> None:
+    backend = LocalBackend({}, tmp_path)
+    path = tmp_path / "mlform.state.json.journal"
+    path.write_text('{"mlform_journal": 1, "id"')
+    with StateSession.open(backend, operation="plan", lock=False) as sess:
+        assert len(sess.state) == 0
+    assert path.exists()
