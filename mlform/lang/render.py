@@ -86,6 +86,8 @@ def render_hcl(value: Value, indent: int = 0) -> str:
     if value.is_sensitive:
         return "(sensitive value)"
     t = value.type
+    if t.hcl() == "type" and value.v is not None:
+        return _type_text(value)
     if value.v is None:
         if t is DYNAMIC:
             return "null"
@@ -121,6 +123,13 @@ def render_hcl(value: Value, indent: int = 0) -> str:
     if isinstance(t, MapType):
         return f"tomap({_mapping(value, indent)})"
     return repr(value)
+
+
+def _type_text(value: Value) -> str:
+    # The result of `type()`: a value whose payload is a Type, printed as a type expression.
+    from mlform.lang.functions.conversion import type_string
+
+    return type_string(value.v)
 
 
 def _heredoc(text: str, indent: int) -> str:
@@ -212,6 +221,8 @@ def value_to_json(value: Value) -> Any:
         return {k: value_to_json(v[k]) for k in sorted(v)}
     if isinstance(v, Decimal):
         return Decimal(number_text(v))
+    if value.type.hcl() == "type":
+        return _type_text(value)
     return v
 
 
