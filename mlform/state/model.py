@@ -203,7 +203,12 @@ class State:
                 yield base.instance(inst.index_key), res, inst
 
     def __len__(self) -> int:
+        """The number of instances."""
         return sum(len(r.instances) for r in self.resources)
+
+    def __bool__(self) -> bool:
+        # A State is a value even when it holds nothing; `if state:` must not mean "not empty".
+        return True
 
     # --- changes ----------------------------------------------------------------------------
 

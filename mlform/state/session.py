@@ -399,3 +399,10 @@ class StateSession:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def read_state(backend: Backend, workspace: str = DEFAULT_WORKSPACE) -> State:
+    """The latest state of a workspace for reading (`show`, `output`, `state list`): no lock,
+    and any journal a crashed run left replayed into it (in memory only)."""
+    with StateSession.open(backend, workspace, operation="read", lock=False) as sess:
+        return sess.state

@@ -157,3 +157,12 @@ def test_a_reader_without_the_lock_leaves_a_header_being_written(tmp_path: Path)
     with StateSession.open(backend, operation="plan", lock=False) as sess:
         assert len(sess.state) == 0
     assert path.exists()
+
+
+def test_read_state_includes_a_crashed_run(tmp_path: Path) -> None:
+    from mlform.state.session import read_state
+
+    backend, path = _crashed_run(tmp_path, 3)
+    state = read_state(backend)
+    assert len(state) == 3 and bool(state) and state.serial == 0
+    assert path.exists() and backend.read() is None
