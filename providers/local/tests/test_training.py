@@ -1,0 +1,270 @@
+"""The local training_job through the provider contract, with real processes: a run that
+succeeds (artifacts stored, digest, metrics, variables), fails, times out, is retried, is
+cancelled, runs two connecting ranks; and plan's fingerprint: no-op versus replace with reasons."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from jobhelpers import Recorder, apply, build_env, provider, store_dataset
+
+from mlform.kinds.digest import digest_tree
+from mlform.kinds.store import environment_path
+from mlform.sdk import UNKNOWN, ConfigError, ProviderError
+
+JOBS = Path(__file__).parent / "data" / "jobs"
+
+
+@pytest.fixture
+def rec(tmp_path: Path) -> Recorder:
+    return Recorder(tmp_path)
+
+
+def _code(rec: Recorder, name: str) -> str:
+    dest = rec.module_dir / name
+    shutil.copytree(JOBS / name, dest)
+    return name
+
+
+def _data(rec: Recorder, rows: int = 3) -> tuple[Path, str]:
+    folder = rec.module_dir / "data"
+    folder.mkdir(exist_ok=True)
+    (folder / "rows.csv").write_text("".join(f"{i},{i * i}\n" for i in range(rows)))
+    return folder, store_dataset(rec, folder)
+
+
+def _echo_job(rec: Recorder, **over):
+    env_id = build_env(rec, env={"GREETING": "hello"})
+    _folder, ds = _data(rec)
+    desired = {
+        "environment": env_id,
+        "code": _code(rec, "echo_env")
+        if not (rec.module_dir / "echo_env").exists()
+        else "echo_env",
+        "command": "python train.py",
+        "datasets": {"train": ds},
+        "params": {"c": 1.0, "name": "x", "seen_file": str(rec.root / "seen.json")},
+        "seed": 7,
+    }
+    desired.update(over)
+    return desired
+
+
+def test_a_job_runs_in_its_environment_with_the_variables_and_stores_its_model(
+    rec: Recorder,
+) -> None:
+    kind = provider().kind("training_job")
+    desired = _echo_job(rec)
+    ctx = rec.ctx("training_job.echo")
+    planned = kind.plan(None, desired, ctx)
+    assert planned.action == "create"
+    assert planned.attrs["model"] is UNKNOWN and planned.attrs["fingerprint"].startswith("sha256:")
+    state = kind.create(planned, ctx)
+
+    a = state.attrs
+    assert a["status"] == "succeeded" and a["run_id"] == state.id
+    assert a["fingerprint"] == planned.attrs["fingerprint"]
+    model = Path(a["model"])
+    assert (model / "model.txt").read_text() == "rows=3 c=1 seed=7\n"
+    assert a["model_digest"] == digest_tree(model).digest
+    assert a["metrics"] == {"accuracy": 0.5, "rows": 3}
+    assert a["started_at"] <= a["finished_at"]
+
+    seen = json.loads((rec.root / "seen.json").read_text())
+    env_root = environment_path(rec.data_dir, desired["environment"])
+    assert seen["VIRTUAL_ENV"] == str(env_root)
+    assert seen["executable"].startswith(str(env_root))
+    assert seen["GREETING"] == "hello"  # the environment's env map
+    assert json.loads(seen["MLFORM_PARAMS"])["c"] == 1
+    assert seen["MLFORM_PARAM_C"] == "1" and seen["MLFORM_PARAM_NAME"] == "x"
+    assert seen["MLFORM_SEED"] == "7" and seen["PYTHONHASHSEED"] == "7"
+    assert (Path(seen["MLFORM_DATA_TRAIN"]) / "rows.csv").is_file()
+    assert "CUDA_VISIBLE_DEVICES" in seen and seen["CUDA_VISIBLE_DEVICES"] is not None
+    # A fresh working directory holding the code (not the user's folder).
+    assert seen["cwd_files"] == ["helper.txt", "train.py"]
+    assert not seen["cwd"].startswith(str(rec.module_dir))
+
+    # Output streamed live and kept for `mlform logs`.
+    assert "read 3 rows, c=1" in rec.lines and "to stderr" in rec.lines
+    log = Path(a["logs"])
+    assert log.name == f"{state.id}.log" and "read 3 rows, c=1" in log.read_text()
+    assert log.parent == rec.data_dir / "logs" / "training_job.echo"
+
+    lin = state.lineage
+    assert lin["fingerprint_inputs"]["datasets"] == {"train": desired["datasets"]["train"]}
+    assert lin["code"]["digest"] == a["code_digest"] and lin["code"]["files"] == 2
+    assert lin["environment"]["lock_digest"].startswith("sha256:")
+    assert lin["model"]["digest"] == a["model_digest"]
+    assert lin["params"]["c"] == 1 and lin["seed"] == 7 and lin["command"] == "python train.py"
+    assert lin["hardware"]["class"] and lin["host"]["os"]
+
+    # read keeps the record while the model exists; gone when it was removed.
+    assert kind.read(state, ctx) is state
+    kind.delete(state, ctx)
+    assert model.is_dir()  # delete forgets; the store keeps the artifacts
+    from mlform.kinds.store import remove_tree
+
+    remove_tree(model)
+    assert kind.read(state, ctx) is None
+
+
+def test_same_inputs_give_the_same_model_digest_and_a_noop_plan(rec: Recorder) -> None:
+    kind = provider().kind("training_job")
+    ctx = rec.ctx("training_job.echo")
+    desired = _echo_job(rec)
+    _, first = apply(kind, None, desired, ctx)
+    again = kind.plan(first, desired, ctx)
+    assert again.action == "noop" and again.reasons == []
+    assert again.attrs["model_digest"] == first.attrs["model_digest"]
+    # A setting that does not decide the result is recorded without a run.
+    assert kind.plan(first, {**desired, "timeout": "1h"}, ctx).action == "update"
+
+    # Retrain on purpose (a new prior) and compare the artifacts: byte-identical.
+    second = kind.create(kind.plan(None, desired, ctx), ctx)
+    assert second.id != first.id
+    assert second.attrs["model_digest"] == first.attrs["model_digest"]
+
+
+def test_changed_inputs_are_a_replace_naming_each_input(rec: Recorder) -> None:
+    kind = provider().kind("training_job")
+    ctx = rec.ctx("training_job.echo")
+    desired = _echo_job(rec)
+    _, state = apply(kind, None, desired, ctx)
+
+    p = kind.plan(state, {**desired, "params": {**desired["params"], "c": 2}}, ctx)
+    assert p.action == "replace"
+    assert p.reasons == ["params.c changed 1 → 2"]
+    assert p.replace_paths == ["params"]
+    assert p.attrs["fingerprint"] != state.attrs["fingerprint"]
+
+    # A changed code file: the code digest, old and new.
+    (rec.module_dir / "echo_env" / "helper.txt").write_text("edited\n")
+    p = kind.plan(state, desired, ctx)
+    assert p.action == "replace" and len(p.reasons) == 1
+    assert p.reasons[0].startswith("code changed sha256:") and "→ sha256:" in p.reasons[0]
+    (rec.module_dir / "echo_env" / "helper.txt").write_text("a file copied with the code\n")
+    assert kind.plan(state, desired, ctx).action == "noop"
+    # __pycache__ and friends are not code.
+    (rec.module_dir / "echo_env" / "__pycache__").mkdir()
+    (rec.module_dir / "echo_env" / "__pycache__" / "x.pyc").write_bytes(b"junk")
+    assert kind.plan(state, desired, ctx).action == "noop"
+
+    # A changed dataset, and the seed, each named with old and new.
+    _folder, ds2 = _data(rec, rows=4)
+    p = kind.plan(state, {**desired, "datasets": {"train": ds2}, "seed": 8}, ctx)
+    assert p.action == "replace"
+    assert p.reasons[0].startswith('dataset "train" changed sha256:')
+    assert p.reasons[1] == "seed changed 7 → 8"
+    assert p.replace_paths == ["datasets.train", "seed"]
+
+    # An input known only after apply: the fingerprint is unknown, and the plan says why.
+    p = kind.plan(state, {**desired, "datasets": {"train": UNKNOWN}}, ctx)
+    assert p.action == "replace" and p.attrs["fingerprint"] is UNKNOWN
+    assert 'dataset "train" is known only after apply' in p.reasons
+
+
+def test_an_environment_not_built_yet_makes_the_fingerprint_unknown(rec: Recorder) -> None:
+    kind = provider().kind("training_job")
+    ctx = rec.ctx("training_job.echo")
+    desired = _echo_job(rec)
+    _, state = apply(kind, None, desired, ctx)
+    p = kind.plan(state, {**desired, "environment": "env-" + "0" * 64}, ctx)
+    assert p.action == "replace" and p.attrs["fingerprint"] is UNKNOWN
+    assert p.reasons[0] == f"environment changed {desired['environment']} → env-{'0' * 64}"
+    assert any("known only after apply" in r for r in p.reasons)
+
+
+def test_a_failed_job_raises_with_its_last_lines(rec: Recorder) -> None:
+    kind = provider().kind("training_job")
+    ctx = rec.ctx("training_job.bad")
+    desired = {
+        "environment": build_env(rec),
+        "code": _code(rec, "fail"),
+        "command": "python train.py",
+    }
+    with pytest.raises(ProviderError) as err:
+        kind.create(kind.plan(None, desired, ctx), ctx)
+    assert err.value.summary == "training job failed: exit status 3"
+    lines = err.value.detail.splitlines()
+    assert "RuntimeError: loss is nan" in err.value.detail
+    assert "step 39" in err.value.detail and "step 10" not in lines  # only the tail
+    assert "full log: " in err.value.detail
+
+
+def test_a_job_that_times_out_is_stopped_with_a_clear_error(rec: Recorder) -> None:
+    kind = provider().kind("training_job")
+    ctx = rec.ctx("training_job.slow")
+    desired = {
+        "environment": build_env(rec),
+        "code": _code(rec, "slow"),
+        "command": "python train.py",
+        "timeout": "1s",
+    }
+    with pytest.raises(ProviderError) as err:
+        kind.create(kind.plan(None, desired, ctx), ctx)
+    assert "timed out after 1s" in err.value.summary
+    assert "sleeping" in err.value.detail
+
+
+def test_a_bad_timeout_is_a_config_error(rec: Recorder) -> None:
+    kind = provider().kind("training_job")
+    with pytest.raises(ConfigError) as err:
+        kind.plan(None, {"command": "true", "timeout": "soon"}, rec.ctx("training_job.x"))
+    assert err.value.attribute == "timeout"
+
+
+def test_retries_rerun_a_failed_attempt(rec: Recorder) -> None:
+    kind = provider().kind("training_job")
+    ctx = rec.ctx("training_job.flaky")
+    desired = {
+        "environment": build_env(rec),
+        "code": _code(rec, "retry"),
+        "command": "python train.py",
+        "params": {"counter": str(rec.root / "counter")},
+        "retries": 1,
+    }
+    state = kind.create(kind.plan(None, desired, ctx), ctx)
+    assert state.attrs["status"] == "succeeded"
+    assert (rec.root / "counter").read_text() == "2"
+    assert state.lineage["timings"]["attempts"] == 2
+    log = Path(state.attrs["logs"]).read_text()
+    assert "first attempt fails" in log and "--- attempt 2 of 2 ---" in log
+    # Without retries the same job fails.
+    (rec.root / "counter").unlink()
+    with pytest.raises(ProviderError):
+        kind.create(kind.plan(None, {**desired, "retries": 0}, ctx), ctx)
+
+
+def test_cancel_stops_a_running_job(rec: Recorder) -> None:
+    kind = provider().kind("training_job")
+    ctx = rec.ctx("training_job.slow")
+    desired = {
+        "environment": build_env(rec),
+        "code": _code(rec, "slow"),
+        "command": "python train.py",
+    }
+    planned = kind.plan(None, desired, ctx)
+    threading.Timer(1.0, rec.cancel.set).start()
+    with pytest.raises(ProviderError) as err:
+        kind.create(planned, ctx)
+    assert err.value.summary == "training job cancelled"
+
+
+def test_two_ranks_connect_through_the_launch_variables(rec: Recorder) -> None:
+    kind = provider().kind("training_job")
+    ctx = rec.ctx("training_job.ddp")
+    desired = {
+        "environment": build_env(rec),
+        "code": _code(rec, "ranks"),
+        "command": "python train.py",
+        "nodes": 2,
+    }
+    state = kind.create(kind.plan(None, desired, ctx), ctx)
+    met = json.loads((Path(state.attrs["model"]) / "met.json").read_text())
+    assert met == [{"rank": 1, "world": 2}]
+    assert "[rank 1] rank 1 got welcome" in rec.lines
+    assert any(line.startswith("[rank 0] rank 0 met") for line in rec.lines)
