@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import Decimal
+from fractions import Fraction
 
 from mlform.lang.convert import ConversionError, convert, format_number
 from mlform.lang.functions._core import FunctionError
@@ -215,25 +216,48 @@ def _float(verb: _Verb, n: int | Decimal) -> str:
     return _sign(verb, neg) + body
 
 
+def _b512(d: Decimal) -> Fraction:
+    """The exact value of `d` as Terraform holds it: the nearest binary float with a 512-bit
+    mantissa. Rounding for %e, %f and %g happens on that value, as Go's does."""
+    f = Fraction(d)
+    if f == 0:
+        return f
+    e = f.numerator.bit_length() - f.denominator.bit_length()
+    if Fraction(2) ** e > abs(f):
+        e -= 1
+    elif Fraction(2) ** (e + 1) <= abs(f):
+        e += 1
+    scale = Fraction(2) ** (511 - e)
+    return Fraction(round(f * scale)) / scale
+
+
 def _fixed(d: Decimal, prec: int) -> str:
-    with localcontext() as ctx:
-        ctx.prec = 1000
-        q = d.quantize(Decimal(1).scaleb(-prec), rounding=ROUND_HALF_EVEN)
-    return format(q, "f")
+    n = round(_b512(d) * 10**prec)
+    digits = str(abs(n)).rjust(prec + 1, "0")
+    body = digits[: len(digits) - prec] + ("." + digits[len(digits) - prec :] if prec else "")
+    return ("-" if n < 0 else "") + body
+
+
+def _exp_parts(d: Decimal, prec: int) -> tuple[str, int]:
+    """The mantissa digits (prec + 1 of them) and decimal exponent of |d|, rounded."""
+    fr = abs(_b512(d))
+    if fr == 0:
+        return "0" * (prec + 1), 0
+    e = len(str(fr.numerator)) - len(str(fr.denominator))
+    while Fraction(10) ** e > fr:
+        e -= 1
+    while Fraction(10) ** (e + 1) <= fr:
+        e += 1
+    n = round(fr / Fraction(10) ** (e - prec))
+    if n >= 10 ** (prec + 1):
+        n //= 10
+        e += 1
+    return str(n), e
 
 
 def _exp(d: Decimal, prec: int) -> str:
-    if d == 0:
-        mant, exp = "0" + ("." + "0" * prec if prec else ""), 0
-    else:
-        with localcontext() as ctx:
-            ctx.prec = prec + 1
-            ctx.rounding = ROUND_HALF_EVEN
-            r = +d
-        sign, digits, e = r.as_tuple()
-        ds = "".join(map(str, digits)).ljust(prec + 1, "0")[: prec + 1]
-        exp = e + len(r.as_tuple().digits) - 1  # type: ignore[operator]
-        mant = ds[0] + ("." + ds[1:] if prec else "")
+    ds, exp = _exp_parts(d, prec)
+    mant = ds[0] + ("." + ds[1:] if prec else "")
     return f"{mant}e{'+' if exp >= 0 else '-'}{abs(exp):02d}"
 
 
@@ -260,21 +284,16 @@ def _g(d: Decimal, prec: int, sharp: bool) -> str:
         prec = 1
     if d == 0:
         return "0"
-    with localcontext() as ctx:
-        ctx.prec = prec
-        ctx.rounding = ROUND_HALF_EVEN
-        r = +d
-    sign_, digits, e = r.as_tuple()
-    exp = e + len(digits) - 1  # type: ignore[operator]
+    _, exp = _exp_parts(d, prec - 1)
     if exp < -4 or exp >= prec:
-        body = _exp(r, prec - 1)
+        body = _exp(d, prec - 1)
         if not sharp:
             mant, _, ex = body.partition("e")
             if "." in mant:
                 mant = mant.rstrip("0").rstrip(".")
             body = mant + "e" + ex
         return body
-    body = _fixed(r, max(prec - 1 - exp, 0))
+    body = _fixed(d, max(prec - 1 - exp, 0))
     if not sharp and "." in body:
         body = body.rstrip("0").rstrip(".")
     return body

@@ -483,8 +483,15 @@ def _substr(args: list[Value], fctx: FunctionContext) -> Value:
     [Param("template", STRING), Param("vars", DYNAMIC)],
     DYNAMIC,
     description="Renders a template given as a string value, with the given variables.",
-    examples=[('templatestring("Hello, ${name}!", { name = "Jodie" })', '"Hello, Jodie!"')],
-    notes=["`vars` must be a map or an object; the template sees only those variables."],
+    examples=[
+        ('templatestring(local.greeting, { name = "Jodie" })', '"Hello, Jodie!"'),
+        ('templatestring("Hello, $${name}!", { name = "Jodie" })', '"Hello, Jodie!"'),
+    ],
+    notes=[
+        "`vars` must be a map or an object; the template sees only those variables.",
+        "Here `local.greeting` holds `Hello, ${name}!`; in a quoted literal, write `$${` so "
+        "that the interpolation is left to the template.",
+    ],
 )
 def _templatestring(args: list[Value], fctx: FunctionContext) -> Value:
     return render_template(_s(args), "<templatestring>", args[1], 1, fctx)
