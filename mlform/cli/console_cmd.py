@@ -146,7 +146,11 @@ def _read_expressions(interactive: bool) -> Iterator[str]:
                 line = raw.rstrip("\n").rstrip("\r")
         except EOFError:
             break
-        if not pending and not line.strip():
+        if not line.strip():
+            # A blank line ends a continued expression, as in Terraform's console.
+            if pending:
+                yield "\n".join(pending)
+                pending = []
             continue
         pending.append(line)
         text = "\n".join(pending)
@@ -193,8 +197,11 @@ def is_incomplete(text: str) -> bool:
             elif ch in "([{":
                 stack.append(ch)
             elif ch in ")]}":
-                if stack and stack[-1] in "([{$":
-                    stack.pop()
+                opener = {")": "(", "]": "[", "}": "{"}[ch]
+                if not stack or stack[-1] not in (opener, "$" if ch == "}" else opener):
+                    # An unbalanced closer: let the parser report it now.
+                    return False
+                stack.pop()
             elif ch == "#" or line[i : i + 2] == "//":
                 break
             elif line[i : i + 2] == "<<":

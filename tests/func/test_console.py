@@ -117,3 +117,33 @@ def test_sensitive_value_hidden_in_json(tmp_path: Path) -> None:
 def test_blank_lines_are_skipped_and_exit_stops(tmp_path: Path) -> None:
     result = _run([], "\n1\n\nexit\n2\n", tmp_path)
     assert result.stdout == "1\n"
+
+
+def test_blank_line_ends_an_open_expression(tmp_path: Path) -> None:
+    result = _run(["--json"], "[1, 2\n\n1 + 1\n", tmp_path)
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
+    assert "error" in lines[0]
+    assert lines[1] == {"value": 2, "type": "number"}
+
+
+@pytest.mark.parametrize(
+    ("text", "open_"),
+    [
+        ("[1,", True),
+        ("{a = 1", True),
+        ('"abc"', False),
+        ('"${[1,2][0]}"', False),
+        ('"${', True),
+        ("f(", True),
+        ("(1]", False),
+        ("1)", False),
+        ("<<EOT", True),
+        ("<<EOT\nx\nEOT", False),
+        ('"$${"', False),
+        ("[1] # a comment [", False),
+    ],
+)
+def test_is_incomplete(text: str, open_: bool) -> None:
+    from mlform.cli.console_cmd import is_incomplete
+
+    assert is_incomplete(text) is open_
