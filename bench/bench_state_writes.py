@@ -1,6 +1,6 @@
 """State writing during an apply: time per recorded object must not grow with the state's size.
 
-Records N instance puts through a StateSession on the local backend (each one an fsync'd journal
+Records N instance puts (with --with-begin, each preceded by its create's journal entry) through a StateSession on the local backend (each one an fsync'd journal
 append, as an apply does), then commits once, for N = 1,000 and 10,000. Prints the time per
 object for each, the ratio (target: under 2, i.e. linear total cost) and the totals.
 
@@ -21,7 +21,7 @@ from mlform.state.session import StateSession
 PROVIDER = 'provider["test"]'
 
 
-def record(n: int, workdir: Path) -> tuple[float, float]:
+def record(n: int, workdir: Path, with_begin: bool = False) -> tuple[float, float]:
     """Seconds spent in puts and in the final commit, for n objects."""
     backend = LocalBackend({}, workdir)
     with StateSession.open(backend, operation="apply") as sess:
@@ -29,6 +29,8 @@ def record(n: int, workdir: Path) -> tuple[float, float]:
         for i in range(n):
             # A mix like a real configuration: some big for_each resources, many small ones.
             addr = f'module.m["{i % 7}"].test_object.o[{i}]' if i % 3 else f"test_object.s{i}"
+            if with_begin:
+                sess.begin_create(addr, f"token-{i}", PROVIDER)
             sess.put_instance(
                 addr,
                 PROVIDER,
@@ -55,11 +57,16 @@ def record(n: int, workdir: Path) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs=2, default=[1000, 10000])
+    parser.add_argument(
+        "--with-begin",
+        action="store_true",
+        help="journal each create before its put, as an apply does (two fsyncs per object)",
+    )
     args = parser.parse_args()
     results = {}
     for n in args.sizes:
         with tempfile.TemporaryDirectory(prefix="mlform-bench-") as d:
-            puts, commit = record(n, Path(d))
+            puts, commit = record(n, Path(d), args.with_begin)
         total = puts + commit
         results[n] = total / n
         print(

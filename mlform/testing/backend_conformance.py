@@ -338,6 +338,40 @@ class BackendConformance:
         final = backend.read("default")
         assert final is not None and len(final) == 22 and final.pending == []
 
+    def test_sigkill_during_puts_loses_no_acknowledged_put(
+        self, backend: Backend, workdir: Path
+    ) -> None:
+        proc = self._spawn(
+            workdir,
+            """
+            from mlform.state import InstanceRecord
+            with StateSession.open(backend, operation="apply") as s:
+                i = 0
+                while True:
+                    s.put_instance(f"test_object.o[{i}]", 'provider["test"]',
+                                   InstanceRecord(id=str(i), attributes={"i": i}))
+                    print(i, flush=True)
+                    i += 1
+            """,
+        )
+        seen = -1
+        try:
+            while seen < 40:
+                line = proc.stdout.readline()
+                assert line, proc.stderr.read()
+                seen = int(line)
+        finally:
+            proc.send_signal(9)
+            proc.wait()
+        info = backend.lock_info("default")
+        assert info is not None
+        backend.force_unlock("default", info.id)
+        with StateSession.open(backend) as sess:
+            got = sorted(int(i.id) for _, _, i in sess.state.all_instances())
+            assert got == list(range(len(got))) and len(got) > seen
+            sess.commit()
+        assert len(backend.read("default")) == len(got)
+
     def test_uncommitted_session_twice(self, backend: Backend) -> None:
         for i in range(2):
             sess = StateSession.open(backend)

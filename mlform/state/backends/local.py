@@ -56,8 +56,17 @@ def atomic_write(path: Path, text: str, exclusive: bool = False) -> None:
     try:
         if exclusive:
             # link() fails if the target exists: no window where an existing file is replaced.
-            os.link(tmp, path)
-            os.unlink(tmp)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise
+            except OSError:
+                # A filesystem without hard links: check, then rename.
+                if path.exists():
+                    raise FileExistsError(path) from None
+                os.replace(tmp, path)
+            else:
+                os.unlink(tmp)
         else:
             os.replace(tmp, path)
     except BaseException:
