@@ -105,7 +105,7 @@ def lex(src: str, filename: str = "<input>") -> tuple[list[Token], list[Diagnost
     if src.startswith("\ufeff"):
         pos = 1
         last_end_adjust = 3
-    last_end = 0
+    last_end = pos
 
     modes: list[str] = ["main"]
     braces = 0

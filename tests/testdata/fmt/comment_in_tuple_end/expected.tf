@@ -1,0 +1,5 @@
+a = [
+  1,
+  # trailing comment in list
+]
+b = 1
