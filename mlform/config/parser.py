@@ -526,14 +526,12 @@ class _Parser:
                             "The index after a dot must be a whole number.",
                         )
                     off = s[i + 1]
-                    first = True
                     for piece in t.split("."):
-                        a = off - 1 if first else off - 1
-                        off += len(piece)
-                        key = values.Value(values.NUMBER, int(piece))
-                        node = self.index_step(node, key, a, off)
-                        off += 1
-                        first = False
+                        # The step spans the dot and the digits; the key just the digits.
+                        end = off + len(piece)
+                        key = Literal(values.Value(values.NUMBER, int(piece)), self.rng(off, end))
+                        node = self.index_step(node, key, off - 1, end)
+                        off = end + 1
                     self.i = i + 2
                 elif nk == "*":
                     # The attribute-only splat `x.*.name`: only attribute steps follow it.
@@ -578,19 +576,20 @@ class _Parser:
                     )
                 self.i = close + 1
                 if type(key) is Literal:
-                    node = self.index_step(node, key.value, s[i], e[close])
+                    node = self.index_step(node, key, s[i], e[close])
                 else:
                     node = Index(node, key, Range(fn, node.range.start, self.pos(e[close])))
             else:
                 return node
 
-    def index_step(self, node: Expr, key: values.Value, a: int, b: int) -> Expr:
+    def index_step(self, node: Expr, key: Literal, a: int, b: int) -> Expr:
+        """`node[key]` with a literal key spanning source offsets a..b (brackets included)."""
         r = self.rng(a, b)
         if type(node) is ScopeTraversal:
-            node.steps.append(IndexStep(key, r))
+            node.steps.append(IndexStep(key.value, r))
             node.range = Range(self.filename, node.range.start, r.end)
             return node
-        return Index(node, Literal(key, r), Range(self.filename, node.range.start, r.end))
+        return Index(node, key, Range(self.filename, node.range.start, r.end))
 
     def call(self) -> Expr:
         k = self.k
