@@ -1023,6 +1023,9 @@ def _try_convert(v: Value, t: Type) -> Value:
 
 
 def _short_range(rng: Range) -> str:
+    # HCL's compact form of a range: `file:1,3-4`, or `file:1,3-2,4` across lines.
+    if rng.start.line == rng.end.line:
+        return f"{rng.filename}:{rng.start.line},{rng.start.column}-{rng.end.column}"
     return f"{rng.filename}:{rng.start.line},{rng.start.column}-{rng.end.line},{rng.end.column}"
 
 
