@@ -36,10 +36,53 @@ _HINT = (
 
 
 def type_from_expr(expr: ast.Expr) -> tuple[Type, list[Diagnostic]]:
-    """The type an expression denotes. On a mistake the type is `any` and diagnostics say why."""
+    """The type an expression denotes. On a mistake the type is `any` and diagnostics say why.
+
+    As in Terraform's variable declarations, a bare `list` or `map` means `list(any)` or
+    `map(any)`, and the quoted forms of Terraform 0.11 (`"string"`) are refused with a hint."""
+    quoted = _quoted(expr)
+    if quoted is not None:
+        return DYNAMIC, [_legacy_quoted(quoted, expr.range)]
+    if isinstance(expr, ast.ScopeTraversal) and not expr.steps:
+        if expr.root == "list":
+            return ListType(DYNAMIC), []
+        if expr.root == "map":
+            return MapType(DYNAMIC), []
     diags: list[Diagnostic] = []
     t = _type(expr, diags, in_object=False)
     return (t if not diags else DYNAMIC), diags
+
+
+def _quoted(expr: ast.Expr) -> str | None:
+    if isinstance(expr, ast.Literal) and isinstance(expr.value.v, str):
+        return expr.value.v
+    if isinstance(expr, ast.Template) and all(
+        isinstance(p, ast.TemplateLiteral) for p in expr.parts
+    ):
+        return "".join(p.text for p in expr.parts)  # type: ignore[attr-defined]
+    return None
+
+
+def _legacy_quoted(text: str, rng: Range) -> Diagnostic:
+    if text == "string":
+        detail = (
+            "Terraform 0.11 and earlier required type constraints to be given in quotes, but "
+            'that form is now deprecated. Remove the quotes around "string".'
+        )
+        return error("Invalid quoted type constraints", detail, rng)
+    if text in ("list", "map"):
+        detail = (
+            "Terraform 0.11 and earlier required type constraints to be given in quotes, but "
+            f'that form is now deprecated. Remove the quotes around "{text}" and write '
+            f"{text}(string) instead to explicitly indicate that the {text} elements are strings."
+        )
+        return error("Invalid quoted type constraints", detail, rng)
+    return error(
+        "Invalid legacy variable type hint",
+        "To provide a full type expression, remove the surrounding quotes and give the type "
+        "expression directly.",
+        rng,
+    )
 
 
 def _bad(diags: list[Diagnostic], detail: str, rng: Range) -> Type:

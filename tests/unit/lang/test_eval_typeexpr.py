@@ -46,6 +46,9 @@ def parse_type(src: str):
         ),
         ("object({a = optional(string)})", ObjectType.of({"a": STRING}, optional=["a"])),
         ("(string)", STRING),
+        ("list", ListType(DYNAMIC)),
+        ("map", MapType(DYNAMIC)),
+        ("list(list(string))", ListType(ListType(STRING))),
     ],
 )
 def test_type_constraints(src: str, expected) -> None:
@@ -77,8 +80,7 @@ def test_default_is_converted_to_the_attribute_type() -> None:
     ("src", "detail"),
     [
         ("strng", 'The keyword "strng" is not a valid type specification.'),
-        ("list", "The list type constructor requires one argument specifying the element type."),
-        ('"string"', None),
+        ("set", "The set type constructor requires one argument specifying the element type."),
         ("list(string, number)", None),
         (
             "optional(string)",
@@ -102,3 +104,19 @@ def test_invalid_type_constraints(src: str, detail: str | None) -> None:
     assert diags[0].subject is not None
     if detail is not None:
         assert diags[0].detail == detail
+
+
+@pytest.mark.parametrize(
+    ("src", "summary"),
+    [
+        ('"string"', "Invalid quoted type constraints"),
+        ('"list"', "Invalid quoted type constraints"),
+        ('"list(string)"', "Invalid legacy variable type hint"),
+        ("set", "Invalid type specification"),
+        ("list(list)", "Invalid type specification"),
+    ],
+)
+def test_legacy_type_forms(src: str, summary: str) -> None:
+    t, diags = parse_type(src)
+    assert t is DYNAMIC
+    assert [d.summary for d in diags] == [summary]
