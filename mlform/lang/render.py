@@ -13,11 +13,9 @@ float, so the digits match Terraform's.
 
 from __future__ import annotations
 
-import decimal
 import json
 import unicodedata
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from mlform.lang.convert import format_number
@@ -36,44 +34,10 @@ from mlform.lang.values import UNKNOWN, Value
 
 __all__ = ["json_dumps", "number_text", "render_hcl", "to_json_with_type", "value_to_json"]
 
-_FLOAT_BITS = 512
-# A decimal with fewer significant digits than this is the shortest text of its 512-bit float.
-_SHORT_DIGITS = 150
-
 
 def number_text(n: int | Decimal) -> str:
     """A number as Terraform prints it (`big.Float.Text('f', -1)` of its 512-bit value)."""
-    if isinstance(n, int):
-        return str(n)
-    if len(n.as_tuple().digits) <= _SHORT_DIGITS:
-        return format_number(n)
-    return format_number(_shortest_512(n))
-
-
-def _shortest_512(n: Decimal) -> Decimal:
-    # Round to the nearest 512-bit binary float, then find the shortest decimal that rounds to
-    # the same float: the digits Go's strconv prints for it.
-    f = Fraction(n)
-    neg = f < 0
-    f = abs(f)
-    e = f.numerator.bit_length() - f.denominator.bit_length() - _FLOAT_BITS
-    while True:
-        m = round(f / Fraction(2) ** e)
-        if m >= 1 << _FLOAT_BITS:
-            e += 1
-        elif m < 1 << (_FLOAT_BITS - 1):
-            e -= 1
-        else:
-            break
-    x = Fraction(m) * Fraction(2) ** e
-    half_ulp = Fraction(2) ** (e - 1) if e >= 1 else Fraction(1, 2 ** (1 - e))
-    num, den = Decimal(x.numerator), Decimal(x.denominator)
-    for digits in range(1, 200):
-        ctx = decimal.Context(prec=digits, rounding=decimal.ROUND_HALF_EVEN)
-        d = ctx.divide(num, den)
-        if abs(Fraction(d) - x) < half_ulp:
-            return -d if neg else d
-    return -n if neg else n
+    return format_number(n)
 
 
 # --- HCL form ----------------------------------------------------------------------------------
