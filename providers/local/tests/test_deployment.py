@@ -1,0 +1,251 @@
+"""The local deployment through the provider contract, with real servers on loopback: it starts
+and answers behind its endpoint, updates to a new revision without moving the endpoint or failing
+a request, shows a killed server as drift that apply repairs, and destroy leaves nothing running."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jobhelpers import Recorder, apply, build_env, provider
+from mlform_local import process
+
+from mlform.sdk import ProviderError, ResourceState
+
+SERVERS = Path(__file__).parent / "data" / "servers"
+
+
+@pytest.fixture
+def rec(tmp_path: Path):
+    r = Recorder(tmp_path)
+    shutil.copytree(SERVERS, r.module_dir / "srv")
+    r.states: list[ResourceState] = []  # type: ignore[attr-defined]
+    yield r
+    # Whatever a failing test left running is stopped.
+    kind = provider().kind("deployment")
+    for st in r.states:  # type: ignore[attr-defined]
+        kind.delete(st, r.ctx("deployment.api"))
+
+
+def _model(rec: Recorder, name: str) -> str:
+    folder = rec.root / "models" / name
+    folder.mkdir(parents=True)
+    (folder / "model.txt").write_text(name + "\n")
+    return str(folder)
+
+
+def _desired(rec: Recorder, model: str, **over: Any) -> dict[str, Any]:
+    d = {
+        "environment": build_env(rec),
+        "model": model,
+        "code": "srv",
+        "command": "python app.py",
+        "health_check": {"path": "/health", "interval": "0.1s", "timeout": "2s", "retries": 100},
+    }
+    d.update(over)
+    return d
+
+
+def _get(url: str) -> dict[str, Any]:
+    # No proxies from the environment: straight to loopback.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(url, timeout=5) as r:
+        return json.loads(r.read())
+
+
+def _pids(state: ResourceState) -> list[tuple[int, int]]:
+    p = state.private
+    return [(p["proxy"]["pid"], p["proxy"]["start_time"])] + [
+        (b["pid"], b["start_time"]) for b in p["backends"]
+    ]
+
+
+def test_a_deployment_starts_answers_and_is_destroyed(rec: Recorder) -> None:
+    kind = provider().kind("deployment")
+    ctx = rec.ctx("deployment.api")
+    desired = _desired(rec, _model(rec, "m1"))
+    planned, state = apply(kind, None, desired, ctx)
+    rec.states.append(state)  # type: ignore[attr-defined]
+    assert planned.action == "create" and planned.attrs["revision"] == 1
+    a = state.attrs
+    assert a["status"] == "healthy" and a["revision"] == 1
+    assert a["endpoint"] == f"http://127.0.0.1:{a['port']}"
+    answer = _get(a["endpoint"] + "/")
+    # The recorded PID leads the server's process group (the shell running `command`, or the
+    # server itself when the shell execs it).
+    assert answer["model"] == "m1" and os.getpgid(answer["pid"]) in a["pids"]
+    assert a["model_digest"].startswith("sha256:")
+    # Detached: its own session, so it outlives mlform and its Ctrl-C.
+    for pid, _start in _pids(state):
+        assert os.getsid(pid) == pid
+    assert any("health check passed" in line for line in rec.lines)
+    assert (Path(a["logs"]) / "rev-1-replica-0.log").read_text().startswith("serving m1")
+
+    # Refresh finds it healthy; an unchanged configuration is a no-op.
+    fresh = kind.read(state, ctx)
+    assert fresh is not None and fresh.attrs["status"] == "healthy"
+    assert kind.plan(fresh, desired, ctx).action == "noop"
+
+    kind.delete(state, ctx)
+    assert not any(process.is_alive(pid, start) for pid, start in _pids(state))
+    for pid, _start in _pids(state):
+        assert not process.group_alive(pid)
+
+
+def test_a_new_model_is_a_new_revision_behind_the_same_endpoint(rec: Recorder) -> None:
+    kind = provider().kind("deployment")
+    ctx = rec.ctx("deployment.api")
+    desired = _desired(rec, _model(rec, "m1"))
+    _, s1 = apply(kind, None, desired, ctx)
+    rec.states.append(s1)  # type: ignore[attr-defined]
+    endpoint = s1.attrs["endpoint"]
+
+    # Poll the endpoint all through the update: every request must be answered.
+    stop = threading.Event()
+    answers: list[str] = []
+    failures: list[str] = []
+
+    def poll() -> None:
+        while not stop.is_set():
+            try:
+                answers.append(_get(endpoint + "/")["model"])
+            except Exception as e:  # noqa: BLE001 - any failure counts
+                failures.append(repr(e))
+            time.sleep(0.01)
+
+    t = threading.Thread(target=poll)
+    t.start()
+    try:
+        time.sleep(0.3)
+        planned = kind.plan(s1, {**desired, "model": _model(rec, "m2")}, ctx)
+        assert planned.action == "update"
+        assert planned.reasons[0].startswith("model changed sha256:")
+        assert planned.attrs["revision"] == 2 and planned.attrs["endpoint"] == endpoint
+        s2 = kind.update(s1, planned, ctx)
+        rec.states.append(s2)  # type: ignore[attr-defined]
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        t.join()
+    assert failures == []
+    assert answers[0] == "m1" and answers[-1] == "m2"
+    assert s2.attrs["endpoint"] == endpoint and s2.attrs["revision"] == 2
+    assert s2.attrs["model_digest"] != s1.attrs["model_digest"]
+    # The old revision is stopped, the proxy is the same process.
+    for b in s1.private["backends"]:
+        assert not process.is_alive(b["pid"], b["start_time"])
+    assert s2.private["proxy"]["pid"] == s1.private["proxy"]["pid"]
+
+    # A new command is a new revision too.
+    planned = kind.plan(
+        s2, {**desired, "model": s2.args["model"], "command": "python ./app.py"}, ctx
+    )
+    assert planned.action == "update" and planned.reasons == [
+        'command changed "python app.py" → "python ./app.py"'
+    ]
+    kind.delete(s2, ctx)
+    assert not any(process.is_alive(p, s) for p, s in _pids(s2))
+
+
+def test_a_killed_server_is_drift_that_apply_repairs(rec: Recorder) -> None:
+    kind = provider().kind("deployment")
+    ctx = rec.ctx("deployment.api")
+    desired = _desired(rec, _model(rec, "m1"))
+    _, s1 = apply(kind, None, desired, ctx)
+    rec.states.append(s1)  # type: ignore[attr-defined]
+    backend = s1.private["backends"][0]
+    os.killpg(backend["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while process.is_alive(backend["pid"], backend["start_time"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    fresh = kind.read(s1, ctx)
+    assert fresh is not None and fresh.attrs["status"] == "stopped"
+    planned = kind.plan(fresh, desired, ctx)
+    assert planned.action == "update"
+    assert planned.reasons == [
+        f"server process {backend['pid']} is not running: it will be restarted"
+    ]
+    s2 = kind.update(fresh, planned, ctx)
+    rec.states.append(s2)  # type: ignore[attr-defined]
+    assert s2.attrs["status"] == "healthy" and s2.attrs["endpoint"] == s1.attrs["endpoint"]
+    assert _get(s2.attrs["endpoint"] + "/")["model"] == "m1"
+    assert kind.plan(kind.read(s2, ctx), desired, ctx).action == "noop"
+
+    # The endpoint proxy killed too: it comes back on the same port.
+    px = s2.private["proxy"]
+    os.killpg(px["pid"], signal.SIGKILL)
+    time.sleep(0.2)
+    fresh = kind.read(s2, ctx)
+    assert fresh.attrs["status"] == "unhealthy"
+    planned = kind.plan(fresh, desired, ctx)
+    assert planned.reasons == [
+        f"endpoint proxy process {px['pid']} is not running: it will be restarted"
+    ]
+    s3 = kind.update(fresh, planned, ctx)
+    rec.states.append(s3)  # type: ignore[attr-defined]
+    assert _get(s3.attrs["endpoint"] + "/")["model"] == "m1"
+    kind.delete(s3, ctx)
+    assert not any(process.is_alive(p, s) for p, s in _pids(s3))
+
+
+def test_replicas_share_the_endpoint_round_robin(rec: Recorder) -> None:
+    kind = provider().kind("deployment")
+    ctx = rec.ctx("deployment.api")
+    port = process.free_port()
+    _, state = apply(kind, None, _desired(rec, _model(rec, "m1"), replicas=2, port=port), ctx)
+    rec.states.append(state)  # type: ignore[attr-defined]
+    assert state.attrs["endpoint"] == f"http://127.0.0.1:{port}"
+    replicas = {_get(state.attrs["endpoint"] + "/")["replica"] for _ in range(6)}
+    assert replicas == {"0", "1"}
+    assert len(state.attrs["pids"]) == 2
+    kind.delete(state, ctx)
+    assert not any(process.is_alive(p, s) for p, s in _pids(state))
+
+
+def test_a_server_that_never_gets_healthy_fails_with_its_log_and_leaves_nothing(
+    rec: Recorder,
+) -> None:
+    kind = provider().kind("deployment")
+    ctx = rec.ctx("deployment.api")
+    desired = _desired(
+        rec,
+        _model(rec, "m1"),
+        env={"SICK": "1"},
+        health_check={"path": "/health", "interval": "0.1s", "timeout": "1s", "retries": 3},
+    )
+    with pytest.raises(ProviderError) as err:
+        apply(kind, None, desired, ctx)
+    assert "health check failed" in err.value.summary and "HTTP 503" in err.value.summary
+    assert "serving m1" in err.value.detail
+    started = [
+        int(m.group(1)) for line in rec.lines if (m := re.search(r"started PID (\d+)", line))
+    ]
+    assert started
+    time.sleep(0.1)
+    assert not any(process.is_alive(pid, None) for pid in started)
+
+
+def test_a_server_that_crashes_at_start_fails_at_once(rec: Recorder) -> None:
+    kind = provider().kind("deployment")
+    ctx = rec.ctx("deployment.api")
+    desired = _desired(
+        rec,
+        _model(rec, "m1"),
+        command="python -c 'import sys; print(\"no model here\"); sys.exit(4)'",
+    )
+    t0 = time.monotonic()
+    with pytest.raises(ProviderError) as err:
+        apply(kind, None, desired, ctx)
+    assert time.monotonic() - t0 < 10
+    assert "exited before its health check passed" in err.value.summary
+    assert "no model here" in err.value.detail
