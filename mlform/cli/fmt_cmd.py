@@ -192,13 +192,15 @@ def command(
                 )
 
     out = b"".join(run.out)
-    if not check or shown_list:
+    failed = any(d.is_error for d in run.diags)
+    # With --check the list is held back and, as Terraform does, dropped when a file failed.
+    if not check or (shown_list and not failed):
         if out and stdin and not out.endswith(b"\n"):
             out += b"\n"
         sys.stdout.buffer.write(out)
         sys.stdout.flush()
     print_diagnostics(run.diags)
-    if any(d.is_error for d in run.diags):
+    if failed:
         raise CommandFailed(2)
     if check and out:
         raise CommandFailed(3)

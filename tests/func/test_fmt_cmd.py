@@ -110,6 +110,9 @@ def test_syntax_error_exit_2_file_untouched(tmp_path: Path) -> None:
     assert "Error: " in err and "on bad.tf line 2, column" in err
     assert (tmp_path / "bad.tf").read_text() == bad
     assert (tmp_path / "good.tf").read_text() == "a = 1\n"  # the other files are still formatted
+    (tmp_path / "good.tf").write_text("a=1\n")
+    check = mlform(tmp_path, "--check")
+    assert check.returncode == 2 and check.stdout == b""  # the held-back list is dropped
 
 
 def test_missing_path_and_wrong_extension(tmp_path: Path) -> None:
