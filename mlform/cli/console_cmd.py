@@ -16,8 +16,11 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mlform.diagnostics import Range
+
 if TYPE_CHECKING:
     from mlform.diagnostics import Diagnostic
+    from mlform.lang import ast
     from mlform.lang.eval import EvalContext
 
 FILENAME = "<console-input>"
@@ -71,7 +74,30 @@ def _bare_scope(workdir: Path) -> EvalContext:
             "var": EMPTY_OBJECT_VALUE,
             "local": EMPTY_OBJECT_VALUE,
             "mlform": object_of({"workspace": string("default")}),
-        }
+        },
+        on_missing=missing_reference,
+    )
+
+
+def missing_reference(trav: ast.ScopeTraversal) -> Diagnostic:
+    """What Terraform says of a reference to a root name the scope does not have: a bare name
+    is an incomplete resource reference, `type.name` an undeclared resource."""
+    from mlform.diagnostics import error
+    from mlform.lang import ast
+
+    if not trav.steps or not isinstance(trav.steps[0], ast.AttrStep):
+        return error(
+            "Invalid reference",
+            "A reference to a resource type must be followed by at least one attribute access, "
+            "specifying the resource name.",
+            trav.range,
+        )
+    name = trav.steps[0].name
+    rng = Range.between(trav.root_range, trav.steps[0].range)
+    return error(
+        "Reference to undeclared resource",
+        f'A managed resource "{trav.root}" "{name}" has not been declared in the root module.',
+        rng,
     )
 
 

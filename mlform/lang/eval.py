@@ -64,19 +64,23 @@ class EvalContext:
     bound by `for` expressions live in child scopes made with `child()`.
     """
 
-    __slots__ = ("variables", "parent", "_functions", "anon", "has_anon")
+    __slots__ = ("variables", "parent", "_functions", "anon", "has_anon", "on_missing")
 
     def __init__(
         self,
         variables: dict[str, Value] | None = None,
         functions: FunctionContext | None = None,
         parent: EvalContext | None = None,
+        on_missing: Callable[[ast.ScopeTraversal], Diagnostic] | None = None,
     ) -> None:
         self.variables: dict[str, Value] = dict(variables or {})
         self.parent = parent
         self._functions = functions
         self.anon: Value = DYNAMIC_UNKNOWN  # the current element of the nearest splat
         self.has_anon = False
+        # Says what is wrong with a reference to a root name the scope lacks ("Reference to
+        # undeclared resource"); the default is HCL's "Unknown variable".
+        self.on_missing = on_missing if on_missing is not None else (parent and parent.on_missing)
 
     @property
     def functions(self) -> FunctionContext:
@@ -178,6 +182,9 @@ class _Evaluator:
     def traversal(self, expr: ast.ScopeTraversal, ctx: EvalContext) -> Value:
         root = ctx.lookup(expr.root)
         if root is None:
+            if ctx.on_missing is not None:
+                self.diags.append(ctx.on_missing(expr))
+                return DYNAMIC_UNKNOWN
             hint = suggestion(expr.root, ctx.names())
             return self.err(
                 "Unknown variable",

@@ -309,3 +309,15 @@ def test_templatefile_renders_through_the_evaluator(tmp_path) -> None:
     scope = EvalContext({}, FunctionContext(base_dir=tmp_path))
     value = ok('templatefile("t.tpl", {m = {a = 1, b = "x"}})', scope)
     assert value == string("a=1\nb=x\n")
+
+
+def test_scope_can_word_missing_roots_itself() -> None:
+    from mlform.diagnostics import error
+
+    def missing(trav):
+        return error("Reference to undeclared resource", f"No {trav.root}.", trav.range)
+
+    scope = EvalContext({}, on_missing=missing).child({"x": number(1)})
+    value, diags = ev("[x, aws_thing.a]", scope)
+    assert [d.summary for d in diags] == ["Reference to undeclared resource"]
+    assert diags[0].detail == "No aws_thing."
