@@ -30,7 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "untaint": ("mlform.cli.taint_cmd:untaint", "Clear a taint mark."),
     "logs": ("mlform.cli.logs_cmd", "Show a training job's or deployment's log."),
     "history": ("mlform.cli.history_cmd", "List every state serial: when, who, what changed."),
-    "lineage": ("mlform.cli.lineage_cmd", "Show what produced a model, or what consumed a dataset."),
+    "lineage": (
+        "mlform.cli.lineage_cmd",
+        "Show what produced a model, or what consumed a dataset.",
+    ),
     "diff": ("mlform.cli.diff_cmd", "Compare two state serials."),
     "reproduce": ("mlform.cli.reproduce_cmd", "Re-run a recorded training job and compare."),
     "gc": ("mlform.cli.gc_cmd", "Remove snapshots and environments no kept serial needs."),
@@ -94,11 +97,32 @@ def cli(chdir: str | None) -> None:
         os.chdir(chdir)
 
 
+def terraform_style_args(args: list[str]) -> list[str]:
+    """Accept Terraform's single-dash long options (`-var x=1`, `-auto-approve`) as well."""
+    out = []
+    for a in args:
+        if a == "--":
+            out.extend(args[len(out) :])
+            break
+        if (
+            len(a) > 2
+            and a[0] == "-"
+            and a[1].isalpha()
+            and a[1] != "-"
+            and (a[2].isalpha() or a[2] in "-=")
+            and "=" not in a[:3]
+        ):
+            a = "-" + a
+        out.append(a)
+    return out
+
+
 def main(argv: list[str] | None = None) -> Any:
     from mlform.cli.common import handle_errors
 
+    args = terraform_style_args(argv if argv is not None else sys.argv[1:])
     with handle_errors():
-        return cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="mlform")
+        return cli.main(args=args, prog_name="mlform")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,258 @@
+"""The plan → confirm → apply flow that `plan`, `apply` and `destroy` share."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mlform.cli.common import CommandFailed, print_diagnostics, use_color
+from mlform.cli.options import ordered_var_args
+from mlform.cli.run_options import echo_err, interrupt_handler, parse_duration, stdin_interactive
+from mlform.diagnostics import DiagnosticsError
+
+
+def build_options(mode: str, kw: dict[str, Any]) -> Any:
+    from mlform.engine.operation import parse_addresses, parse_replace
+    from mlform.engine.planner import PlanOptions
+
+    return PlanOptions(
+        mode=mode,
+        refresh=kw.get("refresh", True),
+        targets=parse_addresses(list(kw.get("targets", ())), "--target"),
+        excludes=parse_addresses(list(kw.get("excludes", ())), "--exclude"),
+        replace=parse_replace(list(kw.get("replace", ()))),
+        parallelism=kw.get("parallelism", 10),
+    )
+
+
+def render_plan_text(plan: Any, color: bool) -> str:
+    from mlform.ui.plan_render import render_plan
+
+    return render_plan(plan, color=color)
+
+
+def run_plan(
+    mode: str, kw: dict[str, Any], *, out: str | None, as_json: bool, detailed: bool
+) -> None:
+    """`mlform plan`: plan, show, optionally save. Exit 0, 1, or 2 with --detailed-exitcode."""
+    from mlform.engine.operation import Operations
+    from mlform.ui.apply_view import ConsoleHooks
+
+    color = use_color(kw.get("no_color", False))
+    ops = Operations(hooks=ConsoleHooks(sys.stderr if as_json else sys.stdout, color))
+    options = build_options(mode, kw)
+    with interrupt_handler(ops.cancel, echo_err):
+        loaded = ops.load(
+            ordered_var_args(), interactive=kw.get("allow_input", True) and stdin_interactive()
+        )
+        with ops.open_session(
+            "plan",
+            lock=kw.get("use_lock", True),
+            lock_timeout=parse_duration(kw.get("lock_timeout", "0s")),
+        ) as sess:
+            result = ops.plan(loaded, sess.state, options)
+    print_diagnostics([d for d in result.diags if not d.is_error], color=color)
+    if result.errored:
+        print_diagnostics([d for d in result.diags if d.is_error], color=color)
+        raise CommandFailed(1)
+    plan = result.plan
+    if as_json:
+        from mlform.ui.json_plan import plan_json
+
+        click.echo(json.dumps(plan_json(plan, None)))
+    else:
+        click.echo(render_plan_text(plan, color))
+    if out:
+        from mlform.plans import write_plan
+
+        write_plan(out, plan, loaded.files)
+        if not as_json:
+            click.echo(
+                f"\nSaved the plan to: {out}\n\nTo perform exactly these actions, run:\n  mlform apply {out}"
+            )
+    if detailed and plan.has_changes():
+        raise CommandFailed(2)
+
+
+def run_apply(mode: str, kw: dict[str, Any], *, plan_file: str | None, auto_approve: bool) -> None:
+    """`mlform apply` / `mlform destroy`: plan (or read a saved plan), confirm, apply, save state."""
+    from mlform.engine.operation import Operations, result_from_saved
+    from mlform.ui.apply_view import ConsoleHooks
+
+    color = use_color(kw.get("no_color", False))
+    ops = Operations(hooks=ConsoleHooks(sys.stdout, color))
+    interactive = stdin_interactive()
+    lock_timeout = parse_duration(kw.get("lock_timeout", "0s"))
+    with interrupt_handler(ops.cancel, echo_err):
+        if plan_file:
+            from mlform.plans import read_plan, stale_reasons
+
+            saved = read_plan(plan_file)
+            loaded = ops.load([], interactive=False, allow_missing=True)
+            loaded.root_vars = _vars_from_plan(saved.plan, loaded)
+            options = build_options(
+                saved.plan.mode,
+                {
+                    "targets": saved.plan.targets,
+                    "excludes": saved.plan.excludes,
+                    "replace": saved.plan.force_replace,
+                    "parallelism": kw.get("parallelism", 10),
+                },
+            )
+            with ops.open_session(
+                _operation(mode), lock=kw.get("use_lock", True), lock_timeout=lock_timeout
+            ) as sess:
+                from mlform.plans import config_digest
+
+                reasons = stale_reasons(
+                    saved, sess.state.serial, sess.state.lineage, config_digest(loaded.files)
+                )
+                if reasons:
+                    raise DiagnosticsError(
+                        [
+                            _err(
+                                "Saved plan is stale",
+                                "The plan cannot be applied because "
+                                + "; ".join(reasons)
+                                + ". Run mlform plan again to make a new one.",
+                            )
+                        ]
+                    )
+                result = result_from_saved(saved.plan)
+                _apply_and_commit(ops, loaded, sess, result, options, mode, color)
+            return
+        options = build_options(mode, kw)
+        loaded = ops.load(
+            ordered_var_args(), interactive=kw.get("allow_input", True) and interactive
+        )
+        with ops.open_session(
+            _operation(mode), lock=kw.get("use_lock", True), lock_timeout=lock_timeout
+        ) as sess:
+            for rec in sess.recovered:
+                click.echo(f"Recovered from an interrupted run: {rec}")
+            result = ops.plan(loaded, sess.state, options)
+            print_diagnostics([d for d in result.diags if not d.is_error], color=color)
+            if result.errored:
+                print_diagnostics([d for d in result.diags if d.is_error], color=color)
+                raise CommandFailed(1)
+            click.echo(render_plan_text(result.plan, color))
+            if not result.plan.has_changes() and not result.adopted and not result.refreshed:
+                # Nothing to do; outputs may still need recording on the first run.
+                if _outputs_changed(result.plan):
+                    ops.apply(loaded, sess, result, options)
+                    sess.commit(_meta(mode, result.plan))
+                return
+            if not auto_approve:
+                if not interactive:
+                    raise DiagnosticsError(
+                        [
+                            _err(
+                                "No confirmation",
+                                "mlform will not ask for confirmation when MLFORM_IN_AUTOMATION is set or input is "
+                                "not a terminal. Review the plan and pass --auto-approve, or apply a saved plan "
+                                "(mlform plan --out plan.mlplan; mlform apply plan.mlplan).",
+                            )
+                        ]
+                    )
+                if not _confirm(mode):
+                    click.echo(
+                        "\nApply cancelled." if mode != "destroy" else "\nDestroy cancelled."
+                    )
+                    raise CommandFailed(1)
+            _apply_and_commit(ops, loaded, sess, result, options, mode, color)
+
+
+def _apply_and_commit(
+    ops: Any, loaded: Any, sess: Any, result: Any, options: Any, mode: str, color: bool
+) -> None:
+    diags: list[Any] = []
+    try:
+        diags = ops.apply(loaded, sess, result, options)
+    finally:
+        # Whatever happened, what was done is made the next serial.
+        meta = _meta(mode, result.plan)
+        if ops.cancel.is_set():
+            meta["interrupted"] = True
+        sess.commit(meta)
+    errors = [d for d in diags if d.is_error]
+    print_diagnostics([d for d in diags if not d.is_error], color=color)
+    summary = result.plan.summary()
+    if errors:
+        print_diagnostics(errors, color=color)
+        raise CommandFailed(1)
+    if ops.cancel.is_set():
+        click.echo(
+            "\nStopped early after an interrupt; the state records everything that was done."
+        )
+        raise CommandFailed(1)
+    if mode == "destroy":
+        click.echo(f"\nDestroy complete! Resources: {summary.destroy} destroyed.")
+    else:
+        click.echo(
+            f"\nApply complete! Resources: {summary.add} added, {summary.change} changed, {summary.destroy} destroyed."
+        )
+    _print_outputs(sess.state, color)
+
+
+def _print_outputs(state: Any, color: bool) -> None:
+    if not state.outputs:
+        return
+    from mlform.cli.output_render import render_output_value
+
+    click.echo("\nOutputs:\n")
+    for name in sorted(state.outputs):
+        rec = state.outputs[name]
+        shown = "<sensitive>" if rec.sensitive else render_output_value(rec.value, rec.type)
+        click.echo(f"{name} = {shown}")
+
+
+def _outputs_changed(plan: Any) -> bool:
+    from mlform.plans import Action
+
+    return any(o.action is not Action.NOOP for o in plan.output_changes)
+
+
+def _vars_from_plan(plan: Any, loaded: Any) -> dict[str, Any]:
+    from mlform.engine.bridge import data_to_value
+
+    out = {}
+    for name, var in loaded.root.variables.items():
+        if name in plan.variables:
+            v = data_to_value(plan.variables[name], var.type)
+            out[name] = v.mark("sensitive") if var.sensitive else v
+    return out
+
+
+def _confirm(mode: str) -> bool:
+    if mode == "destroy":
+        click.echo(
+            "\nDo you really want to destroy all resources?\n  mlform will destroy all your managed infrastructure, as shown above.\n  There is no undo. Only 'yes' will be accepted to confirm.\n"
+        )
+    else:
+        click.echo(
+            "\nDo you want to perform these actions?\n  mlform will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n"
+        )
+    answer = click.prompt("  Enter a value", default="", show_default=False)
+    return answer.strip() == "yes"
+
+
+def _meta(mode: str, plan: Any) -> dict[str, Any]:
+    s = plan.summary()
+    return {"operation": _operation(mode), "summary": f"+{s.add} ~{s.change} -{s.destroy}"}
+
+
+def _operation(mode: str) -> str:
+    return {"normal": "apply", "destroy": "destroy", "refresh_only": "refresh"}.get(mode, mode)
+
+
+def _err(summary: str, detail: str) -> Any:
+    from mlform.diagnostics import error
+
+    return error(summary, detail)
+
+
+__all__ = ["run_plan", "run_apply", "Path"]

@@ -1,0 +1,139 @@
+"""Options of the commands that plan (plan, apply, destroy) and the shared flow they run."""
+
+from __future__ import annotations
+
+import re
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from mlform.cli.options import var_options
+
+
+def parse_duration(text: str) -> float:
+    """`30s`, `2m`, `1h30m`, `0` → seconds."""
+    text = text.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    total = 0.0
+    pos = 0
+    for m in re.finditer(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text):
+        if m.start() != pos:
+            raise click.BadParameter(f"{text!r} is not a duration such as 30s, 2m or 1h30m")
+        n = float(m.group(1))
+        total += n * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+        pos = m.end()
+    if pos != len(text) or not text:
+        raise click.BadParameter(f"{text!r} is not a duration such as 30s, 2m or 1h30m")
+    return total
+
+
+def plan_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    opts = [
+        click.option(
+            "--target",
+            "targets",
+            multiple=True,
+            metavar="ADDR",
+            help="Plan only this resource or module (and what it depends on). Repeatable.",
+        ),
+        click.option(
+            "--exclude",
+            "excludes",
+            multiple=True,
+            metavar="ADDR",
+            help="Leave out this resource or module (and what depends on it). Repeatable.",
+        ),
+        click.option(
+            "--replace",
+            "replace",
+            multiple=True,
+            metavar="ADDR",
+            help="Force replacement of this instance. Repeatable.",
+        ),
+        click.option(
+            "--refresh",
+            type=bool,
+            default=True,
+            show_default=True,
+            metavar="BOOL",
+            help="Read each object's current state first (--refresh=false skips).",
+        ),
+        click.option(
+            "--parallelism",
+            type=click.IntRange(1, 1000),
+            default=10,
+            show_default=True,
+            help="How many provider operations run at once.",
+        ),
+        click.option(
+            "--lock",
+            "use_lock",
+            type=bool,
+            default=True,
+            metavar="BOOL",
+            help="Lock the state while working (--lock=false to skip: dangerous).",
+        ),
+        click.option(
+            "--lock-timeout",
+            default="0s",
+            show_default=True,
+            metavar="DURATION",
+            help="How long to wait for a state lock: 30s, 2m.",
+        ),
+        click.option("--no-color", is_flag=True, help="Print without colors."),
+        click.option(
+            "--input",
+            "allow_input",
+            type=bool,
+            default=True,
+            metavar="BOOL",
+            help="Ask for missing variable values (--input=false never asks).",
+        ),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return var_options(f)
+
+
+@contextmanager
+def interrupt_handler(cancel: threading.Event, say: Callable[[str], None]) -> Iterator[None]:
+    """First Ctrl-C: stop starting new work, let calls in flight finish, save state.
+    Second: stop at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: Any) -> None:
+        if cancel.is_set():
+            say(
+                "\nTwo interrupts received. Exiting immediately. State may be missing the last operations."
+            )
+            signal.signal(signal.SIGINT, previous)
+            raise KeyboardInterrupt
+        cancel.set()
+        say(
+            "\nInterrupt received.\nPlease wait for mlform to exit or data loss may occur.\nGracefully shutting down..."
+        )
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def echo_err(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def stdin_interactive() -> bool:
+    import os
+
+    return not os.environ.get("MLFORM_IN_AUTOMATION") and sys.stdin.isatty()

@@ -1,0 +1,392 @@
+"""Applying a plan: the same walk, now calling providers, each step made durable at once.
+
+Every create is journaled with an idempotency token before the provider is called; every
+result is journaled (fsync'd) the moment it returns, so a crash loses nothing. A failed create
+or replace leaves the instance tainted, its dependents are skipped, independent work goes on,
+and every error is reported at the end.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from mlform import dag
+from mlform.addrs import AbsResource, AbsResourceInstance, Key, ModuleInstance, parse_instance
+from mlform.config.model import ResourceConfig
+from mlform.diagnostics import error
+from mlform.engine import changes as C
+from mlform.engine.bridge import (
+    data_has_unknown,
+    get_path,
+    sensitive_paths,
+    set_path,
+    value_to_data,
+)
+from mlform.engine.changes import InstanceChange, split_record
+from mlform.engine.graph import ResourceNode
+from mlform.engine.planner import PlanOptions, ResourceWalker, call_with_retries, implicit_moves
+from mlform.engine.providers import KindInfo
+from mlform.engine.scope import Expansion
+from mlform.engine.walk import NodeFailed
+from mlform.lang import values as V
+from mlform.lang.values import Value
+from mlform.sdk import UNKNOWN, ProviderError, ResourceState
+from mlform.state import TAINTED, InstanceRecord
+from mlform.state.session import StateSession
+
+
+class Applier(ResourceWalker):
+    def __init__(
+        self,
+        *args: Any,
+        changes: dict[AbsResourceInstance, InstanceChange],
+        session: StateSession,
+        **kwargs: Any,
+    ):
+        super().__init__(*args, **kwargs)
+        self.planned = changes
+        self.session = session
+        self.applied: list[tuple[AbsResourceInstance, str]] = []
+
+    @property
+    def state(self):  # type: ignore[no-untyped-def]
+        return self.session.state
+
+    def visit_resource(self, node: ResourceNode) -> None:
+        module, res = self.resource_config(node)
+        info, pkey = self.kind_for(node, res)
+        if info is None:
+            raise NodeFailed(str(node))
+        selected = self.is_selected(node)
+        failed = False
+        for mi in self.instances(node.addr.module):
+            if not selected:
+                self.expose_prior(mi, res, info)
+                continue
+            exp = self.expand_resource(mi, res)
+            abs_res = AbsResource(mi, res.addr)
+            self.mark_visited(abs_res)
+            rec = self.state.resource(abs_res)
+            prior_keys = [i.index_key for i in rec.instances] if rec else []
+            moves = implicit_moves(prior_keys, exp)
+            deps = self.dependencies_of(node, mi)
+            futures = {
+                key: self.pool.submit(
+                    self.apply_instance,
+                    module.dir,
+                    mi,
+                    res,
+                    info,
+                    pkey,
+                    exp,
+                    key,
+                    moves.get(key),
+                    deps,
+                )
+                for key in exp.keys
+            }
+            by_key: dict[Key, Value] = {}
+            for key, fut in futures.items():
+                value, bad = fut.result()
+                by_key[key] = value
+                failed |= bad
+            # Instances the plan deletes because count or for_each shrank.
+            for key in prior_keys:
+                if key in exp.keys or key in moves.values():
+                    continue
+                addr = AbsResourceInstance(mi, res.addr, key)
+                change = self.planned.get(addr)
+                if change is not None and change.action == "delete":
+                    failed |= not self.delete_instance(addr, change, module.dir)
+            self.evals.expose_resource(mi, res.addr, exp, by_key)
+        if failed:
+            raise NodeFailed(str(node))
+
+    def apply_instance(
+        self,
+        module_dir: Path,
+        mi: ModuleInstance,
+        res: ResourceConfig,
+        info: KindInfo,
+        pkey: str,
+        exp: Expansion,
+        key: Key,
+        moved_from: Key | None,
+        deps: list[str],
+    ) -> tuple[Value, bool]:
+        addr = AbsResourceInstance(mi, res.addr, key)
+        change = self.planned.get(addr)
+        prior_rec = self.state.instance(addr)
+        if prior_rec is None and moved_from is not None:
+            old = AbsResourceInstance(mi, res.addr, moved_from)
+            moved = self.state.instance(old)
+            if moved is not None:
+                self.session.remove_instance(old)
+                prior_rec = self.session.put_instance(addr, pkey, moved)
+        if change is None or change.action == "noop":
+            return self.record_value(prior_rec, info), False
+        if self.cancel.is_set():
+            return V.DYNAMIC_UNKNOWN, True
+        desired_val, failed = self.eval_resource_body(
+            mi, res, info, self.evals.expansion_extra(exp, key), info.provider_type
+        )
+        if failed:
+            return V.DYNAMIC_UNKNOWN, True
+        desired = value_to_data(desired_val)
+        sens = sensitive_paths(desired_val)
+        problem = consistency_problem(change, desired, info)
+        if problem:
+            self.add_diags(
+                [
+                    error(
+                        "Value changed between plan and apply",
+                        f"While applying {addr}, {problem}. A value known when the plan was made must not change at "
+                        "apply; run mlform plan again.",
+                        res.range,
+                    )
+                ]
+            )
+            return V.DYNAMIC_UNKNOWN, True
+        provider = self.providers.instance(pkey)
+        assert provider is not None
+        kind = provider.kind(res.type)
+        if res.mode == "data":
+            ctx = self.make_ctx(addr, module_dir)
+            try:
+                result = call_with_retries(lambda: kind.read_data(desired, ctx), self.cancel)
+            except ProviderError as exc:
+                self.add_diags(
+                    [error(f"Failed to read {addr}: {exc.summary}", exc.detail, res.range)]
+                )
+                return V.DYNAMIC_UNKNOWN, True
+            after = {**desired, **result}
+            rec = InstanceRecord(
+                index_key=key,
+                id=str(result.get("id", "")),
+                attributes=after,
+                sensitive_paths=sens,
+                dependencies=deps,
+            )
+            rec = self.session.put_instance(addr, pkey, rec)
+            return self.record_value(rec, info), False
+        lc = res.lifecycle
+        prior_rs = split_record(prior_rec, info.schema) if prior_rec is not None else None
+        if prior_rs is not None:
+            if lc.ignore_all:
+                desired = {**desired, **prior_rs.args}
+            else:
+                for path in lc.ignore_changes or []:
+                    desired = set_path(desired, list(path), get_path(prior_rs.args, list(path)))
+        ctx = self.make_ctx(addr, module_dir)
+        try:
+            planned = kind.plan(prior_rs if change.action == "update" else None, desired, ctx)
+        except ProviderError as exc:
+            self.add_diags([error(f"{addr}: {exc.summary}", exc.detail, res.range)])
+            return V.DYNAMIC_UNKNOWN, True
+        planned.action = change.action  # type: ignore[assignment]
+        sens = sens + [list(p) for p in _schema_sensitive(info, desired)]
+        started = time.monotonic()
+        self.hooks.start(str(addr), change.action)
+        try:
+            if change.action == "update":
+                assert prior_rs is not None
+                new = call_with_retries(lambda: kind.update(prior_rs, planned, ctx), self.cancel)
+            elif change.action == "create":
+                new = self.create(addr, pkey, kind, planned, module_dir)
+            elif change.action == "replace":
+                if prior_rs is not None:
+                    call_with_retries(lambda: kind.delete(prior_rs, ctx), self.cancel)
+                    self.session.remove_instance(addr)
+                new = self.create(addr, pkey, kind, planned, module_dir)
+            elif change.action == "create_then_delete":
+                new = self.create(addr, pkey, kind, planned, module_dir)
+                if prior_rs is not None:
+                    call_with_retries(lambda: kind.delete(prior_rs, ctx), self.cancel)
+            else:
+                raise AssertionError(change.action)
+        except ProviderError as exc:
+            self.hooks.done(str(addr), change.action, time.monotonic() - started, failed=True)
+            detail = exc.detail
+            if change.action in ("create", "replace", "create_then_delete"):
+                # Record the attempt so the next plan retries it (as a replacement).
+                rec = InstanceRecord(
+                    index_key=key,
+                    status=TAINTED,
+                    id=None,
+                    attributes=C.full_attributes(desired, {}, None),
+                    sensitive_paths=sens,
+                    dependencies=deps,
+                    create_before_destroy=lc.create_before_destroy,
+                )
+                if prior_rec is not None and change.action == "create_then_delete":
+                    pass
+                else:
+                    self.session.put_instance(addr, pkey, rec)
+                detail = (
+                    detail + "\n\n" if detail else ""
+                ) + f"{addr} is tainted: the next plan will replace it."
+            self.add_diags([error(f"{addr}: {exc.summary}", detail, res.range)])
+            return V.DYNAMIC_UNKNOWN, True
+        rec = C.record_from_state(new, key, deps, sens, lc.create_before_destroy)
+        if prior_rec is not None and change.action == "update":
+            rec.created_at = prior_rec.created_at
+        stored = self.session.put_instance(addr, pkey, rec)
+        self.hooks.done(str(addr), change.action, time.monotonic() - started, id=new.id)
+        with self._visited_lock:
+            self.applied.append((addr, change.action))
+        value = self.record_value(stored, info)
+        ok = True
+        for check in lc.postconditions:
+            ok &= self.check_condition(
+                check, mi, {"self": value, **self.evals.expansion_extra(exp, key)}, "postcondition"
+            )
+        if not ok:
+            tainted = InstanceRecord(**{**stored.__dict__, "status": TAINTED})
+            self.session.put_instance(addr, pkey, tainted)
+            return value, True
+        return value, False
+
+    def create(
+        self, addr: AbsResourceInstance, pkey: str, kind: Any, planned: Any, module_dir: Path
+    ) -> ResourceState:
+        token = uuid.uuid4().hex
+        self.session.begin_create(addr, token, pkey)
+        ctx = self.make_ctx(addr, module_dir, token=token)
+        return call_with_retries(lambda: kind.create(planned, ctx), self.cancel)
+
+    def delete_instance(
+        self, addr: AbsResourceInstance, change: InstanceChange, module_dir: Path | None = None
+    ) -> bool:
+        rec = self.state.instance(addr)
+        if rec is None:
+            return True
+        provider = self.providers.instance(change.provider)
+        if provider is None:
+            ptype = change.provider.split('"')[1] if '"' in change.provider else change.provider
+            self.providers.configure(change.provider, ptype, {}, None)
+            provider = self.providers.instance(change.provider)
+        if provider is None:
+            self.add_diags(
+                [
+                    error(
+                        f"Cannot delete {addr}", f"Its provider {change.provider} is not available."
+                    )
+                ]
+            )
+            return False
+        info, diags = self.providers.kind_info(
+            provider.name, addr.resource.type, addr.resource.mode, None
+        )
+        if info is None:
+            self.add_diags(diags)
+            return False
+        kind = provider.kind(addr.resource.type)
+        ctx = self.make_ctx(addr, module_dir or self.evals.root_dir)
+        started = time.monotonic()
+        self.hooks.start(str(addr), "delete")
+        if rec.id is not None and addr.resource.mode == "managed":
+            try:
+                call_with_retries(
+                    lambda: kind.delete(split_record(rec, info.schema), ctx), self.cancel
+                )
+            except ProviderError as exc:
+                self.hooks.done(str(addr), "delete", time.monotonic() - started, failed=True)
+                self.add_diags([error(f"{addr}: {exc.summary}", exc.detail)])
+                return False
+        self.session.remove_instance(addr)
+        self.hooks.done(str(addr), "delete", time.monotonic() - started)
+        with self._visited_lock:
+            self.applied.append((addr, "delete"))
+        return True
+
+
+def delete_in_order(applier: Applier, changes: list[InstanceChange], parallelism: int) -> bool:
+    """Delete instances so that nothing is deleted before what depends on it."""
+    by_res: dict[str, list[InstanceChange]] = {}
+    for ch in changes:
+        by_res.setdefault(str(ch.addr.abs_resource), []).append(ch)
+    g: dag.Graph[str] = dag.Graph()
+    for name in by_res:
+        g.add_node(name)
+    for name, chs in by_res.items():
+        for ch in chs:
+            for dep in ch.dependencies:
+                if dep in by_res and dep != name:
+                    # `name` depends on `dep`, so `dep` is deleted after `name`.
+                    g.add_edge(dep, name)
+
+    def visit(name: str) -> None:
+        ok = True
+        for ch in by_res[name]:
+            ok &= applier.delete_instance(ch.addr, ch)
+        if not ok:
+            raise NodeFailed(name)
+
+    result = dag.walk(g, visit, parallelism=max(1, parallelism), cancel=applier.cancel)
+    return result.success
+
+
+def consistency_problem(
+    change: InstanceChange, desired: dict[str, Any], info: KindInfo
+) -> str | None:
+    """Where a value the plan knew differs now (None when all agree)."""
+    if change.after is None:
+        return None
+    names = set(info.schema.args.attributes) | set(info.schema.args.blocks)
+    for name in names:
+        if name not in change.after or name not in desired:
+            continue
+        planned = change.after[name]
+        got = desired[name]
+        diff = _first_difference(planned, got, [name])
+        if diff is not None:
+            return f"{'.'.join(map(str, diff))} was planned as {_short(get_path(change.after, diff))} but is now {_short(get_path(desired, diff))}"
+    return None
+
+
+def _first_difference(planned: Any, got: Any, path: list[Any]) -> list[Any] | None:
+    if planned is UNKNOWN or data_has_unknown(planned) and not isinstance(planned, dict | list):
+        return None
+    if isinstance(planned, dict) and isinstance(got, dict):
+        for k in planned:
+            if k in got:
+                d = _first_difference(planned[k], got[k], [*path, k])
+                if d is not None:
+                    return d
+        return None
+    if isinstance(planned, list) and isinstance(got, list):
+        if len(planned) != len(got):
+            return path
+        for i, (a, b) in enumerate(zip(planned, got, strict=True)):
+            d = _first_difference(a, b, [*path, i])
+            if d is not None:
+                return d
+        return None
+    if planned != got:
+        return path
+    return None
+
+
+def _short(v: Any) -> str:
+    import json
+
+    try:
+        text = json.dumps(v)
+    except TypeError:
+        text = repr(v)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+def _schema_sensitive(info: KindInfo, data: dict[str, Any]) -> list[list[str | int]]:
+    from mlform.sdk.schema import sensitive_paths as schema_sensitive
+
+    try:
+        return [list(p) for p in schema_sensitive(info.kind_cls, data)]
+    except Exception:  # noqa: BLE001 - marks are best effort on partial data
+        return []
+
+
+__all__ = ["Applier", "PlanOptions", "delete_in_order", "parse_instance"]

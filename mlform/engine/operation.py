@@ -1,0 +1,505 @@
+"""The operations the CLI drives: load, plan, apply, destroy, import, refresh.
+
+One front object, `Operations`, holds the working directory, the workspace and the backend;
+each command maps its flags to one call on it and renders the result.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlform.addrs import AbsResourceInstance, ModuleInstance, parse_instance
+from mlform.config.loader import config_files, load_config
+from mlform.config.model import Module
+from mlform.config.variables import collect, resolve, terminal_prompt
+from mlform.diagnostics import Diagnostic, DiagnosticsError, error, warning
+from mlform.engine import changes as C
+from mlform.engine.applier import Applier, delete_in_order
+from mlform.engine.bridge import data_has_unknown, sensitive_paths, value_to_data
+from mlform.engine.changes import InstanceChange
+from mlform.engine.graph import ConfigGraph, build_graph
+from mlform.engine.planner import Planner, PlanOptions, orphan_resources
+from mlform.engine.providers import ProviderManager
+from mlform.engine.scope import EvalState
+from mlform.engine.validate import sort_diagnostics
+from mlform.engine.walk import Hooks, WalkSettings
+from mlform.lang.values import Value
+from mlform.plans import Action, OutputChange, Plan, ResourceChange, config_digest
+from mlform.sdk import UNKNOWN
+from mlform.state import OutputRecord, State
+from mlform.state.backends import Backend, load_backend
+from mlform.state.session import StateSession
+
+ACTION_OF = {
+    "create": Action.CREATE,
+    "update": Action.UPDATE,
+    "replace": Action.DELETE_THEN_CREATE,
+    "create_then_delete": Action.CREATE_THEN_DELETE,
+    "delete": Action.DELETE,
+    "noop": Action.NOOP,
+    "read": Action.READ,
+}
+ENGINE_ACTION = {v: k for k, v in ACTION_OF.items()}
+
+
+@dataclass
+class Loaded:
+    root: Module
+    cg: ConfigGraph
+    root_vars: dict[str, Value]
+    files: dict[str, bytes]
+    diags: list[Diagnostic] = field(default_factory=list)
+
+
+@dataclass
+class PlanResult:
+    plan: Plan
+    changes: dict[AbsResourceInstance, InstanceChange]
+    diags: list[Diagnostic]
+    adopted: dict[AbsResourceInstance, tuple[str, Any]] = field(default_factory=dict)
+    abandoned: list[str] = field(default_factory=list)
+    refreshed: dict[AbsResourceInstance, Any] = field(default_factory=dict)
+
+    @property
+    def errored(self) -> bool:
+        return any(d.is_error for d in self.diags)
+
+
+class Operations:
+    def __init__(
+        self, workdir: Path | str = ".", workspace: str | None = None, hooks: Hooks | None = None
+    ):
+        from mlform.state.workspace import current_workspace
+
+        self.workdir = Path(workdir)
+        self.workspace = workspace or current_workspace(self.workdir)
+        self.hooks = hooks or Hooks()
+        self.data_dir = self.workdir / ".mlform"
+        self.cancel = threading.Event()
+        self._root: Module | None = None
+
+    # -- configuration -------------------------------------------------------------------------
+
+    def load_root(self) -> Module:
+        if self._root is None:
+            root, diags = load_config(self.workdir)
+            if any(d.is_error for d in diags):
+                raise DiagnosticsError(sort_diagnostics(diags))
+            self._root = root
+        return self._root
+
+    def backend(self) -> Backend:
+        from mlform.config.decode import static_value
+
+        root = self._root
+        if root is None:
+            try:
+                root = self.load_root()
+            except DiagnosticsError:
+                root = None
+        btype, bconf = "local", {}
+        if root is not None and root.settings.backend is not None:
+            bc = root.settings.backend
+            btype = bc.type
+            for name, attr in bc.body.attributes.items():
+                v = static_value(attr.expr)
+                if v is None:
+                    raise DiagnosticsError(
+                        [
+                            error(
+                                "Variables not allowed",
+                                "A backend's settings are read before anything is evaluated, so they must be literal values.",
+                                attr.expr.range,
+                            )
+                        ]
+                    )
+                bconf[name] = v.to_python()
+        return load_backend(btype, bconf, self.workdir)
+
+    def load(
+        self, var_args: list[Any], interactive: bool = True, allow_missing: bool = False
+    ) -> Loaded:
+        root = self.load_root()
+        diags: list[Diagnostic] = []
+        raw, vd = collect(self.workdir, var_args)
+        diags.extend(vd)
+        prompt = terminal_prompt if interactive else None
+        root_vars, rd = resolve(root, raw, allow_missing=allow_missing, prompt=prompt)
+        diags.extend(rd)
+        cg, gd = build_graph(root)
+        diags.extend(gd)
+        if any(d.is_error for d in diags):
+            raise DiagnosticsError(sort_diagnostics(diags))
+        files: dict[str, bytes] = {}
+        for m in root.walk():
+            for f in config_files(m.dir):
+                try:
+                    rel = str(f.resolve().relative_to(self.workdir.resolve()))
+                except ValueError:
+                    rel = str(f)
+                files[rel] = f.read_bytes()
+        return Loaded(root, cg, root_vars, files, diags)
+
+    def open_session(
+        self, operation: str, lock: bool = True, lock_timeout: float = 0.0
+    ) -> StateSession:
+        return StateSession.open(
+            self.backend(),
+            self.workspace,
+            operation=operation,
+            lock=lock,
+            lock_timeout=lock_timeout,
+        )
+
+    # -- plan ------------------------------------------------------------------------------------
+
+    def plan(self, loaded: Loaded, prior: State, options: PlanOptions) -> PlanResult:
+        evals = EvalState(loaded.cg.modules, self.workdir, self.workspace)
+        providers = ProviderManager(self.workdir, self.data_dir)
+        planner = Planner(
+            loaded.cg,
+            evals,
+            providers,
+            loaded.root_vars,
+            WalkSettings(parallelism=options.parallelism, cancel=self.cancel),
+            prior,
+            options,
+            self.data_dir,
+            self.hooks,
+        )
+        try:
+            if options.mode == "destroy":
+                changes = self._destroy_changes(prior, loaded.cg, planner)
+            else:
+                planner.run()
+                for abs_res, reason in orphan_resources(prior, planner.visited, loaded.cg):
+                    if options.mode == "refresh_only":
+                        continue
+                    if planner.selected is not None:
+                        continue
+                    rec = prior.resource(abs_res)
+                    if rec is None:
+                        continue
+                    for inst in rec.instances:
+                        planner.plan_delete(
+                            abs_res.instance(inst.index_key), rec.provider, None, reason
+                        )
+                changes = planner.changes
+        finally:
+            providers.close()
+        diags = loaded.diags + planner.diags
+        plan = self._make_plan(loaded, prior, options, changes, planner, evals, diags)
+        return PlanResult(
+            plan,
+            changes,
+            sort_diagnostics(diags),
+            planner.adopted,
+            planner.abandoned,
+            planner.refreshed,
+        )
+
+    def _destroy_changes(
+        self, prior: State, cg: ConfigGraph, planner: Planner
+    ) -> dict[AbsResourceInstance, InstanceChange]:
+        for _addr, rec, inst in prior.all_instances():
+            a = rec.addr().instance(inst.index_key)
+            if rec.mode == "data":
+                continue
+            module = cg.modules.get(a.module.module())
+            cfg = module.resources.get(a.resource) if module else None
+            if cfg is not None and cfg.lifecycle.prevent_destroy:
+                planner.prevent_destroy_error(a, cfg)
+                continue
+            planner.changes[a] = InstanceChange(
+                addr=a,
+                provider=rec.provider,
+                action="delete",
+                before=inst.attributes,
+                before_sensitive=inst.sensitive_paths,
+                dependencies=inst.dependencies,
+            )
+        return planner.changes
+
+    def _make_plan(
+        self,
+        loaded: Loaded,
+        prior: State,
+        options: PlanOptions,
+        changes: dict[AbsResourceInstance, InstanceChange],
+        planner: Planner,
+        evals: EvalState,
+        diags: list[Diagnostic],
+    ) -> Plan:
+        rcs = [to_resource_change(ch) for ch in changes.values()]
+        drift = []
+        for d in planner.drift:
+            drift.append(
+                ResourceChange(
+                    addr=d.addr,
+                    action=Action.UPDATE if d.after is not None else Action.DELETE,
+                    provider=d.provider,
+                    before=d.before,
+                    after=d.after,
+                    reasons=[
+                        "changed outside of mlform"
+                        if d.after is not None
+                        else "deleted outside of mlform"
+                    ],
+                )
+            )
+        outputs = []
+        if options.mode != "refresh_only":
+            root_out = evals.module_values(ModuleInstance()).outputs
+            root_cfg = loaded.root.outputs
+            for name, out in root_cfg.items():
+                value = root_out.get(name)
+                prior_out = prior.outputs.get(name)
+                if options.mode == "destroy":
+                    if prior_out is not None:
+                        outputs.append(
+                            OutputChange(
+                                name, Action.DELETE, prior_out.value, None, prior_out.sensitive
+                            )
+                        )
+                    continue
+                after = value_to_data(value) if value is not None else UNKNOWN
+                sens = out.sensitive or (value is not None and value.has_mark_deep("sensitive"))
+                if prior_out is None:
+                    outputs.append(OutputChange(name, Action.CREATE, None, after, sens))
+                elif data_has_unknown(after) or prior_out.value != after:
+                    outputs.append(OutputChange(name, Action.UPDATE, prior_out.value, after, sens))
+                else:
+                    outputs.append(OutputChange(name, Action.NOOP, prior_out.value, after, sens))
+            for name, prior_out in prior.outputs.items():
+                if name not in root_cfg:
+                    outputs.append(
+                        OutputChange(
+                            name, Action.DELETE, prior_out.value, None, prior_out.sensitive
+                        )
+                    )
+        return Plan(
+            mode=options.mode,  # type: ignore[arg-type]
+            changes=sorted(rcs, key=lambda c: c.sort_key()),
+            drift=sorted(drift, key=lambda c: c.sort_key()),
+            output_changes=outputs,
+            prior_state=prior.to_json(),
+            variables={k: value_to_data(v) for k, v in loaded.root_vars.items()},
+            targets=[str(t) for t in options.targets],
+            excludes=[str(t) for t in options.excludes],
+            force_replace=[str(r) for r in options.replace],
+            workspace=self.workspace,
+            state_serial=prior.serial,
+            state_lineage=prior.lineage,
+            config_digest=config_digest(loaded.files),
+            errored=any(d.is_error for d in diags),
+        )
+
+    # -- apply -------------------------------------------------------------------------------------
+
+    def apply(
+        self, loaded: Loaded, session: StateSession, result: PlanResult, options: PlanOptions
+    ) -> list[Diagnostic]:
+        """Carry out a plan, recording each step in the session's journal as it completes."""
+        diags: list[Diagnostic] = []
+        for addr, (pkey, rec) in result.adopted.items():
+            session.put_instance(addr, pkey, rec)
+        for addr in result.abandoned:
+            session.resolve_pending(addr)
+        if options.mode == "refresh_only":
+            for addr, rec in result.refreshed.items():
+                prov = _provider_of(session.state, addr)
+                if rec is None:
+                    session.remove_instance(addr)
+                else:
+                    session.put_instance(addr, prov, rec)
+            self._store_outputs(session, loaded, None, options)
+            return diags
+        # Refreshed attributes are what the provider reported; keep them before changing anything.
+        for addr, rec in result.refreshed.items():
+            if rec is None:
+                if session.state.instance(addr) is not None:
+                    session.remove_instance(addr)
+            elif addr not in result.changes or result.changes[addr].action == "noop":
+                session.put_instance(addr, _provider_of(session.state, addr), rec)
+        evals = EvalState(loaded.cg.modules, self.workdir, self.workspace)
+        providers = ProviderManager(self.workdir, self.data_dir)
+        applier = Applier(
+            loaded.cg,
+            evals,
+            providers,
+            loaded.root_vars,
+            WalkSettings(parallelism=options.parallelism, cancel=self.cancel),
+            session.state,
+            options,
+            self.data_dir,
+            self.hooks,
+            changes=result.changes,
+            session=session,
+        )
+        try:
+            if options.mode == "destroy":
+                deletes = [c for c in result.changes.values() if c.action == "delete"]
+                self._configure_for_destroy(providers, deletes)
+                delete_in_order(applier, deletes, options.parallelism)
+            else:
+                applier.run()
+                orphans = [
+                    c
+                    for c in result.changes.values()
+                    if c.action == "delete" and c.addr.abs_resource not in applier.visited
+                ]
+                if orphans and not self.cancel.is_set():
+                    delete_in_order(applier, orphans, options.parallelism)
+        finally:
+            providers.close()
+        diags.extend(applier.diags)
+        self._store_outputs(session, loaded, evals, options)
+        return sort_diagnostics(diags)
+
+    def _configure_for_destroy(
+        self, providers: ProviderManager, deletes: list[InstanceChange]
+    ) -> None:
+        # Destroy needs each provider configured, but nothing else evaluated: an empty
+        # configuration unless the provider block is all literals.
+        seen = set()
+        for ch in deletes:
+            if ch.provider in seen:
+                continue
+            seen.add(ch.provider)
+            ptype = ch.provider.split('"')[1] if '"' in ch.provider else ch.provider
+            providers.configure(
+                ch.provider, ptype, self._literal_provider_config(ch.provider), None
+            )
+
+    def _literal_provider_config(self, pkey: str) -> dict[str, Any]:
+        from mlform.config.decode import static_value
+
+        root = self._root
+        if root is None:
+            return {}
+        local = pkey.split('"')[1] if '"' in pkey else pkey
+        alias = (
+            pkey.rsplit(".", 1)[1]
+            if pkey.endswith("]") is False and "." in pkey.split("]")[-1]
+            else None
+        )
+        name = local + (f".{alias}" if alias else "")
+        block = root.providers.get(name)
+        if block is None:
+            return {}
+        out = {}
+        for k, attr in block.body.attributes.items():
+            v = static_value(attr.expr)
+            if v is not None:
+                out[k] = v.to_python()
+        return out
+
+    def _store_outputs(
+        self, session: StateSession, loaded: Loaded, evals: EvalState | None, options: PlanOptions
+    ) -> None:
+        if options.mode == "destroy":
+            session.set_outputs({})
+            return
+        if evals is None:
+            return
+        values = evals.module_values(ModuleInstance()).outputs
+        outs: dict[str, OutputRecord] = {}
+        for name, out in loaded.root.outputs.items():
+            v = values.get(name)
+            if v is None or not v.is_wholly_known():
+                prev = session.state.outputs.get(name)
+                if prev is not None:
+                    outs[name] = prev
+                continue
+            plain, _marks = v.unmark_deep()
+            outs[name] = OutputRecord(
+                value=value_to_data(plain),
+                type=plain.type.to_json(),
+                sensitive=out.sensitive or bool(sensitive_paths(v)),
+            )
+        session.set_outputs(outs)
+
+
+def _provider_of(state: State, addr: AbsResourceInstance) -> str:
+    rec = state.resource(addr.abs_resource)
+    return rec.provider if rec is not None else ""
+
+
+def to_resource_change(ch: InstanceChange) -> ResourceChange:
+    return ResourceChange(
+        addr=ch.addr,
+        action=ACTION_OF[ch.action],
+        provider=ch.provider,
+        before=ch.before,
+        after=ch.after,
+        before_sensitive=ch.before_sensitive,
+        after_sensitive=ch.after_sensitive,
+        replace_paths=[[p] for p in ch.replace_paths],
+        reasons=ch.reasons,
+        action_reason=ch.action_reason,
+        planned={
+            "dependencies": ch.dependencies,
+            "create_before_destroy": ch.create_before_destroy,
+            "private": ch.private,
+        },
+    )
+
+
+def from_resource_change(rc: ResourceChange) -> InstanceChange:
+    extra = rc.planned or {}
+    return InstanceChange(
+        addr=rc.addr,
+        provider=rc.provider,
+        action=ENGINE_ACTION[rc.action],
+        before=rc.before,
+        after=rc.after,
+        before_sensitive=rc.before_sensitive,
+        after_sensitive=rc.after_sensitive,
+        replace_paths=[".".join(map(str, p)) for p in rc.replace_paths],
+        reasons=rc.reasons,
+        action_reason=rc.action_reason,
+        dependencies=list(extra.get("dependencies", [])),
+        create_before_destroy=bool(extra.get("create_before_destroy", False)),
+        private=dict(extra.get("private", {})),
+    )
+
+
+def result_from_saved(plan: Plan) -> PlanResult:
+    changes = {rc.addr: from_resource_change(rc) for rc in plan.changes}
+    return PlanResult(plan, changes, [])
+
+
+def parse_addresses(texts: list[str], what: str) -> list[Any]:
+    from mlform.addrs import AddressError, parse_target
+
+    out = []
+    diags = []
+    for t in texts:
+        try:
+            out.append(parse_target(t))
+        except AddressError as exc:
+            diags.append(error(f"Invalid {what} address", str(exc)))
+    if diags:
+        raise DiagnosticsError(diags)
+    return out
+
+
+def parse_replace(texts: list[str]) -> list[AbsResourceInstance]:
+    from mlform.addrs import AddressError
+
+    out = []
+    diags = []
+    for t in texts:
+        try:
+            out.append(parse_instance(t))
+        except AddressError as exc:
+            diags.append(error("Invalid --replace address", str(exc)))
+    if diags:
+        raise DiagnosticsError(diags)
+    return out
+
+
+__all__ = ["Operations", "PlanOptions", "PlanResult", "C", "warning"]

@@ -1,0 +1,642 @@
+"""Planning: for every resource instance, refresh what exists, ask its kind what must change and
+why, and apply the lifecycle rules (taint, --replace, ignore_changes, replace_triggered_by,
+prevent_destroy, create_before_destroy).
+
+Values known at plan time flow to dependents at plan time: a dataset whose digest changed makes
+its training job's fingerprint change in the same plan, which is how a plan can say that a job
+"must be replaced because dataset.digits changed".
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlform.addrs import (
+    AbsResource,
+    AbsResourceInstance,
+    Key,
+    ModuleInstance,
+    Target,
+    target_contains,
+)
+from mlform.config.model import ResourceConfig
+from mlform.diagnostics import Diagnostic, error, warning
+from mlform.engine import changes as C
+from mlform.engine.bridge import (
+    data_has_unknown,
+    data_to_value,
+    get_path,
+    sensitive_paths,
+    set_path,
+    value_to_data,
+)
+from mlform.engine.changes import InstanceChange, planned_after, split_record
+from mlform.engine.graph import ConfigGraph, Node, ResourceNode
+from mlform.engine.providers import KindInfo, ProviderManager
+from mlform.engine.scope import EvalState, Expansion
+from mlform.engine.walk import Hooks, NodeFailed, Walker, WalkSettings
+from mlform.lang import ast
+from mlform.lang import values as V
+from mlform.lang.values import Value
+from mlform.sdk import ConfigError, Context, Planned, ProviderError, ResourceState
+from mlform.state import InstanceRecord, State
+
+RETRIES = 3
+
+
+@dataclass
+class PlanOptions:
+    mode: str = "normal"  # normal | destroy | refresh_only
+    refresh: bool = True
+    targets: list[Target] = field(default_factory=list)
+    excludes: list[Target] = field(default_factory=list)
+    replace: list[AbsResourceInstance] = field(default_factory=list)
+    parallelism: int = 10
+
+
+@dataclass
+class Drift:
+    addr: AbsResourceInstance
+    provider: str
+    before: dict[str, Any]
+    after: dict[str, Any] | None  # None: deleted outside mlform
+
+
+def call_with_retries(fn: Callable[[], Any], cancel: threading.Event | None = None) -> Any:
+    """Retry a provider call whose error says a retry may help, with a growing pause."""
+    delay = 0.2
+    for attempt in range(RETRIES):
+        try:
+            return fn()
+        except ProviderError as exc:
+            if (
+                not exc.retryable
+                or attempt == RETRIES - 1
+                or (cancel is not None and cancel.is_set())
+            ):
+                raise
+            time.sleep(delay)
+            delay *= 3
+    raise AssertionError("unreachable")
+
+
+class ResourceWalker(Walker):
+    """Shared by planning and applying: provider contexts, prior records, target selection."""
+
+    def __init__(
+        self,
+        cg: ConfigGraph,
+        evals: EvalState,
+        providers: ProviderManager,
+        root_vars: dict[str, Value],
+        settings: WalkSettings,
+        prior: State,
+        options: PlanOptions,
+        data_dir: Path,
+        hooks: Hooks | None = None,
+    ):
+        super().__init__(cg, evals, providers, root_vars, settings, hooks)
+        self.prior = prior
+        self.options = options
+        self.data_dir = data_dir
+        self.selected = select_resources(cg, options.targets, options.excludes)
+        self.visited: set[AbsResource] = set()
+        self._visited_lock = threading.Lock()
+
+    def make_ctx(
+        self, addr: AbsResourceInstance, module_dir: Path, token: str | None = None
+    ) -> Context:
+        a = str(addr)
+        return Context(
+            address=a,
+            module_dir=module_dir,
+            data_dir=self.data_dir,
+            scratch_dir=self.data_dir / "tmp" / uuid.uuid4().hex[:12],
+            on_progress=lambda d, t, m: self.hooks.progress(a, d, t, m),
+            on_log=lambda line: self.hooks.log(a, line),
+            cancel_event=self.cancel,
+            idempotency_token=token,
+        )
+
+    def mark_visited(self, abs_res: AbsResource) -> None:
+        with self._visited_lock:
+            self.visited.add(abs_res)
+
+    def is_selected(self, node: ResourceNode) -> bool:
+        return self.selected is None or node in self.selected
+
+    def expose_prior(self, mi: ModuleInstance, res: ResourceConfig, info: KindInfo | None) -> None:
+        """A resource left out by --target/--exclude: dependents see what the state records."""
+        abs_res = AbsResource(mi, res.addr)
+        self.mark_visited(abs_res)
+        rec = self.prior.resource(abs_res)
+        by_key: dict[Key, Value] = {}
+        keys: list[Key] = []
+        if rec is not None:
+            for inst in rec.instances:
+                keys.append(inst.index_key)
+                by_key[inst.index_key] = self.record_value(inst, info)
+        if res.count is not None:
+            exp = Expansion("count", sorted(k for k in keys if isinstance(k, int)))
+        elif res.for_each is not None:
+            exp = Expansion("for_each", sorted(k for k in keys if isinstance(k, str)))
+        else:
+            exp = Expansion.single()
+        self.evals.expose_resource(mi, res.addr, exp, by_key)
+
+    def record_value(self, rec: InstanceRecord | None, info: KindInfo | None) -> Value:
+        if rec is None:
+            return V.DYNAMIC_UNKNOWN
+        return self.data_value(rec.attributes, rec.sensitive_paths, info)
+
+    def data_value(
+        self, data: dict[str, Any], sensitive: list[list[str | int]], info: KindInfo | None
+    ) -> Value:
+        from mlform.engine.bridge import mark_paths
+        from mlform.sdk.schema import instance_type
+
+        t = instance_type(info.kind_cls) if info is not None else None
+        value = data_to_value(data, t)
+        return mark_paths(value, sensitive) if sensitive else value
+
+    def dependencies_of(self, node: ResourceNode, mi: ModuleInstance) -> list[str]:
+        deps = self.cg.resource_deps.get(node.addr, set())
+        out = []
+        for d in deps:
+            # References stay within a module instance.
+            out.append(str(AbsResource(mi, d.resource)))
+        return sorted(out)
+
+
+class Planner(ResourceWalker):
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.changes: dict[AbsResourceInstance, InstanceChange] = {}
+        self.drift: list[Drift] = []
+        self.refreshed: dict[AbsResourceInstance, InstanceRecord | None] = {}
+        self.adopted: dict[AbsResourceInstance, tuple[str, InstanceRecord]] = {}
+        self.abandoned: list[str] = []
+        self._lock = threading.Lock()
+        self.pending = {p.addr: p for p in self.prior.pending}
+
+    def visit_resource(self, node: ResourceNode) -> None:
+        module, res = self.resource_config(node)
+        info, pkey = self.kind_for(node, res)
+        if info is None:
+            raise NodeFailed(str(node))
+        selected = self.is_selected(node)
+        failed = False
+        for mi in self.instances(node.addr.module):
+            if not selected:
+                self.expose_prior(mi, res, info)
+                continue
+            exp = self.expand_resource(mi, res)
+            abs_res = AbsResource(mi, res.addr)
+            self.mark_visited(abs_res)
+            prior_res = self.prior.resource(abs_res)
+            prior_keys = [i.index_key for i in prior_res.instances] if prior_res else []
+            moved_keys = implicit_moves(prior_keys, exp)
+            deps = self.dependencies_of(node, mi)
+            futures = {
+                key: self.pool.submit(
+                    self.plan_instance,
+                    module.dir,
+                    mi,
+                    res,
+                    info,
+                    pkey,
+                    exp,
+                    key,
+                    moved_keys.get(key),
+                    deps,
+                )
+                for key in exp.keys
+            }
+            by_key: dict[Key, Value] = {}
+            for key, fut in futures.items():
+                value, bad = fut.result()
+                by_key[key] = value
+                failed |= bad
+            for key in prior_keys:
+                if key in exp.keys or key in moved_keys.values():
+                    continue
+                addr = AbsResourceInstance(mi, res.addr, key)
+                reason = orphan_reason(key, exp)
+                self.plan_delete(addr, pkey, info, reason)
+            self.evals.expose_resource(mi, res.addr, exp, by_key)
+        if failed:
+            raise NodeFailed(str(node))
+
+    # -- one instance ---------------------------------------------------------------------------
+
+    def plan_instance(
+        self,
+        module_dir: Path,
+        mi: ModuleInstance,
+        res: ResourceConfig,
+        info: KindInfo,
+        pkey: str,
+        exp: Expansion,
+        key: Key,
+        moved_from: Key | None,
+        deps: list[str],
+    ) -> tuple[Value, bool]:
+        addr = AbsResourceInstance(mi, res.addr, key)
+        if self.cancel.is_set():
+            return V.DYNAMIC_UNKNOWN, True
+        desired_val, failed = self.eval_resource_body(
+            mi, res, info, self.evals.expansion_extra(exp, key), info.provider_type
+        )
+        if failed:
+            return V.DYNAMIC_UNKNOWN, True
+        desired = value_to_data(desired_val)
+        desired_sensitive = sensitive_paths(desired_val)
+        provider = self.providers.instance(pkey)
+        if provider is None:
+            self.add_diags(
+                [
+                    error(
+                        "Provider not configured",
+                        f"The provider {pkey} could not be configured.",
+                        res.range,
+                    )
+                ]
+            )
+            return V.DYNAMIC_UNKNOWN, True
+        kind = provider.kind(res.type)
+        ctx = self.make_ctx(addr, module_dir)
+        prior_rec = self.prior.instance(addr)
+        if prior_rec is None and moved_from is not None:
+            prior_rec = self.prior.instance(AbsResourceInstance(mi, res.addr, moved_from))
+        # A create whose answer a crash lost: find the object by its token and adopt it.
+        pend = self.pending.get(str(addr))
+        if prior_rec is None and pend is not None:
+            found = call_with_retries(lambda: kind.find_by_token(pend.token, ctx), self.cancel)
+            if found is not None:
+                prior_rec = C.record_from_state(
+                    found, key, deps, [], res.lifecycle.create_before_destroy
+                )
+                with self._lock:
+                    self.adopted[addr] = (pkey, prior_rec)
+                self.hooks.message(
+                    f"{addr}: found the object created before an interruption (id {found.id}); adopting it."
+                )
+            else:
+                with self._lock:
+                    self.abandoned.append(str(addr))
+        if res.mode == "data":
+            return self.plan_data(
+                addr, res, info, kind, ctx, desired, desired_sensitive, pkey, deps
+            )
+        prior_rs = split_record(prior_rec, info.schema) if prior_rec is not None else None
+        if prior_rs is not None and self.options.refresh and not prior_rec.tainted:  # type: ignore[union-attr]
+            try:
+                fresh = call_with_retries(lambda: kind.read(prior_rs, ctx), self.cancel)
+            except ProviderError as exc:
+                self.add_diags(
+                    [error(f"Failed to refresh {addr}: {exc.summary}", exc.detail, res.range)]
+                )
+                return self.record_value(prior_rec, info), True
+            self.note_refresh(addr, pkey, prior_rec, fresh, deps, res)  # type: ignore[arg-type]
+            prior_rs = fresh
+            if fresh is None:
+                prior_rec = None
+        if self.options.mode == "refresh_only":
+            rec = self.refreshed.get(addr, prior_rec) if addr in self.refreshed else prior_rec
+            return self.record_value(rec, info), False
+        # ignore_changes: keep what the state has for these paths.
+        if prior_rs is not None:
+            lc = res.lifecycle
+            if lc.ignore_all:
+                desired = {**desired, **{k: v for k, v in prior_rs.args.items()}}
+            else:
+                for path in lc.ignore_changes or []:
+                    desired = set_path(desired, list(path), get_path(prior_rs.args, list(path)))
+        try:
+            planned = kind.plan(prior_rs, desired, ctx)
+        except ConfigError as exc:
+            subject = res.range
+            if exc.attribute and exc.attribute in res.body.attributes:
+                subject = res.body.attributes[exc.attribute].expr.range
+            self.add_diags([error(exc.summary, exc.detail, subject)])
+            return V.DYNAMIC_UNKNOWN, True
+        except ProviderError as exc:
+            self.add_diags([error(f"{addr}: {exc.summary}", exc.detail, res.range)])
+            return V.DYNAMIC_UNKNOWN, True
+        change = self.decide(addr, res, planned, prior_rec, prior_rs, desired, pkey, deps)
+        if change is None:
+            return V.DYNAMIC_UNKNOWN, True
+        change.after_sensitive = desired_sensitive + _schema_sensitive(info, change.after)
+        with self._lock:
+            self.changes[addr] = change
+        return self.data_value(change.after or {}, change.after_sensitive, info), False
+
+    def note_refresh(
+        self,
+        addr: AbsResourceInstance,
+        pkey: str,
+        prior_rec: InstanceRecord,
+        fresh: ResourceState | None,
+        deps: list[str],
+        res: ResourceConfig,
+    ) -> None:
+        if fresh is None:
+            with self._lock:
+                self.drift.append(Drift(addr, pkey, prior_rec.attributes, None))
+                self.refreshed[addr] = None
+            return
+        new_rec = C.record_from_state(
+            fresh,
+            prior_rec.index_key,
+            prior_rec.dependencies,
+            prior_rec.sensitive_paths,
+            prior_rec.create_before_destroy,
+            prior_rec.status,
+        )
+        new_rec.created_at = prior_rec.created_at
+        if new_rec.attributes != prior_rec.attributes:
+            with self._lock:
+                self.drift.append(Drift(addr, pkey, prior_rec.attributes, new_rec.attributes))
+                self.refreshed[addr] = new_rec
+
+    def decide(
+        self,
+        addr: AbsResourceInstance,
+        res: ResourceConfig,
+        planned: Planned,
+        prior_rec: InstanceRecord | None,
+        prior_rs: ResourceState | None,
+        desired: dict[str, Any],
+        pkey: str,
+        deps: list[str],
+    ) -> InstanceChange | None:
+        action = planned.action
+        reasons = list(planned.reasons)
+        action_reason: str | None = None
+        if prior_rs is None:
+            action = "create"
+        elif prior_rec is not None and prior_rec.tainted:
+            action = "replace"
+            reasons.insert(0, "is tainted, so must be replaced")
+            action_reason = C.REPLACE_BECAUSE_TAINTED
+        elif any(target_contains(r, addr) for r in self.options.replace):
+            action = "replace"
+            reasons.insert(0, "replacement requested with --replace")
+            action_reason = C.REPLACE_BY_REQUEST
+        elif action != "replace" and self.triggered(res, addr):
+            action = "replace"
+            reasons.insert(0, "replace_triggered_by: a referenced resource is changing")
+            action_reason = C.REPLACE_BY_TRIGGERS
+        elif action == "replace":
+            action_reason = C.REPLACE_BECAUSE_CANNOT_UPDATE
+        if action == "replace" and res.lifecycle.create_before_destroy:
+            action = "create_then_delete"
+        if action in ("replace", "create_then_delete") and res.lifecycle.prevent_destroy:
+            self.prevent_destroy_error(addr, res)
+            return None
+        args = planned.args or desired
+        attrs = dict(planned.attrs)
+        prior_id = prior_rs.id if prior_rs is not None else None
+        before = prior_rec.attributes if prior_rec is not None and prior_rs is not None else None
+        if before is not None and addr in self.refreshed and self.refreshed[addr] is not None:
+            before = self.refreshed[addr].attributes  # type: ignore[union-attr]
+        after = planned_after(args, attrs, prior_id, action)
+        return InstanceChange(
+            addr=addr,
+            provider=pkey,
+            action=action,
+            before=before,
+            after=after,
+            before_sensitive=prior_rec.sensitive_paths if prior_rec is not None else [],
+            replace_paths=list(planned.replace_paths),
+            reasons=reasons,
+            action_reason=action_reason,
+            dependencies=deps,
+            create_before_destroy=res.lifecycle.create_before_destroy,
+            private=dict(planned.private),
+        )
+
+    def prevent_destroy_error(self, addr: AbsResourceInstance, res: ResourceConfig) -> None:
+        self.add_diags(
+            [
+                error(
+                    "Instance cannot be destroyed",
+                    f"Resource {addr} has lifecycle.prevent_destroy set, but the plan calls for this resource to be "
+                    "destroyed. To avoid this error and continue with the plan, either disable "
+                    "lifecycle.prevent_destroy or reduce the scope of the plan using the --target flag.",
+                    res.range,
+                )
+            ]
+        )
+
+    def triggered(self, res: ResourceConfig, addr: AbsResourceInstance) -> bool:
+        for expr in res.lifecycle.replace_triggered_by:
+            for t in ast.traversals(expr):
+                if t.root in ("count", "each", "var", "local", "path", "module", "data", "self"):
+                    continue
+                if not t.steps or not isinstance(t.steps[0], ast.AttrStep):
+                    continue
+                from mlform.addrs import Resource
+
+                target = AbsResource(addr.module, Resource("managed", t.root, t.steps[0].name))
+                key_filter: Any = ...
+                if len(t.steps) > 1 and isinstance(t.steps[1], ast.IndexStep):
+                    key_filter = t.steps[1].key.v  # type: ignore[attr-defined]
+                with self._lock:
+                    for caddr, ch in self.changes.items():
+                        if caddr.abs_resource != target:
+                            continue
+                        if key_filter is not ... and caddr.key != key_filter:
+                            continue
+                        if (
+                            ch.action in ("update", "replace", "create_then_delete", "create")
+                            and ch.before is not None
+                        ):
+                            return True
+                        if ch.action in ("replace", "create_then_delete"):
+                            return True
+        return False
+
+    def plan_delete(
+        self, addr: AbsResourceInstance, pkey: str, info: KindInfo | None, reason: str
+    ) -> None:
+        rec = self.prior.instance(addr)
+        if rec is None:
+            return
+        module = self.cg.modules.get(addr.module.module())
+        res_cfg = module.resources.get(addr.resource) if module else None
+        if res_cfg is not None and res_cfg.lifecycle.prevent_destroy:
+            self.prevent_destroy_error(addr, res_cfg)
+            return
+        with self._lock:
+            self.changes[addr] = InstanceChange(
+                addr=addr,
+                provider=pkey,
+                action="delete",
+                before=rec.attributes,
+                after=None,
+                before_sensitive=rec.sensitive_paths,
+                reasons=[_delete_reason_text(reason, addr)],
+                action_reason=reason,
+                dependencies=rec.dependencies,
+            )
+
+    def plan_data(
+        self,
+        addr: AbsResourceInstance,
+        res: ResourceConfig,
+        info: KindInfo,
+        kind: Any,
+        ctx: Context,
+        desired: dict[str, Any],
+        desired_sensitive: list[list[str | int]],
+        pkey: str,
+        deps: list[str],
+    ) -> tuple[Value, bool]:
+        if data_has_unknown(desired):
+            change = InstanceChange(
+                addr=addr,
+                provider=pkey,
+                action="read",
+                after={**desired, **{k: _unknown() for k in info.schema.attrs.attributes}},
+                reasons=["configuration depends on values known only after apply"],
+                action_reason=C.READ_CONFIG_UNKNOWN,
+                dependencies=deps,
+            )
+            with self._lock:
+                self.changes[addr] = change
+            return V.DYNAMIC_UNKNOWN, False
+        try:
+            result = call_with_retries(lambda: kind.read_data(desired, ctx), self.cancel)
+        except ProviderError as exc:
+            self.add_diags([error(f"Failed to read {addr}: {exc.summary}", exc.detail, res.range)])
+            return V.DYNAMIC_UNKNOWN, True
+        after = {**desired, **result}
+        change = InstanceChange(
+            addr=addr,
+            provider=pkey,
+            action="read",
+            after=after,
+            dependencies=deps,
+            after_sensitive=desired_sensitive,
+        )
+        with self._lock:
+            self.changes[addr] = change
+        return self.data_value(after, desired_sensitive, info), False
+
+
+def _unknown() -> Any:
+    from mlform.sdk import UNKNOWN
+
+    return UNKNOWN
+
+
+def _schema_sensitive(info: KindInfo, data: dict[str, Any] | None) -> list[list[str | int]]:
+    if not data:
+        return []
+    from mlform.sdk.schema import sensitive_paths as schema_sensitive
+
+    try:
+        return [list(p) for p in schema_sensitive(info.kind_cls, data)]
+    except Exception:  # noqa: BLE001 - marks are best effort on partial data
+        return []
+
+
+def implicit_moves(prior_keys: list[Key], exp: Expansion) -> dict[Key, Key]:
+    """Terraform's implicit moves: a single instance becomes `[0]` when count is added, and
+    `[0]` becomes the single instance when count is removed."""
+    moves: dict[Key, Key] = {}
+    if exp.mode == "count" and 0 in exp.keys and None in prior_keys and 0 not in prior_keys:
+        moves[0] = None
+    if exp.mode == "single" and 0 in prior_keys and None not in prior_keys:
+        moves[None] = 0
+    return moves
+
+
+def orphan_reason(key: Key, exp: Expansion) -> str:
+    if exp.mode == "count":
+        return C.DELETE_COUNT_INDEX if isinstance(key, int) else C.DELETE_WRONG_REPETITION
+    if exp.mode == "for_each":
+        return C.DELETE_EACH_KEY if isinstance(key, str) else C.DELETE_WRONG_REPETITION
+    return C.DELETE_WRONG_REPETITION
+
+
+def _delete_reason_text(reason: str, addr: AbsResourceInstance) -> str:
+    return {
+        C.DELETE_COUNT_INDEX: f"its index {addr.key} is out of range for count",
+        C.DELETE_EACH_KEY: f"its key {addr.key!r} is not in for_each",
+        C.DELETE_WRONG_REPETITION: "the resource's count or for_each changed",
+        C.DELETE_NO_CONFIG: "its resource block was removed from the configuration",
+        C.DELETE_NO_MODULE: "its module is not in the configuration",
+    }.get(reason, reason)
+
+
+def select_resources(
+    cg: ConfigGraph, targets: list[Target], excludes: list[Target]
+) -> set[Node] | None:
+    """The resource nodes a targeted plan covers: the targets and what they depend on, minus
+    the excluded ones and what depends on them. None: everything."""
+    if not targets and not excludes:
+        return None
+    from mlform.addrs import AbsResource as _AR
+    from mlform.addrs import ModuleInstance as _MI
+
+    def matches(node: ResourceNode, t: Target) -> bool:
+        names = (
+            tuple(s.name for s in t.module.steps)
+            if isinstance(t, _MI)
+            else tuple(s.name for s in t.module.steps)
+        )
+        if isinstance(t, _MI):
+            return node.addr.module.names[: len(names)] == names
+        if isinstance(t, _AR):
+            return node.addr.module.names == names and node.addr.resource == t.resource
+        return node.addr.module.names == names and node.addr.resource == t.resource
+
+    resource_nodes = [n for n in cg.graph.nodes() if isinstance(n, ResourceNode)]
+    if targets:
+        chosen = {n for n in resource_nodes if any(matches(n, t) for t in targets)}
+        keep = (
+            set(chosen) | {a for a in cg.graph.ancestors(*chosen) if isinstance(a, ResourceNode)}
+            if chosen
+            else set()
+        )
+    else:
+        keep = set(resource_nodes)
+    if excludes:
+        dropped = {n for n in resource_nodes if any(matches(n, t) for t in excludes)}
+        if dropped:
+            dropped |= {d for d in cg.graph.descendants(*dropped) if isinstance(d, ResourceNode)}
+        keep -= dropped
+    return set(keep)
+
+
+def orphan_resources(
+    prior: State, visited: set[AbsResource], cg: ConfigGraph
+) -> list[tuple[AbsResource, str]]:
+    """State resources no walk visited: removed from the configuration, or in a module
+    instance that no longer exists."""
+    out = []
+    for rec in prior.resources:
+        abs_res = rec.addr()
+        if abs_res in visited:
+            continue
+        module = cg.modules.get(abs_res.module.module())
+        if module is None:
+            reason = C.DELETE_NO_MODULE
+        elif abs_res.resource not in module.resources:
+            reason = C.DELETE_NO_CONFIG
+        else:
+            reason = C.DELETE_NO_MODULE
+        out.append((abs_res, reason))
+    return out
+
+
+def warn_unused(diags: list[Diagnostic], text: str) -> None:
+    diags.append(warning(text))
