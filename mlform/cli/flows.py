@@ -256,3 +256,16 @@ def _err(summary: str, detail: str) -> Any:
 
 
 __all__ = ["run_plan", "run_apply", "Path"]
+
+
+def show_plan_file(path: str, as_json: bool, color: bool) -> None:
+    """`mlform show PLANFILE`: a saved plan, as text or as Terraform's JSON plan."""
+    from mlform.plans import read_plan
+
+    saved = read_plan(path)
+    if as_json:
+        from mlform.ui.json_plan import plan_json
+
+        click.echo(json.dumps(plan_json(saved.plan, None)))
+    else:
+        click.echo(render_plan_text(saved.plan, color))

@@ -122,8 +122,10 @@ class Operations:
     def load(
         self, var_args: list[Any], interactive: bool = True, allow_missing: bool = False
     ) -> Loaded:
+        from mlform.engine.init import check_lock
+
         root = self.load_root()
-        diags: list[Diagnostic] = []
+        diags: list[Diagnostic] = list(check_lock(self.workdir, root))
         raw, vd = collect(self.workdir, var_args)
         diags.extend(vd)
         prompt = terminal_prompt if interactive else None
