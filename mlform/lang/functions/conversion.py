@@ -35,7 +35,7 @@ def _to(
     def ret(args: list[Value]) -> Type:
         got = args[0].type
         if not can_convert(got, want):
-            raise FunctionError(f"cannot convert {got.friendly()} to {constraint_name(want)}", 0)
+            raise FunctionError(f"cannot convert {got.friendly()} to {_constraint(want)}", 0)
         if isinstance(want, ListType | SetType | MapType) and want.elem is DYNAMIC:
             return DYNAMIC
         return want
@@ -50,7 +50,7 @@ def _to(
             got = v.type
             if v.has_mark_deep(SENSITIVE):
                 raise FunctionError(
-                    f"cannot convert this sensitive {got.friendly()} to {constraint_name(want)}", 0
+                    f"cannot convert this sensitive {got.friendly()} to {_constraint(want)}", 0
                 ) from None
             if got == STRING and want == BOOL:
                 what = "string" if v.is_null else _quote(v.v)
@@ -67,6 +67,13 @@ def _to(
                     0,
                 ) from None
             raise FunctionError(e.full_message(), 0) from None
+
+
+def _constraint(t: Type) -> str:
+    # cty names `list(any)` "list of any single type": the elements must share one type.
+    if isinstance(t, ListType | SetType | MapType) and t.elem is DYNAMIC:
+        return constraint_name(t).replace("any type", "any single type")
+    return constraint_name(t)
 
 
 def _quote(s: str) -> str:

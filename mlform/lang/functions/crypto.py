@@ -33,7 +33,9 @@ def _b64(algo: str) -> Callable[[bytes], str]:
 _EXAMPLE_INPUT = "hello world"
 
 
-def _define(name: str, digest: Callable[[bytes], str], what: str, example: str) -> None:
+def _define(
+    name: str, digest: Callable[[bytes], str], what: str, example: str, file_example: str
+) -> None:
     @register(
         name,
         "crypto",
@@ -54,39 +56,55 @@ def _define(name: str, digest: Callable[[bytes], str], what: str, example: str) 
         STRING,
         description=f"Like `{name}`, but hashes the contents of the file at the given path "
         "(relative to the module folder), which need not be text.",
-        examples=[(f'{fname}("${{path.module}}/hello.txt")', '"..."')],
+        examples=[(f'{fname}("${{path.module}}/hello.txt")', f'"{file_example}"')],
     )
     def _file_hash(args: list[Value], fctx: FunctionContext) -> Value:
         return string(digest(read_bytes(args[0].v, fctx)))
 
 
-_define("md5", _hex("md5"), "MD5 hash, in hexadecimal", "5eb63bbbe01eeed093cb22bb8f5acdc3")
 _define(
-    "sha1", _hex("sha1"), "SHA1 hash, in hexadecimal", "2aae6c35c94fcfb415dbe95f408b9ce91ee846ed"
+    "md5",
+    _hex("md5"),
+    "MD5 hash, in hexadecimal",
+    "5eb63bbbe01eeed093cb22bb8f5acdc3",
+    "b10a8db164e0754105b7a99be72e3fe5",
+)
+_define(
+    "sha1",
+    _hex("sha1"),
+    "SHA1 hash, in hexadecimal",
+    "2aae6c35c94fcfb415dbe95f408b9ce91ee846ed",
+    "0a4d55a8d778e5022fab701977c5d840bbc486d0",
 )
 _define(
     "sha256",
     _hex("sha256"),
     "SHA256 hash, in hexadecimal",
     "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9",
+    "a591a6d40bf420404a011733cfb7b190d62c65bf0bcda32b57b277d9ad9f146e",
 )
 _define(
     "sha512",
     _hex("sha512"),
     "SHA512 hash, in hexadecimal",
-    "309ecc489c12d6eb4cc40f50c902f2b4d0ed77ee511a7c7a9bcd3ca86d4cd86f989dd35bc5ff499670da34255b45b0cfd830e81f605dcf7dc5542e93ae9cd76f",
+    "309ecc489c12d6eb4cc40f50c902f2b4d0ed77ee511a7c7a9bcd3ca86d4cd86f989dd35bc5ff499670da34255b"
+    "45b0cfd830e81f605dcf7dc5542e93ae9cd76f",
+    "2c74fd17edafd80e8447b0d46741ee243b7eb74dd2149a0ab1b9246fb30382f27e853d8585719e0e67cbda0daa"
+    "8f51671064615d645ae27acb15bfb1447f459b",
 )
 _define(
     "base64sha256",
     _b64("sha256"),
     "SHA256 hash, Base64-encoded",
     "uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=",
+    "pZGm1Av0IEBKARczz7exkNYsZb8LzaMrV7J32a2fFG4=",
 )
 _define(
     "base64sha512",
     _b64("sha512"),
     "SHA512 hash, Base64-encoded",
     "MJ7MSJwS1utMxA9QyQLytNDtd+5RGnx6m808qG1M2G+YndNbxf9JlnDaNCVbRbDP2DDoH2Bdz33FVC6TrpzXbw==",
+    "LHT9F+2v2A6ER7DUZ0HuJDt+t03SFJoKsbkkb7MDgvJ+hT2FhXGeDmfL2g2qj1FnEGRhXWRa4nrLFb+xRH9Fmw==",
 )
 
 

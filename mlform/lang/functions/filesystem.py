@@ -258,8 +258,11 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
     description="Enumerates a set of regular file names given a path and pattern. The path is "
     "automatically removed from the resulting set of file names.",
     examples=[
-        ('fileset(path.module, "files/*.txt")', '["files/hello.txt", "files/world.txt"]'),
-        ('fileset(path.module, "**")', '["files/hello.txt", "files/world.txt", "main.mlf.hcl"]'),
+        ('fileset(path.module, "files/*.txt")', 'toset(["files/a.txt", "files/b.txt"])'),
+        (
+            'fileset("${path.module}/files", "**")',
+            'toset(["a.txt", "b.txt", "sub/c.txt", "sub/d.md"])',
+        ),
     ],
     notes=["Patterns: `*`, `**` (any depth), `?`, `[class]`, `{alt,ernatives}`."],
 )

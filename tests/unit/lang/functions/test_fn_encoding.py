@@ -1,0 +1,177 @@
+"""Encoding functions: JSON, YAML, CSV, Base64, URL encoding, as Terraform writes and reads them."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+
+import pytest
+from fnhelp import call, err, ev, same
+
+
+@pytest.mark.parametrize(
+    ("src", "expected"),
+    [
+        ('base64decode("SGVsbG8gV29ybGQ=")', '"Hello World"'),
+        ('base64decode("")', '""'),
+        ('base64encode("Hello World")', '"SGVsbG8gV29ybGQ="'),
+        ('base64encode("☃")', '"4piD"'),
+        (
+            'csvdecode("a,b,c\\n1,2,3\\n4,5,6")',
+            'tolist([{ a = "1", b = "2", c = "3" }, { a = "4", b = "5", c = "6" }])',
+        ),
+        (
+            'csvdecode("a,b\\n\\"x, y\\",\\"say \\"\\"hi\\"\\"\\"\\n")',
+            'tolist([{ a = "x, y", b = "say \\"hi\\"" }])',
+        ),
+        ('jsondecode("{\\"hello\\": \\"world\\"}")', '{ hello = "world" }'),
+        ('jsondecode("true")', "true"),
+        ('jsondecode("null")', "null"),
+        ('jsondecode("[1, \\"a\\", null]")', '[1, "a", null]'),
+        ('jsondecode("0.1") + 0.2', "0.3"),
+        ('jsondecode("1e3")', "1000"),
+        ('jsonencode({"hello" = "world"})', '"{\\"hello\\":\\"world\\"}"'),
+        ("jsonencode({b = 1, a = [true, null]})", '"{\\"a\\":[true,null],\\"b\\":1}"'),
+        ('jsonencode("<b>&")', '"\\"\\\\u003cb\\\\u003e\\\\u0026\\""'),
+        ("jsonencode(1.5)", '"1.5"'),
+        ("jsonencode(0.1 + 0.2)", '"0.3"'),
+        ("jsonencode(12345678901234567890)", '"12345678901234567890"'),
+        ("jsonencode(null)", '"null"'),
+        ('jsonencode(toset(["b", "a"]))', '"[\\"a\\",\\"b\\"]"'),
+        ("jsonencode(tomap({z = 1, a = 2}))", '"{\\"a\\":2,\\"z\\":1}"'),
+        ('jsonencode("é\\n\\t")', '"\\"é\\\\n\\\\t\\""'),
+        ('textencodebase64("Hello World", "UTF-16LE")', '"SABlAGwAbABvACAAVwBvAHIAbABkAA=="'),
+        ('textdecodebase64("SABlAGwAbABvACAAVwBvAHIAbABkAA==", "UTF-16LE")', '"Hello World"'),
+        ('textdecodebase64(textencodebase64("héllo", "ISO-8859-1"), "latin1")', '"héllo"'),
+        ('urlencode("Hello World!")', '"Hello+World%21"'),
+        ('urlencode("☃")', '"%E2%98%83"'),
+        ('urlencode("a-b_c.d~e/f?g=h&i")', '"a-b_c.d~e%2Ff%3Fg%3Dh%26i"'),
+        (
+            '"http://example.com/search?q=${urlencode("terraform urlencode")}"',
+            '"http://example.com/search?q=terraform+urlencode"',
+        ),
+        ('yamldecode("hello: world")', '{ hello = "world" }'),
+        ('yamldecode("true")', "true"),
+        ('yamldecode("{a: &foo [1, 2, 3], b: *foo}")', "{ a = [1, 2, 3], b = [1, 2, 3] }"),
+        (
+            'yamldecode("a: 1.5\\nb: 2020-01-01\\nc: null\\nd: \\"x\\"")',
+            '{ a = 1.5, b = "2020-01-01", c = null, d = "x" }',
+        ),
+        ('yamldecode("- 1\\n- two\\n")', '[1, "two"]'),
+        ('yamldecode("")', "null"),
+        ('yamldecode("1: a")', '{ "1" = "a" }'),
+        ('yamlencode({"a" = "b", "c" = "d"})', '"\\"a\\": \\"b\\"\\n\\"c\\": \\"d\\"\\n"'),
+        (
+            'yamlencode({"foo" = [1, 2, 3], "bar" = "baz"})',
+            '"\\"bar\\": \\"baz\\"\\n\\"foo\\":\\n- 1\\n- 2\\n- 3\\n"',
+        ),
+        (
+            'yamlencode({"foo" = [1, {"a" = "b", "c" = "d"}, 3], "bar" = "baz"})',
+            '"\\"bar\\": \\"baz\\"\\n\\"foo\\":\\n- 1\\n- \\"a\\": \\"b\\"\\n  \\"c\\": \\"d\\"\\n- 3\\n"',
+        ),
+        ('yamlencode("x")', '"\\"x\\"\\n"'),
+        ("yamlencode(null)", '"null\\n"'),
+        ("yamlencode([])", '"[]\\n"'),
+        ("yamlencode({})", '"{}\\n"'),
+        ("yamlencode({a = {b = {c = true}}})", '"\\"a\\":\\n  \\"b\\":\\n    \\"c\\": true\\n"'),
+        ('yamlencode({a = "x\\ny"})', '"\\"a\\": |-\\n  x\\n  y\\n"'),
+        ('yamlencode(["x\\n"])', '"- |\\n  x\\n"'),
+        ("yamlencode([[1, 2], [3]])", '"- - 1\\n  - 2\\n- - 3\\n"'),
+    ],
+)
+def test_encoding(src: str, expected: str) -> None:
+    same(src, expected)
+
+
+def test_jsondecode_keeps_every_digit() -> None:
+    v = ev('jsondecode("12345678901234567890.5")')
+    assert str(v.v) == "12345678901234567890.5"
+
+
+def test_json_round_trip() -> None:
+    same(
+        'jsondecode(jsonencode({a = [1, "x", true, null], b = {c = 0.25}}))',
+        '{a = [1, "x", true, null], b = {c = 0.25}}',
+    )
+
+
+def test_yaml_round_trip() -> None:
+    src = '{a = [1, "x", true, null], b = {c = 0.25, "d e" = "multi\\nline\\n"}, f = []}'
+    same(f"yamldecode(yamlencode({src}))", src)
+
+
+def test_base64gzip_is_gzip_of_the_text() -> None:
+    out = call("base64gzip", "hello world").v
+    assert gzip.decompress(base64.b64decode(out)) == b"hello world"
+
+
+@pytest.mark.parametrize(
+    ("src", "summary", "detail"),
+    [
+        (
+            'base64decode("SGV$")',
+            "Invalid function argument",
+            'Invalid value for "str" parameter: the given value is has an invalid base64 symbol at '
+            "offset 3.",
+        ),
+        (
+            'base64decode("/w==")',
+            "Invalid function argument",
+            'Invalid value for "str" parameter: the result of decoding the provided string is not '
+            "valid UTF-8.",
+        ),
+        (
+            'csvdecode("")',
+            "Invalid function argument",
+            'Invalid value for "str" parameter: missing header line.',
+        ),
+        (
+            'csvdecode("a,b\\n1,2,3")',
+            "Invalid function argument",
+            'Invalid value for "str" parameter: CSV parse error on line 2: wrong number of fields.',
+        ),
+        (
+            'csvdecode("a,a\\n1,2")',
+            "Invalid function argument",
+            'Invalid value for "str" parameter: duplicate column name "a".',
+        ),
+        (
+            'textencodebase64("x", "NOPE")',
+            "Invalid function argument",
+            'Invalid value for "encoding" parameter: "NOPE" is not a supported IANA encoding name or '
+            "alias in this mlform version.",
+        ),
+        (
+            'yamldecode("a: 1\\n---\\nb: 2")',
+            "Invalid function argument",
+            'Invalid value for "str" parameter: unexpected extra content after value.',
+        ),
+    ],
+)
+def test_encoding_errors(src: str, summary: str, detail: str) -> None:
+    d = err(src)
+    assert (d.summary, d.detail) == (summary, detail)
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        'jsondecode("{")',
+        'jsondecode("")',
+        'jsondecode("[1,]")',
+        'jsondecode("NaN")',
+        'yamldecode("a: [")',
+    ],
+)
+def test_decode_errors(src: str) -> None:
+    d = err(src)
+    assert d.summary == "Invalid function argument"
+    assert d.detail.startswith('Invalid value for "str" parameter: ')
+
+
+def test_unknown_and_sensitive() -> None:
+    assert not ev("jsonencode({a = var.later})").is_known
+    assert not ev("jsondecode(var.later)").is_known
+    assert not ev("csvdecode(var.later)").is_known
+    assert ev("jsonencode({a = var.secret})").is_sensitive
+    assert ev("base64encode(var.secret)").is_sensitive

@@ -1,0 +1,167 @@
+"""Filesystem and date-and-time functions."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from fnhelp import TESTDATA, err, ev, same
+
+
+@pytest.mark.parametrize(
+    ("src", "expected"),
+    [
+        ('file("hello.txt")', '"Hello World"'),
+        ('file("${path.module}/hello.txt")', '"Hello World"'),
+        ('filebase64("hello.txt")', '"SGVsbG8gV29ybGQ="'),
+        ('filebase64("binary.bin")', '"//4="'),
+        ('fileexists("hello.txt")', "true"),
+        ('fileexists("missing.txt")', "false"),
+        ('fileset(path.module, "files/*.txt")', 'toset(["files/a.txt", "files/b.txt"])'),
+        ('fileset("files", "*")', 'toset(["a.txt", "b.txt"])'),
+        ('fileset("files", "**")', 'toset(["a.txt", "b.txt", "sub/c.txt", "sub/d.md"])'),
+        ('fileset(path.module, "files/**/*.md")', 'toset(["files/sub/d.md"])'),
+        ('fileset("files", "{a,sub/c}.txt")', 'toset(["a.txt", "sub/c.txt"])'),
+        ('fileset("files", "?.txt")', 'toset(["a.txt", "b.txt"])'),
+        ('fileset("files", "[a].txt")', 'toset(["a.txt"])'),
+        ('length(fileset("nowhere", "*"))', "0"),
+        (
+            'templatefile("greeting.tftpl", { name = "X", addrs = ["a", "b"], port = 80 })',
+            '"Hello X!\\nbackend a:80\\nbackend b:80\\n"',
+        ),
+        ('dirname("foo/bar/baz.txt")', '"foo/bar"'),
+        ('dirname("baz.txt")', '"."'),
+        ('dirname("/")', '"/"'),
+        ('dirname("/a")', '"/"'),
+        ('dirname("foo/")', '"foo"'),
+        ('basename("foo/bar/baz.txt")', '"baz.txt"'),
+        ('basename("foo/bar/")', '"bar"'),
+        ('basename("/")', '"/"'),
+        ('basename("")', '"."'),
+        ('abspath("/a/b/../c")', '"/a/c"'),
+        ('pathexpand("/etc/resolv.conf")', '"/etc/resolv.conf"'),
+        ('pathexpand("a~b")', '"a~b"'),
+    ],
+)
+def test_filesystem(src: str, expected: str) -> None:
+    same(src, expected)
+
+
+def test_relative_abspath_and_home() -> None:
+    assert ev('abspath("x/y")').v == os.getcwd().replace(os.sep, "/") + "/x/y"
+    assert ev('pathexpand("~/.ssh")').v == os.path.expanduser("~") + "/.ssh"
+
+
+@pytest.mark.parametrize(
+    ("src", "detail"),
+    [
+        (
+            'file("missing.txt")',
+            'Invalid value for "path" parameter: no file exists at "missing.txt"; this function '
+            "works only with files that are distributed as part of the configuration source code, "
+            "so if this file will be created by a resource in this configuration you must instead "
+            "obtain this result from an attribute of that resource.",
+        ),
+        (
+            'file("binary.bin")',
+            'Invalid value for "path" parameter: contents of "binary.bin" are not valid UTF-8; use '
+            "the filebase64 function to obtain the Base64 encoded contents or the other file "
+            "functions (e.g. filemd5, filesha256) to obtain file hashing results instead.",
+        ),
+        (
+            'templatefile("greeting.tftpl", "x")',
+            'Invalid value for "vars" parameter: invalid vars value: must be a map.',
+        ),
+    ],
+)
+def test_filesystem_errors(src: str, detail: str) -> None:
+    d = err(src)
+    assert (d.summary, d.detail) == ("Invalid function argument", detail)
+
+
+def test_fileexists_on_a_directory_is_an_error() -> None:
+    d = err('fileexists("files")')
+    assert d.detail.startswith('Invalid value for "path" parameter: files is not a regular file')
+
+
+def test_templatefile_reports_template_errors() -> None:
+    d = err('templatefile("greeting.tftpl", { name = "X" })')
+    assert d.summary == "Error in function call"
+    assert 'Call to function "templatefile" failed' in d.detail
+    assert TESTDATA.is_dir()
+
+
+@pytest.mark.parametrize(
+    ("src", "expected"),
+    [
+        ('formatdate("DD MMM YYYY hh:mm ZZZ", "2018-01-02T23:12:01Z")', '"02 Jan 2018 23:12 UTC"'),
+        (
+            'formatdate("EEEE, DD-MMM-YY hh:mm:ss ZZZ", "2018-01-02T23:12:01Z")',
+            '"Tuesday, 02-Jan-18 23:12:01 UTC"',
+        ),
+        (
+            'formatdate("EEE, DD MMM YYYY hh:mm:ss ZZZ", "2018-01-02T23:12:01-08:00")',
+            '"Tue, 02 Jan 2018 23:12:01 -0800"',
+        ),
+        ('formatdate("MMM DD, YYYY", "2018-01-02T23:12:01Z")', '"Jan 02, 2018"'),
+        ('formatdate("HH:mmaa", "2018-01-02T23:12:01Z")', '"11:12pm"'),
+        ('formatdate("H:m:s AA", "2018-01-02T03:04:05Z")', '"3:4:5 AM"'),
+        ('formatdate("MMMM D, YYYY", "2018-03-09T00:00:00Z")', '"March 9, 2018"'),
+        ('formatdate("ZZZZZ|ZZZZ|Z", "2018-01-02T23:12:01+05:30")', '"+05:30|+0530|+05:30"'),
+        ('formatdate("Z", "2018-01-02T23:12:01Z")', '"Z"'),
+        ("formatdate(\"h 'o''clock'\", \"2018-01-02T23:12:01Z\")", '"23 o\'clock"'),
+        ('formatdate("\'\'", "2018-01-02T23:12:01Z")', '"\'"'),
+        ('timeadd("2017-11-22T00:00:00Z", "10m")', '"2017-11-22T00:10:00Z"'),
+        ('timeadd("2017-11-22T00:00:00Z", "-1h30m")', '"2017-11-21T22:30:00Z"'),
+        ('timeadd("2017-11-22T00:00:00Z", "1.5h")', '"2017-11-22T01:30:00Z"'),
+        ('timeadd("2017-11-22T00:00:00+01:00", "24h")', '"2017-11-23T00:00:00+01:00"'),
+        ('timeadd("2017-11-22T00:00:00Z", "1500ms")', '"2017-11-22T00:00:01.5Z"'),
+        ('timeadd("2017-11-22T00:00:00.25Z", "0s")', '"2017-11-22T00:00:00.25Z"'),
+        ('timecmp("2017-11-22T00:00:00Z", "2017-11-22T00:00:00Z")', "0"),
+        ('timecmp("2017-11-22T00:00:00Z", "2017-11-22T01:00:00Z")', "-1"),
+        ('timecmp("2017-11-22T01:00:00Z", "2017-11-22T01:00:00+01:00")', "1"),
+        ('timecmp("2017-11-22T01:00:00+01:00", "2017-11-22T00:00:00Z")', "0"),
+    ],
+)
+def test_datetime(src: str, expected: str) -> None:
+    same(src, expected)
+
+
+def test_timestamps_are_rfc3339_utc() -> None:
+    rfc = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z")
+    assert rfc.match(ev("timestamp()").v)
+    assert rfc.match(ev("plantimestamp()").v)
+
+
+@pytest.mark.parametrize(
+    ("src", "detail_start"),
+    [
+        (
+            'formatdate("YYYY", "2018-01-02")',
+            'Invalid value for "time" parameter: not a valid RFC3339',
+        ),
+        ('formatdate("YYYYY", "2018-01-02T00:00:00Z")', 'Invalid value for "format" parameter:'),
+        ('formatdate("\'abc", "2018-01-02T00:00:00Z")', 'Invalid value for "format" parameter:'),
+        (
+            'timeadd("2017-11-22T00:00:00Z", "1x")',
+            'Invalid value for "duration" parameter: time: unknown unit "x" in duration "1x"',
+        ),
+        (
+            'timeadd("2017-11-22T00:00:00Z", "10")',
+            'Invalid value for "duration" parameter: time: missing unit in duration "10"',
+        ),
+        ('timeadd("yesterday", "1h")', 'Invalid value for "timestamp" parameter: not a valid'),
+        ('timecmp("2017-11-22T00:00:00Z", "now")', 'Invalid value for "timestamp_b" parameter:'),
+    ],
+)
+def test_datetime_errors(src: str, detail_start: str) -> None:
+    d = err(src)
+    assert d.summary == "Invalid function argument"
+    assert d.detail.startswith(detail_start), d.detail
+
+
+def test_unknown_propagation() -> None:
+    assert not ev("file(var.later)").is_known
+    assert not ev('timeadd(var.later, "1h")').is_known
+    assert not ev('formatdate("YYYY", var.later)').is_known
