@@ -189,12 +189,32 @@ class DeploymentKind(Kind):
                 private,
             )
 
+        reasons = self._restart_reasons(prior, args, code_digest, model_digest)
+        if reasons:
+            attrs = dict(pa)
+            attrs.update(
+                revision=int(pa.get("revision") or 0) + 1,
+                status=HEALTHY,
+                model_digest=model_digest,
+                pids=UNKNOWN,
+                started_at=UNKNOWN,
+            )
+            return Planned("update", attrs, reasons, [], args, private)
+        if any(prior.args.get(k) != args.get(k) for k in ("cluster", "autoscaling", "port")):
+            return Planned("update", dict(pa), ["settings changed (no restart)"], [], args, private)
+        return Planned("noop", dict(pa), [], [], args, private)
+
+    def _restart_reasons(
+        self, prior: ResourceState, args: dict[str, Any], code_digest: Any, model_digest: Any
+    ) -> list[str]:
+        """Why the deployment needs a new revision: drift found by refresh, a new model, code,
+        command, environment, variables, replica count or health check. Empty: it need not."""
+        pa, pp = prior.attrs, prior.private
         reasons: list[str] = []
         status = pa.get("status")
         if status != HEALTHY:
-            drift = prior.private.get("drift") or f"the deployment is {status}"
+            drift = pp.get("drift") or f"the deployment is {status}"
             reasons.append(f"{drift}: it will be restarted")
-        pp = prior.private
         if model_digest is UNKNOWN or model_digest != pa.get("model_digest"):
             shown = "(known after apply)" if model_digest is UNKNOWN else short_digest(model_digest)
             reasons.append(f"model changed {short_digest(pa.get('model_digest'))} → {shown}")
@@ -209,19 +229,7 @@ class DeploymentKind(Kind):
                 old = schema.HealthCheck.model_validate(old or {}).model_dump()
             if old != new:
                 reasons.append(f"{key} changed {_show(old)} → {_show(new)}")
-        if reasons:
-            attrs = dict(pa)
-            attrs.update(
-                revision=int(pa.get("revision") or 0) + 1,
-                status=HEALTHY,
-                model_digest=model_digest,
-                pids=UNKNOWN,
-                started_at=UNKNOWN,
-            )
-            return Planned("update", attrs, reasons, [], args, private)
-        if any(prior.args.get(k) != args.get(k) for k in ("cluster", "autoscaling", "port")):
-            return Planned("update", dict(pa), ["settings changed (no restart)"], [], args, private)
-        return Planned("noop", dict(pa), [], [], args, private)
+        return reasons
 
     # -- apply ------------------------------------------------------------------------------
 
@@ -254,8 +262,19 @@ class DeploymentKind(Kind):
         args = self._normalize(planned.args)
         pa, pp = prior.attrs, prior.private
         home = Path(pp.get("home") or "")
-        if not planned.reasons or planned.reasons == ["settings changed (no restart)"]:
+        # Decide again rather than trust the plan's reasons: the engine may hand over the state
+        # as recorded before refresh, and a server may have died since plan.
+        current = self.read(prior, ctx) or prior
+        reasons = self._restart_reasons(
+            current,
+            args,
+            self._code_digest(args, ctx),
+            self._model_digest(args.get("model"), ctx),
+        )
+        if not reasons:
             return ResourceState(prior.id, args, dict(pa), prior.lineage, dict(pp))
+        for reason in reasons:
+            ctx.log(f"new revision: {reason}")
         data_dir = provider_data_dir(self.provider, ctx)
         logs = process.log_dir(data_dir, ctx.address)
         port = int(pa["port"])

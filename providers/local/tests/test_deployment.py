@@ -175,9 +175,11 @@ def test_a_killed_server_is_drift_that_apply_repairs(rec: Recorder) -> None:
     assert planned.reasons == [
         f"server process {backend['pid']} is not running: it will be restarted"
     ]
-    s2 = kind.update(fresh, planned, ctx)
+    # Handed the state as recorded before refresh (healthy), update still sees the dead server.
+    s2 = kind.update(s1, planned, ctx)
     rec.states.append(s2)  # type: ignore[attr-defined]
     assert s2.attrs["status"] == "healthy" and s2.attrs["endpoint"] == s1.attrs["endpoint"]
+    assert s2.attrs["revision"] == 2
     assert _get(s2.attrs["endpoint"] + "/")["model"] == "m1"
     assert kind.plan(kind.read(s2, ctx), desired, ctx).action == "noop"
 
