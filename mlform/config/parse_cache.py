@@ -38,7 +38,7 @@ from mlform.lang.types import NUMBER, STRING
 __all__ = ["parse_file_cached", "encode_file", "decode_file", "FORMAT", "DEFAULT_CACHE_DIR"]
 
 # Bump when the stored form or the parser's output changes shape.
-FORMAT = 1
+FORMAT = 4
 DEFAULT_CACHE_DIR = Path(".mlform") / "cache" / "parse"
 
 # Node tags of the stored form.
@@ -139,32 +139,29 @@ def _store(entry: Path, data: bytes) -> None:
 class _Encoder:
     def __init__(self, filename: str):
         self.filename = filename
-        self.pos_index: dict[int, int] = {}
-        self.pos_table: list[int] = []
-        self.keep: list[Pos] = []  # keeps ids stable while encoding
-        self.range_index: dict[int, int] = {}
-        self.range_table: list[int] = []
-        self.keep_ranges: list[Range] = []
-
-    def p(self, pos: Pos) -> int:
-        idx = self.pos_index.get(id(pos))
-        if idx is None:
-            idx = len(self.keep)
-            self.pos_index[id(pos)] = idx
-            self.keep.append(pos)
-            self.pos_table += (pos.line, pos.column, pos.byte)
-        return idx
+        self.positions: dict[int, Pos] = {}  # by offset
+        self.ranges: list[int] = []  # (start offset, end offset) pairs
 
     def r(self, rng: Range) -> int:
-        idx = self.range_index.get(id(rng))
-        if idx is None:
-            if rng.filename != self.filename:
-                raise ValueError("a range of another file")
-            idx = len(self.keep_ranges)
-            self.range_index[id(rng)] = idx
-            self.keep_ranges.append(rng)
-            self.range_table += (self.p(rng.start), self.p(rng.end))
+        rt = self.ranges
+        idx = len(rt) >> 1
+        a = rng.start
+        b = rng.end
+        self.positions[a.byte] = a
+        self.positions[b.byte] = b
+        rt += (a.byte, b.byte)
         return idx
+
+    def tables(self) -> tuple[bytes, bytes]:
+        """The position table (line, column, offset per distinct offset) and the range table
+        (pairs of indexes into it)."""
+        pos = self.positions
+        index = {off: i for i, off in enumerate(pos)}
+        table: list[int] = []
+        for p in pos.values():
+            table += (p.line, p.column, p.byte)
+        ranges = list(map(index.__getitem__, self.ranges))
+        return array("q", table).tobytes(), array("q", ranges).tobytes()
 
     def body(self, b: Body) -> tuple[Any, ...]:
         assert b.range is not None
@@ -299,12 +296,8 @@ def encode_file(f: File) -> tuple[Any, ...]:
     """The stored form of a parsed file (marshal-able nested tuples)."""
     enc = _Encoder(f.filename)
     body = enc.body(f.body)
-    return (
-        FORMAT,
-        array("q", enc.pos_table).tobytes(),
-        array("q", enc.range_table).tobytes(),
-        body,
-    )
+    positions, ranges = enc.tables()
+    return (FORMAT, positions, ranges, body)
 
 
 # -- decoding -------------------------------------------------------------------------------
@@ -336,7 +329,7 @@ class _Decoder:
         _consume(map(_set_byte, pos, table[2::3]))
         rt = array("q")
         rt.frombytes(range_bytes)
-        m = len(rt) // 2
+        m = len(rt) >> 1
         ranges = list(map(_new, repeat(Range, m)))
         _consume(map(_set_filename, ranges, repeat(filename, m)))
         _consume(map(_set_start, ranges, map(pos.__getitem__, rt[0::2])))
