@@ -338,20 +338,42 @@ def stat_cache_path(data_dir: Path) -> Path:
 # -- hashing ----------------------------------------------------------------------------------
 
 
+_buffers = threading.local()
+
+
+def _buffer() -> tuple[bytearray, memoryview]:
+    """A 1 MiB read buffer per thread (allocating one per file would cost more than small files'
+    hashing)."""
+    pair = getattr(_buffers, "pair", None)
+    if pair is None:
+        raw = bytearray(CHUNK)
+        pair = _buffers.pair = (raw, memoryview(raw))
+    return pair
+
+
 def hash_file(path: str | Path, on_bytes: Callable[[int], None] | None = None) -> str:
-    """The sha256 hex of a file's content, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
+    """The sha256 hex of a file's content: small files in one read, others in 1 MiB chunks."""
+    return _hash_open(path, on_bytes)[0]
+
+
+def _hash_open(
+    path: str | Path, on_bytes: Callable[[int], None] | None
+) -> tuple[str, os.stat_result]:
+    """(sha256 hex, the file's stat after reading) — the stat from the open file, to notice a
+    file that changed while it was read."""
     with open(path, "rb", buffering=0) as f:
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                break
-            h.update(view[:n])
-            if on_bytes is not None:
-                on_bytes(n)
-    return h.hexdigest()
+        data = f.read(CHUNK)
+        h = hashlib.sha256(data)
+        if on_bytes is not None:
+            on_bytes(len(data))
+        if len(data) == CHUNK:
+            buf, view = _buffer()
+            while n := f.readinto(buf):
+                h.update(view[:n])
+                if on_bytes is not None:
+                    on_bytes(n)
+        st = os.fstat(f.fileno())
+    return h.hexdigest(), st
 
 
 def default_threads() -> int:
@@ -436,8 +458,7 @@ def digest_tree(
 
     def work(s: _Stat) -> tuple[_Stat, str, os.stat_result]:
         try:
-            digest = hash_file(s.abspath, on_bytes)
-            after = os.stat(s.abspath)
+            digest, after = _hash_open(s.abspath, on_bytes)
         except FileNotFoundError as e:
             raise DigestError(
                 f"{s.abspath} vanished while it was being read", Path(s.abspath)
@@ -452,10 +473,15 @@ def digest_tree(
         if n_threads <= 1 or len(todo) == 1:
             results = [work(s) for s in todo]
         else:
+            # Batches dealt round-robin from biggest to smallest, so each worker gets a similar
+            # share of bytes and the pool's per-task cost is paid per batch, not per file.
+            ordered = sorted(todo, key=lambda s: -s.size)
+            n_batches = min(len(ordered), n_threads * 8)
+            batches = [ordered[i::n_batches] for i in range(n_batches)]
             with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                # Big files first, so the pool does not end waiting on one large straggler.
-                ordered = sorted(todo, key=lambda s: -s.size)
-                results = list(pool.map(work, ordered))
+                results = [
+                    r for batch in pool.map(lambda b: [work(s) for s in b], batches) for r in batch
+                ]
         for s, digest, after in results:
             if (after.st_size, after.st_mtime_ns) != (s.size, s.mtime_ns):
                 raise DigestError(

@@ -1,0 +1,228 @@
+"""Benchmark: hashing a large dataset, and a no-change plan with the stat cache, against
+single-core hashlib.sha256 and `dvc status`.
+
+    .venv/bin/python bench/bench_dataset.py                 # 10,000 files, 1 GB
+    .venv/bin/python bench/bench_dataset.py --files 2000 --mb 200
+    .venv/bin/python bench/bench_dataset.py --dvc /tmp/dvcenv/bin/dvc
+
+What it measures, all on the same files, in the page cache:
+
+- baseline: one thread reading every file and hashing it with hashlib.sha256 (1 MiB reads),
+  and hashlib.sha256 over bytes already in memory (the hash's own speed);
+- first hashing: `mlform.kinds.digest.digest_tree` with an empty stat cache; the ratio to the
+  baseline must be at least 0.7;
+- no-change plan: the local `dataset` kind's `plan` on the unchanged folder (stat cache warm), and
+  `digest_tree` alone;
+- `dvc status` on the same folder after `dvc add` (when dvc is found): the no-change plan must
+  take at most as long (ratio <= 1.0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mlform.kinds.digest import StatCache, digest_tree, stat_cache_path
+from mlform.sdk import Context
+
+
+def make_dataset(root: Path, files: int, total_bytes: int) -> None:
+    """`files` files of random content in 100 folders, `total_bytes` in all."""
+    size = total_bytes // files
+    block = os.urandom(max(size, 1) + 4096)
+    for i in range(files):
+        d = root / f"part-{i % 100:03d}"
+        d.mkdir(parents=True, exist_ok=True)
+        # Distinct content per file: a different window of the random block plus the index.
+        off = i % 4096
+        (d / f"sample-{i:06d}.bin").write_bytes(
+            i.to_bytes(8, "little") + block[off : off + size - 8]
+        )
+
+
+def warm(root: Path) -> int:
+    total = 0
+    for p in root.rglob("*"):
+        if p.is_file():
+            with open(p, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    total += len(chunk)
+    return total
+
+
+def baseline_read_and_hash(root: Path) -> float:
+    paths = sorted(p for p in root.rglob("*") if p.is_file())
+    t = time.perf_counter()
+    buf = bytearray(1 << 20)
+    view = memoryview(buf)
+    for p in paths:
+        h = hashlib.sha256()
+        with open(p, "rb", buffering=0) as f:
+            while n := f.readinto(buf):
+                h.update(view[:n])
+        h.hexdigest()
+    return time.perf_counter() - t
+
+
+def baseline_memory(total: int) -> float:
+    """Seconds for hashlib.sha256 over `total` bytes already in memory (64 MiB buffer, reused)."""
+    buf = os.urandom(64 << 20)
+    t = time.perf_counter()
+    done = 0
+    h = hashlib.sha256()
+    while done < total:
+        n = min(len(buf), total - done)
+        h.update(memoryview(buf)[:n])
+        done += n
+    h.hexdigest()
+    return time.perf_counter() - t
+
+
+def best(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--files", type=int, default=10_000)
+    ap.add_argument("--mb", type=int, default=1000, help="total size in MB (10^6 bytes)")
+    ap.add_argument(
+        "--dvc",
+        default=None,
+        help="the dvc executable (default: dvc on PATH or /tmp/dvcenv/bin/dvc)",
+    )
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="mlform-bench-"))
+    results: dict[str, object] = {
+        "files": args.files,
+        "bytes": args.mb * 10**6,
+        "cpus": len(os.sched_getaffinity(0)),
+    }
+    try:
+        module = tmp / "project"
+        data = module / "data"
+        t = time.perf_counter()
+        make_dataset(data, args.files, args.mb * 10**6)
+        results["generate_s"] = round(time.perf_counter() - t, 2)
+        total = warm(data)
+        results["bytes"] = total
+
+        read_hash = min(baseline_read_and_hash(data) for _ in range(2))
+        mem_hash = baseline_memory(total)
+        results["baseline_read_sha256_s"] = round(read_hash, 3)
+        results["baseline_read_sha256_GBps"] = round(total / read_hash / 1e9, 3)
+        results["baseline_memory_sha256_s"] = round(mem_hash, 3)
+        results["baseline_memory_sha256_GBps"] = round(total / mem_hash / 1e9, 3)
+
+        # First hashing: a fresh stat cache each time.
+        firsts = []
+        for i in range(args.repeat):
+            cache = StatCache(tmp / f"first-{i}" / "stat.db")
+            t = time.perf_counter()
+            tree = digest_tree(data, cache=cache)
+            firsts.append(time.perf_counter() - t)
+            cache.close()
+        first = min(firsts)
+        results["first_hash_s"] = round(first, 3)
+        results["first_hash_GBps"] = round(total / first / 1e9, 3)
+        results["first_hash_vs_read_baseline"] = round(read_hash / first, 3)
+        results["first_hash_vs_memory_baseline"] = round(mem_hash / first, 3)
+        results["digest"] = tree.digest
+
+        # No-change plan through the provider contract (stat cache warm).
+        from mlform_local.provider import LocalConfig, LocalProvider
+
+        data_dir = module / ".mlform"
+        ctx = Context(address="dataset.big", module_dir=module, data_dir=data_dir, scratch_dir=tmp)
+        provider = LocalProvider()
+        provider.configure(LocalConfig(), ctx)
+        kind = provider.kind("dataset")
+        planned = kind.plan(None, {"source": "data"}, ctx)  # fills the stat cache
+        t = time.perf_counter()
+        state = kind.create(planned, ctx)
+        results["apply_snapshot_s"] = round(time.perf_counter() - t, 3)
+        plan_times = []
+        for _ in range(max(args.repeat, 5)):
+            t = time.perf_counter()
+            p = kind.plan(state, {"source": "data"}, ctx)
+            plan_times.append(time.perf_counter() - t)
+            assert p.action == "noop", p.reasons
+        results["noop_plan_s"] = round(min(plan_times), 4)
+        results["noop_plan_median_s"] = round(statistics.median(plan_times), 4)
+        with StatCache(stat_cache_path(data_dir)) as cache:
+            results["noop_digest_tree_s"] = round(
+                best(lambda: digest_tree(data, cache=cache), 5), 4
+            )
+
+        dvc = (
+            args.dvc
+            or shutil.which("dvc")
+            or ("/tmp/dvcenv/bin/dvc" if Path("/tmp/dvcenv/bin/dvc").exists() else None)
+        )
+        if dvc:
+            env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+            run = lambda *a: subprocess.run(
+                [dvc, *a], cwd=module, env=env, capture_output=True, text=True, check=True
+            )  # noqa: E731
+            run("init", "--no-scm", "-q")
+            t = time.perf_counter()
+            run("add", "data", "-q")
+            results["dvc_add_s"] = round(time.perf_counter() - t, 2)
+            run("status")  # warm its caches
+            dvc_times = []
+            for _ in range(max(args.repeat, 3)):
+                t = time.perf_counter()
+                out = run("status")
+                dvc_times.append(time.perf_counter() - t)
+            results["dvc_status_s"] = round(min(dvc_times), 3)
+            results["dvc_status_output"] = out.stdout.strip()
+            results["dvc_version"] = run("--version").stdout.strip()
+            results["noop_plan_vs_dvc_status"] = round(min(plan_times) / min(dvc_times), 4)
+        else:
+            results["dvc_status_s"] = None
+    finally:
+        if not args.keep:
+            for dirpath, _dirs, _files in os.walk(tmp):
+                os.chmod(dirpath, 0o755)
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            results["folder"] = str(tmp)
+
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        width = max(len(k) for k in results)
+        for k, v in results.items():
+            print(f"{k:<{width}}  {v}")
+        ok_hash = results["first_hash_vs_read_baseline"] >= 0.7  # type: ignore[operator]
+        print(
+            f"\nfirst hashing >= 0.7 x single-core sha256 (read + hash): {'yes' if ok_hash else 'NO'}"
+        )
+        if results.get("noop_plan_vs_dvc_status") is not None:
+            ok = results["noop_plan_vs_dvc_status"] <= 1.0  # type: ignore[operator]
+            print(f"no-change plan <= dvc status: {'yes' if ok else 'NO'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
