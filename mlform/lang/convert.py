@@ -20,11 +20,10 @@ types exists at all (a value may still fail: `"abc"` to number).
 
 from __future__ import annotations
 
-import decimal
 import re
 from decimal import Decimal, InvalidOperation
-from fractions import Fraction
 
+from mlform.lang.ops import SHORT_DIGITS, as_float, shortest_decimal
 from mlform.lang.types import (
     BOOL,
     DYNAMIC,
@@ -112,46 +111,12 @@ def format_number(n: int | Decimal) -> str:
         return str(n)
     if n == n.to_integral_value():
         return str(int(n))
-    if len(n.as_tuple().digits) > _SHORT_DIGITS:
-        n = _shortest_512(n)
+    if len(n.as_tuple().digits) > SHORT_DIGITS:
+        n = shortest_decimal(as_float(n))
     text = format(n, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
-
-
-_FLOAT_BITS = 512
-# A decimal with no more significant digits than this is already the shortest text of the
-# 512-bit float nearest to it (512 bits hold about 154 decimal digits).
-_SHORT_DIGITS = 150
-
-
-def _shortest_512(n: Decimal) -> Decimal:
-    # Round to the nearest 512-bit binary float, then find the shortest decimal that rounds to
-    # the same float: the digits Go's strconv prints for it.
-    f = Fraction(n)
-    neg = f < 0
-    f = abs(f)
-    e = f.numerator.bit_length() - f.denominator.bit_length() - _FLOAT_BITS
-    while True:
-        m = round(f / Fraction(2) ** e)
-        if m >= 1 << _FLOAT_BITS:
-            e += 1
-        elif m < 1 << (_FLOAT_BITS - 1):
-            e -= 1
-        else:
-            break
-    x = Fraction(m) * Fraction(2) ** e
-    half_ulp = Fraction(2) ** (e - 1)
-    num, den = Decimal(x.numerator), Decimal(x.denominator)
-    for digits in range(1, 200):
-        ctx = decimal.Context(
-            prec=digits, rounding=decimal.ROUND_HALF_EVEN, Emax=999999, Emin=-999999
-        )
-        d = ctx.divide(num, den)
-        if abs(Fraction(d) - x) < half_ulp:
-            return -d if neg else d
-    return -n if neg else n
 
 
 # --- names of types in messages ------------------------------------------------------------------

@@ -10,9 +10,11 @@ Errors are `OperationError`s; the evaluator turns them into diagnostics with the
 
 from __future__ import annotations
 
+import decimal
 from decimal import Decimal
+from fractions import Fraction
 
-from mlform.lang.types import BOOL, DYNAMIC, ListType, MapType, SetType, Type
+from mlform.lang.types import BOOL, DYNAMIC, NUMBER, ListType, MapType, SetType, Type
 from mlform.lang.values import (
     FALSE,
     NUMBER_CONTEXT,
@@ -24,11 +26,98 @@ from mlform.lang.values import (
     unknown,
 )
 
-__all__ = ["OperationError", "arithmetic", "compare", "equals"]
+__all__ = [
+    "OperationError",
+    "arithmetic",
+    "as_float",
+    "compare",
+    "equals",
+    "numbers_equal",
+    "round512",
+    "shortest_decimal",
+]
 
 
 class OperationError(Exception):
     """An operation that cannot be done on its (well-typed) operands: division by zero."""
+
+
+# --- numbers as Terraform computes them -------------------------------------------------------------
+#
+# Terraform's numbers are binary floats with a 512-bit mantissa: a literal is rounded to one, and
+# so is every result. Most results are then exactly the decimal one expects (`0.1 + 0.2` prints
+# 0.3), but not all: `1 - 0.99` is 0.0100…0003 (155 digits). mlform computes each operation on the
+# 512-bit values, rounds the result the same way, and stores the shortest decimal that rounds to
+# that float: the very text Terraform prints, and an exact input for the next operation.
+
+FLOAT_BITS = 512
+# A decimal with no more significant digits than this is already the shortest text of the
+# 512-bit float nearest to it (512 bits hold about 154 decimal digits).
+SHORT_DIGITS = 150
+_WIDE = decimal.Context(prec=2000, Emax=999999, Emin=-999999)
+
+
+def round512(x: Fraction) -> Fraction:
+    """The 512-bit binary float nearest to `x` (ties to even), as an exact fraction."""
+    if x == 0:
+        return x
+    neg = x < 0
+    x = -x if neg else x
+    num, den = x.numerator, x.denominator
+    e = num.bit_length() - den.bit_length() - FLOAT_BITS
+    while True:
+        if e >= 0:
+            q, r = divmod(num, den << e)
+            twice, d2 = 2 * r, den << e
+        else:
+            q, r = divmod(num << -e, den)
+            twice, d2 = 2 * r, den
+        if twice > d2 or (twice == d2 and q & 1):
+            q += 1
+        if q >= 1 << FLOAT_BITS:
+            e += 1
+        elif q < 1 << (FLOAT_BITS - 1):
+            e -= 1
+        else:
+            break
+    out = Fraction(q << e) if e >= 0 else Fraction(q, 1 << -e)
+    return -out if neg else out
+
+
+def as_float(n: Number) -> Fraction:
+    """A number as the 512-bit float Terraform holds for it."""
+    if isinstance(n, int) and n.bit_length() <= FLOAT_BITS:
+        return Fraction(n)
+    return round512(Fraction(n))
+
+
+def shortest_decimal(x: Fraction) -> Decimal:
+    """The shortest decimal that rounds to the 512-bit float `x`."""
+    if x.denominator == 1:
+        return Decimal(x.numerator)
+    num, den = Decimal(x.numerator), Decimal(x.denominator)
+    # Rounding x to more digits only brings it closer, so the digit count can be bisected.
+    lo, hi = 1, 200
+    while lo < hi:
+        mid = (lo + hi) // 2
+        d = decimal.Context(prec=mid, Emax=999999, Emin=-999999).divide(num, den)
+        if round512(Fraction(d)) == x:
+            hi = mid
+        else:
+            lo = mid + 1
+    return decimal.Context(prec=lo, Emax=999999, Emin=-999999).divide(num, den)
+
+
+def _number(exact: Decimal | None, x: Fraction) -> Number:
+    """The stored form of the 512-bit result `x`; `exact` is the decimal result of the same
+    operation on the written decimals, used when it names that same float."""
+    if x.denominator == 1:
+        return int(x)
+    if exact is not None and exact.is_finite():
+        exact = exact.normalize(_WIDE)
+        if len(exact.as_tuple().digits) <= SHORT_DIGITS and round512(Fraction(exact)) == x:
+            return normalize_number(exact)
+    return normalize_number(shortest_decimal(x))
 
 
 def _dec(n: Number) -> Decimal:
@@ -36,39 +125,47 @@ def _dec(n: Number) -> Decimal:
 
 
 def arithmetic(op: str, a: Number, b: Number) -> Number:
-    """`a op b` for op in + - * / %."""
+    """`a op b` for op in + - * / %, as Terraform computes it."""
+    ints = isinstance(a, int) and isinstance(b, int)
     if op == "+":
-        if isinstance(a, int) and isinstance(b, int):
+        if ints:
             return a + b
-        return normalize_number(NUMBER_CONTEXT.add(_dec(a), _dec(b)))
+        return _number(_WIDE.add(_dec(a), _dec(b)), round512(as_float(a) + as_float(b)))
     if op == "-":
-        if isinstance(a, int) and isinstance(b, int):
+        if ints:
             return a - b
-        return normalize_number(NUMBER_CONTEXT.subtract(_dec(a), _dec(b)))
+        return _number(_WIDE.subtract(_dec(a), _dec(b)), round512(as_float(a) - as_float(b)))
     if op == "*":
-        if isinstance(a, int) and isinstance(b, int):
+        if ints:
             return a * b
-        return normalize_number(NUMBER_CONTEXT.multiply(_dec(a), _dec(b)))
+        return _number(_WIDE.multiply(_dec(a), _dec(b)), round512(as_float(a) * as_float(b)))
     if op == "/":
         if b == 0:
             raise OperationError("can't divide by zero")
-        if isinstance(a, int) and isinstance(b, int) and a % b == 0:
+        if ints and a % b == 0:
             return a // b
-        return normalize_number(NUMBER_CONTEXT.divide(_dec(a), _dec(b)))
+        exact = NUMBER_CONTEXT.divide(_dec(a), _dec(b))
+        return _number(exact, round512(as_float(a) / as_float(b)))
     if op == "%":
         if b == 0:
             raise OperationError("can't use modulo with zero")
-        if isinstance(a, int) and isinstance(b, int):
+        if ints:
             # Truncated division: the remainder has the sign of the dividend.
             q = abs(a) // abs(b)
             if (a < 0) != (b < 0):
                 q = -q
             return a - b * q
-        return normalize_number(NUMBER_CONTEXT.remainder(_dec(a), _dec(b)))
+        fa, fb = as_float(a), as_float(b)
+        ratio = round512(fa / fb)
+        whole = int(ratio)  # toward zero, as big.Float.Int does
+        r = round512(fa - round512(fb * whole))
+        return _number(_WIDE.remainder(_dec(a), _dec(b)), r)
     raise ValueError(f"not an arithmetic operator: {op}")
 
 
 def compare(op: str, a: Number, b: Number) -> bool:
+    if _long(a) or _long(b):
+        a, b = as_float(a), as_float(b)  # type: ignore[assignment]
     if op == "<":
         return a < b
     if op == ">":
@@ -127,6 +224,19 @@ def _types_may_match(a: Type, b: Type) -> bool:
     return False
 
 
+def _long(n: Number) -> bool:
+    return isinstance(n, Decimal) and len(n.as_tuple().digits) > SHORT_DIGITS
+
+
+def numbers_equal(a: Number, b: Number) -> bool:
+    """Whether two numbers are the same 512-bit float, as Terraform compares them."""
+    if a == b:
+        return True
+    if _long(a) or _long(b):
+        return as_float(a) == as_float(b)
+    return False
+
+
 def _deep_equal(a: Value, b: Value) -> bool | None:
     """True/False, or None when unknown parts leave the answer open."""
     if a.v is UNKNOWN or b.v is UNKNOWN:
@@ -136,6 +246,8 @@ def _deep_equal(a: Value, b: Value) -> bool | None:
     if a.type.is_primitive() or b.type.is_primitive():
         if a.type != b.type:
             return False
+        if a.type is NUMBER:
+            return numbers_equal(a.v, b.v)
         return a.v == b.v
     if type(a.type) is not type(b.type):
         return False
