@@ -89,57 +89,78 @@ output "sizes" {
 """
 
 
-def _args(i: int) -> list[tuple[str, str]]:
+_KINDS = ("dataset", "environment", "training_job", "deployment")
+# What a reference reads in each form: a computed attribute in mlform, an argument in the
+# Terraform form's locals.
+_REF_ATTR = {
+    "dataset": ("id", "source"),
+    "environment": ("id", "python"),
+    "training_job": ("model", "code"),
+    "cluster": ("id", "gpu"),
+}
+
+
+def _ref(form: str, kind: str, name: str) -> str:
+    ml, tf = _REF_ATTR[kind]
+    return f"{kind}.{name}.{ml}" if form == "mlform" else f"local.{kind}_{name}.{tf}"
+
+
+def _args(i: int, form: str) -> list[tuple[str, str]]:
     """The arguments of block i, as (name, HCL expression) pairs, by kind."""
-    kind = ("dataset", "environment", "training_job", "deployment")[i % 4]
+    kind = _KINDS[i % 4]
     name = f'"${{local.prefix}}-{kind}-{i:05d}"'
+    cluster = _ref(form, "cluster", "box")
     if kind == "dataset":
         return [
             ("source", f'"./data/shard-${{{i} % 16}}/part-{i:05d}"'),
             ("include", '["**/*.parquet", "**/*.json"]'),
             ("exclude", f'[for e in ["tmp", "cache"] : "**/${{e}}/**" if e != "x{i}"]'),
-            ("tags", f'merge(local.common_tags, {{ name = {name}, index = "{i}" }})'),
         ]
     if kind == "environment":
         return [
             ("python", '"3.11"'),
             ("packages", f'["torch==2.{i % 5}.0", "numpy>=1.26", lower("Pandas")]'),
-            ("env", f"{{ SEED = tostring(var.seed + {i}), NAME = {name} }}"),
-            ("tags", "local.common_tags"),
+            (
+                "env",
+                f"merge(local.common_tags, {{ SEED = tostring(var.seed + {i}), NAME = {name} }})",
+            ),
         ]
     if kind == "training_job":
         return [
-            ("cluster", f'"cluster-${{element(var.regions, {i})}}"'),
-            ("environment", f'"env-{i - 1:05d}"'),
+            ("cluster", cluster),
+            ("environment", _ref(form, "environment", f"r{i - 1:05d}")),
             ("code", '"./src"'),
             ("command", f'"python train.py --epochs ${{{i} % 10 + 1}} --name ${{lower({name})}}"'),
-            ("datasets", f'{{ train = "ds-{i - 2:05d}", eval = "ds-{max(i - 6, 0):05d}" }}'),
             (
-                "params",
-                f"{{ for k, v in local.grid_x2 : k => v * {i % 7 + 1} if v > 0 }}",
+                "datasets",
+                f"{{ train = {_ref(form, 'dataset', f'r{i - 2:05d}')}, "
+                f'eval = "${{element(var.regions, {i})}}-eval" }}',
             ),
+            ("params", f"{{ for k, v in local.grid_x2 : k => v * {i % 7 + 1} if v > 0 }}"),
             ("seed", f"var.seed + {i}"),
             ("nodes", f"{i} % 4 == 0 ? 2 : 1"),
             ("timeout", f'"${{{i % 12 + 1}}}h"'),
         ]
     return [
-        ("cluster", f'"cluster-${{element(var.regions, {i})}}"'),
-        ("environment", f'"env-{i - 3:05d}"'),
-        ("model", f'"model-{i - 1:05d}"'),
+        ("cluster", cluster),
+        ("environment", _ref(form, "environment", f"r{i - 2:05d}")),
+        ("model", _ref(form, "training_job", f"r{i - 1:05d}")),
         ("code", '"./serve"'),
         ("command", f'"python serve.py --port ${{8000 + {i} % 100}}"'),
         ("replicas", f"length(var.regions) > 2 ? {i % 3 + 1} : 1"),
     ]
 
 
-def _nested(i: int) -> list[tuple[str, list[tuple[str, str]]]]:
+def _nested(i: int, form: str) -> list[tuple[str, list[tuple[str, str]]]]:
     if i % 4 == 3:
         return [
             ("health_check", [("path", '"/health"'), ("interval", f'"{i % 30 + 5}s"')]),
             ("lifecycle", [("create_before_destroy", "true")]),
         ]
     if i % 4 == 2:
-        return [("lifecycle", [("ignore_changes", "[tags]")])]
+        return [
+            ("lifecycle", [("ignore_changes", "[params]" if form == "mlform" else '["params"]')])
+        ]
     return []
 
 
@@ -149,19 +170,15 @@ def _attrs(pairs: list[tuple[str, str]], indent: str) -> str:
 
 
 def mlform_block(i: int) -> str:
-    kind = ("dataset", "environment", "training_job", "deployment")[i % 4]
-    out = f'resource "{kind}" "r{i:05d}" {{\n' + _attrs(_args(i), "  ")
-    for name, pairs in _nested(i):
+    out = f'resource "{_KINDS[i % 4]}" "r{i:05d}" {{\n' + _attrs(_args(i, "mlform"), "  ")
+    for name, pairs in _nested(i, "mlform"):
         out += f"\n  {name} {{\n" + _attrs(pairs, "    ") + "  }\n"
     return out + "}\n"
 
 
 def terraform_block(i: int) -> str:
-    kind = ("dataset", "environment", "training_job", "deployment")[i % 4]
-    args = [(n, v.replace("[tags]", '["tags"]')) for n, v in _args(i)]
-    out = f"locals {{\n  {kind}_r{i:05d} = {{\n" + _attrs(args, "    ")
-    for name, pairs in _nested(i):
-        pairs = [(n, v.replace("[tags]", '["tags"]')) for n, v in pairs]
+    out = f"locals {{\n  {_KINDS[i % 4]}_r{i:05d} = {{\n" + _attrs(_args(i, "terraform"), "    ")
+    for name, pairs in _nested(i, "terraform"):
         out += f"\n    {name} = {{\n" + _attrs(pairs, "      ") + "    }\n"
     return out + "  }\n}\n"
 
@@ -193,6 +210,10 @@ def generate(blocks: int, out: Path) -> None:
             f'output "child_{m}_sizes" {{\n  value = module.child_{m}.sizes\n}}\n\n'
             for m in range(4)
         )
+        if form == "mlform":
+            outs += 'resource "cluster" "box" {\n  gpu = "any"\n}\n\n'
+        else:
+            outs += 'locals {\n  cluster_box = {\n    gpu = "any"\n  }\n}\n\n'
         outs += 'output "region_ids" {\n  value = local.region_ids\n}\n\n'
         outs += 'output "batch_sizes" {\n  value       = local.batch_sizes\n  description = "Even batch sizes."\n}\n'
         (root / f"main{ext}").write_text(mods + outs)
