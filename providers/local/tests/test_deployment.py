@@ -251,3 +251,36 @@ def test_a_server_that_crashes_at_start_fails_at_once(rec: Recorder) -> None:
     assert time.monotonic() - t0 < 10
     assert "exited before its health check passed" in err.value.summary
     assert "no model here" in err.value.detail
+
+
+def test_servers_outlive_the_process_that_started_them(rec: Recorder) -> None:
+    """mlform exits after apply; the deployment keeps serving, and a later mlform process finds
+    and stops it from the recorded state."""
+    import subprocess
+    import sys
+
+    env_id = build_env(rec)
+    desired = _desired(rec, _model(rec, "m1"))
+    desired["environment"] = env_id
+    script = f"""
+import json, sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from jobhelpers import Recorder, apply, provider
+from pathlib import Path
+rec = Recorder(Path({str(rec.root)!r}))
+_, state = apply(provider().kind("deployment"), None, json.loads({json.dumps(json.dumps(desired))}), rec.ctx("deployment.api"))
+print(json.dumps({{"id": state.id, "args": state.args, "attrs": state.attrs, "private": state.private}}))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    state = ResourceState(data["id"], data["args"], data["attrs"], None, data["private"])
+    rec.states.append(state)  # type: ignore[attr-defined]
+    assert _get(state.attrs["endpoint"] + "/")["model"] == "m1"
+    kind = provider().kind("deployment")
+    ctx = rec.ctx("deployment.api")
+    assert kind.read(state, ctx).attrs["status"] == "healthy"
+    kind.delete(state, ctx)
+    assert not any(process.is_alive(p, s) for p, s in _pids(state))
