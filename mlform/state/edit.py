@@ -214,10 +214,13 @@ def commit_edit(
     lock_timeout: float = 30.0,
     summary: Any = None,
     who: str | None = None,
+    lock: bool = True,
 ) -> State:
-    """Lock, apply `edit` to the latest state, and write the result as the next serial."""
+    """Lock, apply `edit` to the latest state, and write the result as the next serial.
+
+    `lock=False` skips the lock (`--lock=false`): only safe when nothing else uses the state."""
     with StateSession.open(
-        backend, workspace, operation=operation, lock_timeout=lock_timeout, who=who
+        backend, workspace, operation=operation, lock=lock, lock_timeout=lock_timeout, who=who
     ) as sess:
         sess.replace_state(edit(sess.state))
         return sess.commit({"operation": operation, "summary": summary}, force=True)
@@ -229,6 +232,7 @@ def push(
     new_state: State,
     force: bool = False,
     lock_timeout: float = 30.0,
+    lock: bool = True,
 ) -> State:
     """Replace a workspace's state with `new_state` (`mlform state push`).
 
@@ -237,7 +241,7 @@ def push(
     serial (the pushed serial when it is higher), so the history keeps what it replaced.
     """
     with StateSession.open(
-        backend, workspace, operation="state push", lock_timeout=lock_timeout
+        backend, workspace, operation="state push", lock=lock, lock_timeout=lock_timeout
     ) as sess:
         current = sess.state
         if sess.existed and not force:
