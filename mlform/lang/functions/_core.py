@@ -190,6 +190,7 @@ def call_function(name: str, args: list[Value], fctx: FunctionContext) -> Value:
     _check_arity(f, args)
 
     marks: set[str] = set()
+    hidden_marks: set[str] = set()
     converted: list[Value] = []
     short_circuit = False
     for i, arg in enumerate(args):
@@ -200,6 +201,9 @@ def call_function(name: str, args: list[Value], fctx: FunctionContext) -> Value:
         elif not spec.allow_marked:
             arg, found = arg.unmark_deep()
             marks |= found
+        else:
+            # The function sees the marks; an unknown result still carries them.
+            hidden_marks |= arg.unmark_deep()[1]
         if arg.is_null and not spec.allow_null:
             raise _arg_error(f, i, "argument must not be null")
         try:
@@ -214,7 +218,7 @@ def call_function(name: str, args: list[Value], fctx: FunctionContext) -> Value:
     try:
         ret = f.return_type(converted)
         if short_circuit:
-            return unknown(ret).with_marks(result_marks)
+            return unknown(ret).with_marks(result_marks | frozenset(hidden_marks))
         result = f.impl(converted, fctx)
     except FunctionError as e:
         if e.function is not None:

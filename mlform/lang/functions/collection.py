@@ -50,7 +50,7 @@ def _seq_type_name(t: Type) -> str:
 @register(
     "alltrue",
     "collection",
-    [Param("list", ListType(BOOL))],
+    [Param("list", ListType(BOOL), allow_unknown=True)],
     BOOL,
     description='Returns true if all elements in a given collection are true or "true". '
     "It also returns true if the collection is empty.",
@@ -61,7 +61,11 @@ def _seq_type_name(t: Type) -> str:
     ],
 )
 def _alltrue(args: list[Value], fctx: FunctionContext) -> Value:
+    if not args[0].is_known:
+        return unknown(BOOL)
     for e in args[0].elements():
+        if not e.is_known:
+            return unknown(BOOL)
         if e.is_null or not e.v:
             return FALSE
     return TRUE
@@ -70,7 +74,7 @@ def _alltrue(args: list[Value], fctx: FunctionContext) -> Value:
 @register(
     "anytrue",
     "collection",
-    [Param("list", ListType(BOOL))],
+    [Param("list", ListType(BOOL), allow_unknown=True)],
     BOOL,
     description='Returns true if any element in a given collection is true or "true". '
     "It also returns false if the collection is empty.",
@@ -81,7 +85,15 @@ def _alltrue(args: list[Value], fctx: FunctionContext) -> Value:
     ],
 )
 def _anytrue(args: list[Value], fctx: FunctionContext) -> Value:
-    return boolean(any(not e.is_null and e.v for e in args[0].elements()))
+    if not args[0].is_known:
+        return unknown(BOOL)
+    some_unknown = False
+    for e in args[0].elements():
+        if not e.is_known:
+            some_unknown = True
+        elif not e.is_null and e.v:
+            return TRUE
+    return unknown(BOOL) if some_unknown else FALSE
 
 
 @register(
@@ -384,7 +396,9 @@ def _flatten(args: list[Value], fctx: FunctionContext) -> Value:
 def _index(args: list[Value], fctx: FunctionContext) -> Value:
     lst = args[0]
     if not isinstance(lst.type, ListType | TupleType):
-        raise FunctionError("argument must be a list or tuple", 0)
+        raise FunctionError("argument must be a list or tuple")
+    if not lst.elements():
+        raise FunctionError("cannot search an empty list")
     for i, e in enumerate(lst.elements()):
         if _equal(e, args[1]):
             return number(i)
@@ -946,21 +960,24 @@ def _sort(args: list[Value], fctx: FunctionContext) -> Value:
 )
 def _sum(args: list[Value], fctx: FunctionContext) -> Value:
     v = args[0]
+    if not isinstance(v.v, tuple):
+        raise FunctionError("cannot sum noniterable", 0)
+    if not v.v:
+        raise FunctionError("cannot sum an empty list", 0)
     if not isinstance(v.type, ListType | SetType | TupleType):
         raise FunctionError(
             f"argument must be list, set, or tuple. Received {v.type.friendly()}", 0
         )
-    elems = v.elements()
-    if not elems:
-        raise FunctionError("cannot sum an empty list", 0)
     total: int | object = 0
-    for e in elems:
-        if e.is_null:
-            raise FunctionError("argument must be list, set, or tuple of number values", 0)
+    for e in v.elements():
         try:
+            if e.is_null:
+                raise ConversionError("null")
             total = total + convert(e, NUMBER).v  # type: ignore[operator]
-        except ConversionError as err:
-            raise FunctionError(err.message, 0) from None
+        except ConversionError:
+            raise FunctionError(
+                "argument must be list, set, or tuple of number values", 0
+            ) from None
     return number(total)  # type: ignore[arg-type]
 
 
@@ -1038,3 +1055,30 @@ def _zipmap(args: list[Value], fctx: FunctionContext) -> Value:
     if isinstance(ret, MapType):
         return Value(ret, dict(sorted(out.items())))
     return Value(ObjectType.of({k: v.type for k, v in out.items()}), out)
+
+
+def _removed(name: str, literal: str, example: tuple[str, str]) -> None:
+    message = (
+        f'the "{name}" function is no longer available; use {literal} syntax to write a literal '
+        f"{name}"
+    )
+
+    def rule(args: list[Value]) -> Type:
+        raise FunctionError(message)
+
+    @register(
+        name,
+        "collection",
+        [],
+        rule,
+        variadic=Param("vals", DYNAMIC, allow_null=True, allow_unknown=True),
+        description=f"Removed from the language: write `{literal}` instead. Calling it is an "
+        "error that says so.",
+        examples=[example],
+    )
+    def _impl(args: list[Value], fctx: FunctionContext) -> Value:
+        raise FunctionError(message)
+
+
+_removed("list", "tolist([ ... ])", ("tolist([1, 2])", "[1, 2]"))
+_removed("map", "tomap({ ... })", ('tomap({ a = "b" })', '{ a = "b" }'))

@@ -42,7 +42,7 @@ def decode_base64(text: str, arg_index: int = 0) -> bytes:
 @register(
     "base64decode",
     "encoding",
-    [S],
+    [Param("str", STRING, allow_marked=True)],
     STRING,
     description="Takes a string containing a Base64 character sequence and returns the "
     "original string.",
@@ -50,13 +50,24 @@ def decode_base64(text: str, arg_index: int = 0) -> bytes:
     notes=["The decoded bytes must be valid UTF-8; use `filebase64` style functions for binary."],
 )
 def _base64decode(args: list[Value], fctx: FunctionContext) -> Value:
-    raw = decode_base64(args[0].v)
+    text = args[0].v
     try:
-        return string(raw.decode("utf-8"))
+        raw = decode_base64(text)
+    except FunctionError:
+        shown = "(sensitive value)" if args[0].is_sensitive else _go_quote(text)
+        raise FunctionError(f"failed to decode base64 data {shown}") from None
+    try:
+        return string(raw.decode("utf-8")).with_marks(args[0].marks)
     except UnicodeDecodeError:
         raise FunctionError(
-            "the result of decoding the provided string is not valid UTF-8", 0
+            "the result of decoding the provided string is not valid UTF-8"
         ) from None
+
+
+def _go_quote(s: str) -> str:
+    from mlform.lang.render import go_quote
+
+    return go_quote(s)
 
 
 @register(
@@ -250,11 +261,9 @@ def _textencodebase64(args: list[Value], fctx: FunctionContext) -> Value:
     codec = _codec(args[1].v, 1)
     try:
         data = args[0].v.encode(codec)
-    except UnicodeEncodeError as e:
+    except UnicodeEncodeError:
         raise FunctionError(
-            f"the given string contains characters that cannot be represented in {args[1].v}"
-            f" (at offset {e.start})",
-            0,
+            f"the given string contains characters that cannot be represented in {args[1].v}", 0
         ) from None
     return string(base64.b64encode(data).decode("ascii"))
 
@@ -273,9 +282,14 @@ def _textdecodebase64(args: list[Value], fctx: FunctionContext) -> Value:
     codec = _codec(args[1].v, 1)
     raw = decode_base64(args[0].v, 0)
     try:
-        return string(raw.decode(codec))
+        text = raw.decode(codec)
     except UnicodeDecodeError:
-        raise FunctionError(f"the given value is not valid {args[1].v}", 0) from None
+        text = "\ufffd"
+    if "\ufffd" in text:
+        raise FunctionError(
+            f"the given string contains symbols that are not defined for {args[1].v}", 0
+        )
+    return string(text)
 
 
 @register(

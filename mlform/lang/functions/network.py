@@ -16,7 +16,7 @@ from mlform.lang.values import Value, list_of, string
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def parse_cidr(text: str, arg_index: int = 0) -> Network:
+def parse_cidr(text: str, arg_index: int | None = None) -> Network:
     try:
         if "/" not in text:
             raise ValueError
@@ -30,7 +30,7 @@ def parse_cidr(text: str, arg_index: int = 0) -> Network:
 def _subnet(net: Network, newbits: int, num: int) -> Network:
     """The `num`-th subnet of `net` with a prefix `newbits` longer."""
     if newbits < 0:
-        raise FunctionError("may not extend prefix by a negative number of bits", 1)
+        raise FunctionError("may not extend prefix by a negative number of bits")
     new_len = net.prefixlen + newbits
     if new_len > net.max_prefixlen:
         raise FunctionError(
@@ -86,7 +86,7 @@ def _cidrhost(args: list[Value], fctx: FunctionContext) -> Value:
 def _cidrnetmask(args: list[Value], fctx: FunctionContext) -> Value:
     net = parse_cidr(args[0].v)
     if net.version != 4:
-        raise FunctionError(f"IPv6 addresses cannot have a netmask: {args[0].v}", 0)
+        raise FunctionError(f"IPv6 addresses cannot have a netmask: {args[0].v}")
     return string(str(net.netmask))
 
 
@@ -134,7 +134,7 @@ def _cidrsubnet(args: list[Value], fctx: FunctionContext) -> Value:
     ],
 )
 def _cidrsubnets(args: list[Value], fctx: FunctionContext) -> Value:
-    net = parse_cidr(args[0].v)
+    net = parse_cidr(args[0].v, 0)
     out: list[Value] = []
     nxt = int(net.network_address)
     end = int(net.broadcast_address)
@@ -142,6 +142,8 @@ def _cidrsubnets(args: list[Value], fctx: FunctionContext) -> Value:
         bits = whole(a, i, "newbits must be a whole number")
         if bits < 1:
             raise FunctionError("must extend prefix by at least one bit", i)
+        if bits > 32:
+            raise FunctionError("may not extend prefix by more than 32 bits", i)
         new_len = net.prefixlen + bits
         if new_len > net.max_prefixlen:
             raise FunctionError(

@@ -284,11 +284,13 @@ def _title(args: list[Value], fctx: FunctionContext) -> Value:
     return string("".join(out))
 
 
-def _pattern(text: str, arg_index: int) -> re.Pattern[str]:
+def _pattern(text: str, arg_index: int | None) -> re.Pattern[str]:
     try:
         return compile_pattern(text)
     except PatternError as e:
-        raise FunctionError(f"error parsing pattern: {e}", arg_index) from None
+        if arg_index is None:
+            raise FunctionError(f"error parsing regexp: {e}") from None
+        raise FunctionError(f"invalid regexp pattern: {e}", arg_index) from None
 
 
 def _regex_type(rx: re.Pattern[str], arg_index: int = 0) -> Type:
@@ -298,8 +300,7 @@ def _regex_type(rx: re.Pattern[str], arg_index: int = 0) -> Type:
     if names:
         if len(names) != rx.groups:
             raise FunctionError(
-                "invalid regular expression pattern: can't mix both named and unnamed "
-                "capture groups",
+                "invalid regexp pattern: cannot mix both named and unnamed capture groups",
                 arg_index,
             )
         return ObjectType.of({n: STRING for n in names})
@@ -364,7 +365,7 @@ def _regex(args: list[Value], fctx: FunctionContext) -> Value:
     "regexall",
     "string",
     [Param("pattern", STRING), Param("string", STRING)],
-    lambda args: ListType(_regex_return(args)),
+    lambda args: ListType(_regex_return(args)),  # list(dynamic) while the pattern is unknown
     description="Applies a regular expression to a string and returns a list of all matches, "
     "each shaped as `regex` would return it.",
     examples=[
@@ -399,7 +400,7 @@ def _regexall(args: list[Value], fctx: FunctionContext) -> Value:
 def _replace(args: list[Value], fctx: FunctionContext) -> Value:
     s, sub, rep = _s(args), _s(args, 1), _s(args, 2)
     if len(sub) > 1 and sub.startswith("/") and sub.endswith("/"):
-        rx = _pattern(sub[1:-1], 1)
+        rx = _pattern(sub[1:-1], None)
         out: list[str] = []
         pos = 0
         for m in iter_matches(rx, s):

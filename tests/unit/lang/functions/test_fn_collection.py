@@ -343,13 +343,12 @@ def test_collection(src: str, expected: str) -> None:
         (
             'sum("a")',
             "Invalid function argument",
-            'Invalid value for "list" parameter: argument must be list, set, or tuple. Received '
-            "string.",
+            'Invalid value for "list" parameter: cannot sum noniterable.',
         ),
         (
             'sum(["a"])',
             "Invalid function argument",
-            'Invalid value for "list" parameter: a number is required.',
+            'Invalid value for "list" parameter: argument must be list, set, or tuple of number values.',
         ),
         (
             'zipmap(["a"], [1, 2])',

@@ -166,14 +166,15 @@ def test_network(src: str, expected: str) -> None:
         ),
         (
             'cidrhost("10.0.0.0/33", 1)',
-            "Invalid function argument",
-            'Invalid value for "prefix" parameter: invalid CIDR expression: invalid CIDR address: '
+            "Error in function call",
+            'Call to function "cidrhost" failed: invalid CIDR expression: invalid CIDR address: '
             "10.0.0.0/33.",
         ),
         (
             'cidrnetmask("fd00::/8")',
-            "Invalid function argument",
-            'Invalid value for "prefix" parameter: IPv6 addresses cannot have a netmask: fd00::/8.',
+            "Error in function call",
+            'Call to function "cidrnetmask" failed: IPv6 addresses cannot have a netmask: '
+            "fd00::/8.",
         ),
         (
             'cidrsubnets("10.0.0.0/30", 1, 1, 1)',

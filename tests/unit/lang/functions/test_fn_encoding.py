@@ -110,15 +110,14 @@ def test_base64gzip_is_gzip_of_the_text() -> None:
     [
         (
             'base64decode("SGV$")',
-            "Invalid function argument",
-            'Invalid value for "str" parameter: the given value is has an invalid base64 symbol at '
-            "offset 3.",
+            "Error in function call",
+            'Call to function "base64decode" failed: failed to decode base64 data "SGV$".',
         ),
         (
             'base64decode("/w==")',
-            "Invalid function argument",
-            'Invalid value for "str" parameter: the result of decoding the provided string is not '
-            "valid UTF-8.",
+            "Error in function call",
+            'Call to function "base64decode" failed: the result of decoding the provided string is '
+            "not valid UTF-8.",
         ),
         (
             'csvdecode("")',
@@ -167,6 +166,26 @@ def test_decode_errors(src: str) -> None:
     d = err(src)
     assert d.summary == "Invalid function argument"
     assert d.detail.startswith('Invalid value for "str" parameter: ')
+
+
+def test_base64decode_hides_sensitive_input() -> None:
+    d = err('base64decode(sensitive("%%%"))')
+    assert d.detail.endswith("failed to decode base64 data (sensitive value).")
+    assert ev("base64decode(sensitive(base64encode(var.secret)))").is_sensitive
+    assert ev("base64decode(var.later)").is_known is False
+
+
+def test_text_encoding_errors() -> None:
+    d = err('textencodebase64("☃", "ISO-8859-1")')
+    assert d.detail == (
+        'Invalid value for "string" parameter: the given string contains characters that cannot '
+        "be represented in ISO-8859-1."
+    )
+    d = err('textdecodebase64("/w==", "UTF-8")')
+    assert d.detail == (
+        'Invalid value for "source" parameter: the given string contains symbols that are not '
+        "defined for UTF-8."
+    )
 
 
 def test_unknown_and_sensitive() -> None:

@@ -268,8 +268,8 @@ def test_regex_dollar_matches_only_at_the_end() -> None:
         (
             'regex("(?P<a>x)(y)", "xy")',
             "Invalid function argument",
-            'Invalid value for "pattern" parameter: invalid regular expression pattern: can\'t mix '
-            "both named and unnamed capture groups.",
+            'Invalid value for "pattern" parameter: invalid regexp pattern: cannot mix both named '
+            "and unnamed capture groups.",
         ),
         (
             'join("-")',
@@ -312,7 +312,10 @@ def test_string_errors(src: str, summary: str, detail: str) -> None:
 def test_regex_pattern_error() -> None:
     d = err('regex("(", "x")')
     assert d.summary == "Invalid function argument"
-    assert d.detail.startswith('Invalid value for "pattern" parameter: error parsing pattern:')
+    assert d.detail.startswith('Invalid value for "pattern" parameter: invalid regexp pattern:')
+    d = err('replace("x", "/(/", "y")')
+    assert d.summary == "Error in function call"
+    assert d.detail.startswith('Call to function "replace" failed: error parsing regexp:')
 
 
 def test_unknown_propagation() -> None:
