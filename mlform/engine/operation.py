@@ -62,6 +62,7 @@ class PlanResult:
     adopted: dict[AbsResourceInstance, tuple[str, Any]] = field(default_factory=dict)
     abandoned: list[str] = field(default_factory=list)
     refreshed: dict[AbsResourceInstance, Any] = field(default_factory=dict)
+    moved: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def errored(self) -> bool:
@@ -158,7 +159,39 @@ class Operations:
 
     # -- plan ------------------------------------------------------------------------------------
 
+    def moves(self, loaded: Loaded, state: State) -> tuple[State, list[tuple[str, str]], list[Diagnostic]]:
+        """`moved` blocks applied to a copy of the state: the moves that apply (their source is
+        in state and their destination is not), in declaration order."""
+        from mlform.addrs import AddressError, parse_target
+        from mlform.state.edit import move
+        from mlform.state.errors import StateError
+
+        done: list[tuple[str, str]] = []
+        diags: list[Diagnostic] = []
+        for m in loaded.root.walk():
+            if m.moved and not m.path.is_root:
+                diags.append(warning("moved blocks in child modules are not applied yet", f"Module {m.path} declares moved blocks; move those objects with mlform state mv.", m.moved[0].range))
+                continue
+            for mv in m.moved:
+                try:
+                    src = parse_target(_traversal_text(mv.from_))
+                    dst = parse_target(_traversal_text(mv.to))
+                except AddressError as exc:
+                    diags.append(error("Invalid moved block", str(exc), mv.range))
+                    continue
+                if not _present(state, src) or _present(state, dst):
+                    continue
+                try:
+                    state = move(state, src, dst)
+                except StateError as exc:
+                    diags.append(error("Cannot apply moved block", str(exc), mv.range))
+                    continue
+                done.append((str(src), str(dst)))
+        return state, done, diags
+
     def plan(self, loaded: Loaded, prior: State, options: PlanOptions) -> PlanResult:
+        prior, moved, mdiags = self.moves(loaded, prior)
+        loaded.diags.extend(mdiags)
         evals = EvalState(loaded.cg.modules, self.workdir, self.workspace)
         providers = ProviderManager(self.workdir, self.data_dir)
         planner = Planner(
@@ -306,6 +339,7 @@ class Operations:
     ) -> list[Diagnostic]:
         """Carry out a plan, recording each step in the session's journal as it completes."""
         diags: list[Diagnostic] = []
+        self._apply_moves(session, result.moved)
         for addr, (pkey, rec) in result.adopted.items():
             session.put_instance(addr, pkey, rec)
         for addr in result.abandoned:
@@ -423,6 +457,67 @@ class Operations:
                 sensitive=out.sensitive or bool(sensitive_paths(v)),
             )
         session.set_outputs(outs)
+
+
+    def _apply_moves(self, session: StateSession, moved: list[tuple[str, str]]) -> None:
+        """Each move as a durable remove and put, so that a crash never leaves an object
+        recorded at neither address (or, worse, at both)."""
+        from mlform.addrs import parse_target
+        from mlform.state.edit import move
+
+        for src, dst in moved:
+            before = {str(a): (r.provider, i) for a, r, i in session.state.all_instances()}
+            after_state = move(session.state, parse_target(src), parse_target(dst))
+            after = {str(a): (r.provider, i) for a, r, i in after_state.all_instances()}
+            for addr in before.keys() - after.keys():
+                session.remove_instance(addr)
+            for addr in after.keys() - before.keys():
+                prov, inst = after[addr]
+                session.put_instance(addr, prov, inst)
+
+
+def _traversal_text(t: Any) -> str:
+    import json as _json
+
+    from mlform.lang import ast as _ast
+
+    out = t.root
+    for step in t.steps:
+        if isinstance(step, _ast.AttrStep):
+            out += "." + step.name
+        else:
+            key = step.key.v
+            out += f"[{key}]" if isinstance(key, int) else f"[{_json.dumps(key)}]"
+    return out
+
+
+def _present(state: State, target: Any) -> bool:
+    from mlform.addrs import target_contains
+
+    return any(target_contains(target, a) for a, _r, _i in state.all_instances())
+
+
+def _mark_moves(plan: Plan, moved: list[tuple[str, str]]) -> None:
+    if not moved:
+        return
+    from mlform.addrs import parse_target, target_contains
+
+    for src, dst in moved:
+        s, d = parse_target(src), parse_target(dst)
+        for ch in plan.changes:
+            if target_contains(d, ch.addr):
+                ch.prev_addr = _map_back(ch.addr, s, d)
+
+
+def _map_back(addr: AbsResourceInstance, src: Any, dst: Any) -> AbsResourceInstance:
+    from mlform.addrs import AbsResource
+
+    if isinstance(src, AbsResourceInstance):
+        return src
+    if isinstance(src, AbsResource):
+        return AbsResourceInstance(src.module, src.resource, addr.key)
+    n = len(dst.steps)
+    return AbsResourceInstance(ModuleInstance(src.steps + addr.module.steps[n:]), addr.resource, addr.key)
 
 
 def _provider_of(state: State, addr: AbsResourceInstance) -> str:
