@@ -140,7 +140,7 @@ def run_apply(mode: str, kw: dict[str, Any], *, plan_file: str | None, auto_appr
                 print_diagnostics([d for d in result.diags if d.is_error], color=color)
                 raise CommandFailed(1)
             click.echo(render_plan_text(result.plan, color))
-            if not result.plan.has_changes and not result.adopted and not result.refreshed:
+            if not result.plan.has_changes and not result.adopted and not result.refreshed and not result.moved:
                 # Nothing to do; outputs may still need recording on the first run.
                 if _outputs_changed(result.plan):
                     ops.apply(loaded, sess, result, options)
