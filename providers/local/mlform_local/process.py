@@ -191,6 +191,20 @@ def port_free(port: int) -> bool:
 # --- detached servers ---------------------------------------------------------------------------
 
 
+_SHELL_SYNTAX = re.compile(
+    r"[;&|()<>`\n{}]|^\s*[A-Za-z_][A-Za-z0-9_]*=|^\s*(cd|export|source|\.|exec|set)\b"
+)
+
+
+def exec_form(command: str) -> str:
+    """`exec <command>` for a simple command, so that the shell is replaced by the program and
+    the PID recorded is the server's own; a command with shell syntax (`a && b`, redirections,
+    leading assignments) is left as it is (its process group is still stopped as a whole)."""
+    if _SHELL_SYNTAX.search(command):
+        return command
+    return "exec " + command
+
+
 @dataclass(frozen=True)
 class DetachedProcess:
     """A server started by `spawn_detached`: what the state records to find it again."""
@@ -214,6 +228,8 @@ def spawn_detached(
     and stdout/stderr appended to `log_path`, so that it survives the `mlform` process and its
     Ctrl-C."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(command, str):
+        command = exec_form(command)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             command,

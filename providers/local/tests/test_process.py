@@ -207,3 +207,27 @@ def test_proxy_round_robin_and_switch(tmp_path: Path) -> None:
         for p in (px, a, b, c):
             process.stop(p.pid, p.start_time, grace=2)
     assert not any(process.is_alive(p.pid, p.start_time) for p in (px, a, b, c))
+
+
+def test_exec_form_replaces_the_shell_only_for_simple_commands() -> None:
+    assert process.exec_form("python serve.py --port $PORT") == "exec python serve.py --port $PORT"
+    for cmd in ("cd src && python serve.py", "python a.py > log", "FOO=1 python a.py", "a; b"):
+        assert process.exec_form(cmd) == cmd
+
+
+def test_a_detached_simple_command_is_the_recorded_process(tmp_path: Path) -> None:
+    script = tmp_path / "pid.py"
+    script.write_text("import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(30)\n")
+    proc = process.spawn_detached(
+        f"'{PY}' '{script}'",
+        cwd=tmp_path,
+        env=dict(os.environ),
+        log_path=tmp_path / "p.log",
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not (tmp_path / "p.log").read_text().strip() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert int((tmp_path / "p.log").read_text().split()[0]) == proc.pid
+    finally:
+        process.stop(proc.pid, proc.start_time, grace=2)
