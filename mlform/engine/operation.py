@@ -227,6 +227,7 @@ class Operations:
             providers.close()
         diags = loaded.diags + planner.diags
         plan = self._make_plan(loaded, prior, options, changes, planner, evals, diags)
+        _mark_moves(plan, moved)
         return PlanResult(
             plan,
             changes,
@@ -234,6 +235,7 @@ class Operations:
             planner.adopted,
             planner.abandoned,
             planner.refreshed,
+            moved,
         )
 
     def _destroy_changes(
