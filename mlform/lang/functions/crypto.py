@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from mlform.lang.functions._core import FunctionContext, FunctionError, Param, register
 from mlform.lang.functions._util import whole
-from mlform.lang.functions.filesystem import read_bytes
+from mlform.lang.functions.filesystem import MP, path_arg, read_bytes
 from mlform.lang.types import NUMBER, STRING
 from mlform.lang.values import Value, string
 
@@ -52,14 +52,15 @@ def _define(
     @register(
         fname,
         "crypto",
-        [P],
+        [MP],
         STRING,
         description=f"Like `{name}`, but hashes the contents of the file at the given path "
         "(relative to the module folder), which need not be text.",
         examples=[(f'{fname}("${{path.module}}/hello.txt")', f'"{file_example}"')],
     )
     def _file_hash(args: list[Value], fctx: FunctionContext) -> Value:
-        return string(digest(read_bytes(args[0].v, fctx)))
+        path, marks = path_arg(args[0])
+        return string(digest(read_bytes(path, fctx, 0, marks))).with_marks(marks)
 
 
 _define(

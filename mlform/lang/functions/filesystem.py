@@ -12,55 +12,79 @@ import base64
 import os
 import posixpath
 import re
+from contextvars import ContextVar
 from pathlib import Path
 
 from mlform.lang.functions._core import FunctionContext, FunctionError, Param, register
 from mlform.lang.types import BOOL, DYNAMIC, STRING, SetType
-from mlform.lang.values import Value, boolean, set_of, string
+from mlform.lang.values import SENSITIVE, Value, boolean, set_of, string
 
 P = Param("path", STRING)
+# File functions see the marks of their path, to keep a sensitive path out of error messages.
+MP = Param("path", STRING, allow_marked=True)
 
 
 def resolve(path: str, fctx: FunctionContext) -> Path:
     """A path given to a file function, `~` expanded, relative to the module folder."""
+    if path.startswith("~") and not (path == "~" or path.startswith("~/")):
+        raise FunctionError("failed to expand ~: cannot expand user-specific home dir")
     p = Path(os.path.expanduser(path))
     if not p.is_absolute():
         p = fctx.base_dir / p
-    return p
+    return Path(os.path.normpath(p))
 
 
-def read_bytes(path: str, fctx: FunctionContext, arg_index: int = 0) -> bytes:
+def shown(path: str, fctx: FunctionContext, marks: frozenset[str]) -> str:
+    """The path as an error message shows it: resolved (relative to the current folder when
+    inside it) and quoted, or hidden when it is sensitive."""
+    if SENSITIVE in marks:
+        return "(sensitive value)"
+    try:
+        full = str(resolve(path, fctx))
+    except FunctionError:
+        full = path
+    rel = os.path.relpath(full)
+    from mlform.lang.render import go_quote
+
+    return go_quote(full if rel.startswith("..") else rel)
+
+
+def path_arg(v: Value) -> tuple[str, frozenset[str]]:
+    """A path parameter that allows marks: its text and the marks to put on the result."""
+    return v.v, v.unmark_deep()[1]
+
+
+def read_bytes(
+    path: str, fctx: FunctionContext, arg_index: int = 0, marks: frozenset[str] = frozenset()
+) -> bytes:
     p = resolve(path, fctx)
     try:
         return p.read_bytes()
     except FileNotFoundError:
         raise FunctionError(
-            f"no file exists at {_shown(path)}; this function works only with files that are "
-            "distributed as part of the configuration source code, so if this file will be "
-            "created by a resource in this configuration you must instead obtain this result "
-            "from an attribute of that resource",
+            f"no file exists at {shown(path, fctx, marks)}; this function works only with files "
+            "that are distributed as part of the configuration source code, so if this file "
+            "will be created by a resource in this configuration you must instead obtain this "
+            "result from an attribute of that resource",
             arg_index,
         ) from None
     except IsADirectoryError:
-        raise FunctionError(f"{_shown(path)} is a directory, not a file", arg_index) from None
+        raise FunctionError(f"read {shown(path, fctx, marks)}: is a directory", arg_index) from None
     except OSError as e:
-        raise FunctionError(f"failed to read {_shown(path)}: {e.strerror}", arg_index) from None
+        raise FunctionError(
+            f"failed to read {shown(path, fctx, marks)}: {e.strerror}", arg_index
+        ) from None
 
 
-def _shown(path: str) -> str:
-    return f'"{path}"'
-
-
-def read_text(path: str, fctx: FunctionContext, arg_index: int = 0) -> str:
-    raw = read_bytes(path, fctx, arg_index)
+def read_text(path: str, fctx: FunctionContext, marks: frozenset[str] = frozenset()) -> str:
+    raw = read_bytes(path, fctx, 0, marks)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise FunctionError(
-            f"contents of {_shown(path)} are not valid UTF-8; use the filebase64 function to "
-            "obtain the Base64 encoded contents or the other file functions (e.g. filemd5, "
-            "filesha256) to obtain file hashing results instead",
-            arg_index,
+            f"contents of {shown(path, fctx, marks)} are not valid UTF-8; use the filebase64 "
+            "function to obtain the Base64 encoded contents or the other file functions (e.g. "
+            "filemd5, filesha256) to obtain file hashing results instead"
         ) from None
 
 
@@ -149,7 +173,7 @@ def _pathexpand(args: list[Value], fctx: FunctionContext) -> Value:
 @register(
     "file",
     "filesystem",
-    [P],
+    [MP],
     STRING,
     description="Reads the contents of a file at the given path (relative to the module "
     "folder) and returns them as a string.",
@@ -157,49 +181,59 @@ def _pathexpand(args: list[Value], fctx: FunctionContext) -> Value:
     notes=["The file must exist when the configuration is evaluated and be valid UTF-8."],
 )
 def _file(args: list[Value], fctx: FunctionContext) -> Value:
-    return string(read_text(args[0].v, fctx))
+    path, marks = path_arg(args[0])
+    return string(read_text(path, fctx, marks)).with_marks(marks)
 
 
 @register(
     "filebase64",
     "filesystem",
-    [P],
+    [MP],
     STRING,
     description="Reads the contents of a file at the given path and returns them as a "
     "Base64-encoded string.",
     examples=[('filebase64("${path.module}/hello.txt")', '"SGVsbG8gV29ybGQ="')],
 )
 def _filebase64(args: list[Value], fctx: FunctionContext) -> Value:
-    return string(base64.b64encode(read_bytes(args[0].v, fctx)).decode("ascii"))
+    path, marks = path_arg(args[0])
+    data = read_bytes(path, fctx, 0, marks)
+    return string(base64.b64encode(data).decode("ascii")).with_marks(marks)
 
 
 @register(
     "fileexists",
     "filesystem",
-    [P],
+    [MP],
     BOOL,
     description="Determines whether a file exists at a given path.",
     examples=[('fileexists("${path.module}/hello.txt")', "true")],
     notes=["A path that exists but is not a regular file (a folder) is an error."],
 )
 def _fileexists(args: list[Value], fctx: FunctionContext) -> Value:
-    p = resolve(args[0].v, fctx)
+    import stat
+
+    path, marks = path_arg(args[0])
+    p = resolve(path, fctx)
     try:
         st = p.stat()
     except FileNotFoundError:
-        return boolean(False)
-    except OSError as e:
-        raise FunctionError(f"failed to stat {_shown(args[0].v)}: {e.strerror}", 0) from None
-    import stat
-
-    if not stat.S_ISREG(st.st_mode):
-        raise FunctionError(
-            f"{args[0].v} is not a regular file, but {stat.filemode(st.st_mode)!r}".replace(
-                "'", '"'
-            ),
-            0,
-        )
-    return boolean(True)
+        return boolean(False).with_marks(marks)
+    except OSError:
+        raise FunctionError(f"failed to stat {shown(path, fctx, marks)}") from None
+    if stat.S_ISREG(st.st_mode):
+        return boolean(True).with_marks(marks)
+    name = shown(path, fctx, marks)
+    if stat.S_ISDIR(st.st_mode):
+        what = "is a directory, not a file"
+    elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        what = "is a device node, not a regular file"
+    elif stat.S_ISFIFO(st.st_mode):
+        what = "is a named pipe, not a regular file"
+    elif stat.S_ISSOCK(st.st_mode):
+        what = "is a unix domain socket, not a regular file"
+    else:
+        what = "is not a regular file"
+    raise FunctionError(f"{name} {what}", 0)
 
 
 def _glob_regex(pattern: str) -> re.Pattern[str]:
@@ -284,7 +318,7 @@ def _fileset(args: list[Value], fctx: FunctionContext) -> Value:
 @register(
     "templatefile",
     "filesystem",
-    [P, Param("vars", DYNAMIC)],
+    [MP, Param("vars", DYNAMIC)],
     DYNAMIC,
     description="Reads the file at the given path and renders its content as a template using "
     "a supplied set of template variables.",
@@ -300,5 +334,16 @@ def _fileset(args: list[Value], fctx: FunctionContext) -> Value:
 def _templatefile(args: list[Value], fctx: FunctionContext) -> Value:
     from mlform.lang.functions.strings import render_template
 
-    text = read_text(args[0].v, fctx)
-    return render_template(text, args[0].v, args[1], 1, fctx)
+    if _IN_TEMPLATEFILE.get():
+        raise FunctionError("cannot recursively call templatefile from inside templatefile call")
+    path, marks = path_arg(args[0])
+    text = read_text(path, fctx, marks)
+    token = _IN_TEMPLATEFILE.set(True)
+    try:
+        return render_template(text, path, args[1], 1, fctx).with_marks(marks)
+    finally:
+        _IN_TEMPLATEFILE.reset(token)
+
+
+# Set while a templatefile template renders: a template may not include itself.
+_IN_TEMPLATEFILE: ContextVar[bool] = ContextVar("_IN_TEMPLATEFILE", default=False)

@@ -99,7 +99,7 @@ def test_uuid() -> None:
         (
             'filemd5("missing")',
             "Invalid function argument",
-            'Invalid value for "path" parameter: no file exists at "missing"',
+            'Invalid value for "path" parameter: no file exists at "',
         ),
     ],
 )

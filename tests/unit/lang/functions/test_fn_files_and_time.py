@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import pytest
 from fnhelp import TESTDATA, err, ev, same
@@ -53,36 +54,51 @@ def test_relative_abspath_and_home() -> None:
     assert ev('pathexpand("~/.ssh")').v == os.path.expanduser("~") + "/.ssh"
 
 
-@pytest.mark.parametrize(
-    ("src", "detail"),
-    [
-        (
-            'file("missing.txt")',
-            'Invalid value for "path" parameter: no file exists at "missing.txt"; this function '
-            "works only with files that are distributed as part of the configuration source code, "
-            "so if this file will be created by a resource in this configuration you must instead "
-            "obtain this result from an attribute of that resource.",
-        ),
-        (
-            'file("binary.bin")',
-            'Invalid value for "path" parameter: contents of "binary.bin" are not valid UTF-8; use '
-            "the filebase64 function to obtain the Base64 encoded contents or the other file "
-            "functions (e.g. filemd5, filesha256) to obtain file hashing results instead.",
-        ),
-        (
-            'templatefile("greeting.tftpl", "x")',
-            'Invalid value for "vars" parameter: invalid vars value: must be a map.',
-        ),
-    ],
-)
-def test_filesystem_errors(src: str, detail: str) -> None:
-    d = err(src)
-    assert (d.summary, d.detail) == ("Invalid function argument", detail)
+def _rel(name: str) -> str:
+    return os.path.relpath(TESTDATA / name)
+
+
+def test_file_errors() -> None:
+    d = err('file("missing.txt")')
+    assert (d.summary, d.detail) == (
+        "Invalid function argument",
+        f'Invalid value for "path" parameter: no file exists at "{_rel("missing.txt")}"; this '
+        "function works only with files that are distributed as part of the configuration "
+        "source code, so if this file will be created by a resource in this configuration you "
+        "must instead obtain this result from an attribute of that resource.",
+    )
+    d = err('file("binary.bin")')
+    assert (d.summary, d.detail) == (
+        "Error in function call",
+        f'Call to function "file" failed: contents of "{_rel("binary.bin")}" are not valid '
+        "UTF-8; use the filebase64 function to obtain the Base64 encoded contents or the other "
+        "file functions (e.g. filemd5, filesha256) to obtain file hashing results instead.",
+    )
+    d = err('templatefile("greeting.tftpl", "x")')
+    assert d.detail == 'Invalid value for "vars" parameter: invalid vars value: must be a map.'
+
+
+def test_sensitive_paths_stay_hidden() -> None:
+    d = err('file(sensitive("missing.txt"))')
+    assert "no file exists at (sensitive value);" in d.detail
+    assert ev('file(sensitive("hello.txt"))').is_sensitive
+    assert ev('fileexists(sensitive("hello.txt"))').is_sensitive
+    assert ev('filemd5(sensitive("hello.txt"))').is_sensitive
 
 
 def test_fileexists_on_a_directory_is_an_error() -> None:
     d = err('fileexists("files")')
-    assert d.detail.startswith('Invalid value for "path" parameter: files is not a regular file')
+    assert (
+        d.detail
+        == f'Invalid value for "path" parameter: "{_rel("files")}" is a directory, not a file.'
+    )
+
+
+def test_templatefile_may_not_call_itself(tmp_path: Path) -> None:
+    d = err('templatefile("recursive.tftpl", {})')
+    assert d.detail.endswith(
+        "cannot recursively call templatefile from inside templatefile call."
+    ), d.detail
 
 
 def test_templatefile_reports_template_errors() -> None:
