@@ -24,7 +24,7 @@ from mlform.lang.types import (
     TupleType,
     Type,
 )
-from mlform.lang.values import SENSITIVE, Value, boolean
+from mlform.lang.values import SENSITIVE, Value, boolean, unknown
 
 V = Param("v", DYNAMIC, allow_null=True, allow_unknown=True, allow_marked=True)
 
@@ -182,7 +182,12 @@ def _nonsensitive(args: list[Value], fctx: FunctionContext) -> Value:
     examples=[('issensitive(sensitive("x"))', "true"), ('issensitive("x")', "false")],
 )
 def _issensitive(args: list[Value], fctx: FunctionContext) -> Value:
-    return boolean(args[0].is_sensitive)
+    v = args[0]
+    if v.is_sensitive:
+        return boolean(True)
+    if not v.is_known:
+        return unknown(BOOL)
+    return boolean(False)
 
 
 class _TypeType(Type):

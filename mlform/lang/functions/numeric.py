@@ -11,8 +11,8 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from mlform.lang.functions._core import FunctionContext, FunctionError, Param, register
 from mlform.lang.functions._util import whole
-from mlform.lang.types import NUMBER, STRING
-from mlform.lang.values import Value, number
+from mlform.lang.types import DYNAMIC, NUMBER, STRING, Type
+from mlform.lang.values import SENSITIVE, Value, number
 
 N = Param("num", NUMBER)
 
@@ -112,9 +112,15 @@ def _pow(args: list[Value], fctx: FunctionContext) -> Value:
     NUMBER,
     description="Determines the sign of a number, returning -1, 0 or 1.",
     examples=[("signum(-13)", "-1"), ("signum(0)", "0"), ("signum(344)", "1")],
+    notes=["As in Terraform, the number must be whole: `signum(0.5)` is an error."],
 )
 def _signum(args: list[Value], fctx: FunctionContext) -> Value:
+    # Terraform reads the number into a 64-bit integer first, so a fraction is an error.
     n = args[0].v
+    if not isinstance(n, int) or not -(2**63) <= n < 2**63:
+        raise FunctionError(
+            "value must be a whole number, between -9223372036854775808 and 9223372036854775807"
+        )
     return number((n > 0) - (n < 0))
 
 
@@ -155,11 +161,17 @@ def _min(args: list[Value], fctx: FunctionContext) -> Value:
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
+def _parseint_type(args: list[Value]) -> Type:
+    if args[0].type != STRING:
+        raise FunctionError(f"first argument must be a string, not {args[0].type.friendly()}", 0)
+    return NUMBER
+
+
 @register(
     "parseint",
     "numeric",
-    [Param("number", STRING), Param("base", NUMBER)],
-    NUMBER,
+    [Param("number", DYNAMIC, allow_marked=True), Param("base", NUMBER, allow_marked=True)],
+    _parseint_type,
     description="Parses the given string as a representation of an integer in the specified "
     "base and returns the resulting number. The base must be between 2 and 62 inclusive.",
     examples=[
@@ -172,28 +184,35 @@ _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
     notes=[
         "For bases up to 36 letters are case-insensitive; above 36, lowercase letters are "
         "10 to 35 and uppercase letters 36 to 61.",
-        "A string that is not an integer in that base is an error.",
+        "A string that is not an integer in that base is an error, and so is a number: the "
+        "first argument must be a string.",
     ],
 )
 def _parseint(args: list[Value], fctx: FunctionContext) -> Value:
-    text = args[0].v
-    base = whole(args[1], 1, "base must be a whole number")
+    num_arg, num_marks = args[0].unmark_deep()
+    base_arg, base_marks = args[1].unmark_deep()
+    marks = num_marks | base_marks
+    text = num_arg.v
+    base = whole(base_arg, 1, "value must be a whole number")
     if base < 2 or base > 62:
         raise FunctionError("base must be a whole number between 2 and 62 inclusive", 1)
+    shown_num = "(sensitive value)" if SENSITIVE in num_marks else _go_quote(text)
+    shown_base = "(sensitive value)" if SENSITIVE in base_marks else str(base)
+    failed = FunctionError(f"cannot parse {shown_num} as a base {shown_base} integer", 0)
     s = text
     sign = 1
-    if s[:1] in "+-" and s:
+    if s[:1] in ("+", "-"):
         sign = -1 if s[0] == "-" else 1
         s = s[1:]
     if not s:
-        raise FunctionError(f"cannot parse {_go_quote(text)} as a base {base} integer", 0)
+        raise failed
     total = 0
     for ch in s:
         d = _DIGITS.find(ch.lower() if base <= 36 else ch)
         if d < 0 or d >= base:
-            raise FunctionError(f"cannot parse {_go_quote(text)} as a base {base} integer", 0)
+            raise failed
         total = total * base + d
-    return number(sign * total)
+    return number(sign * total).with_marks(marks)
 
 
 def _go_quote(s: str) -> str:

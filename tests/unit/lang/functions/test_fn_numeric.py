@@ -29,7 +29,6 @@ from fnhelp import err, ev, same
         ("signum(-13)", "-1"),
         ("signum(0)", "0"),
         ("signum(344)", "1"),
-        ("signum(-0.5)", "-1"),
         ("max(12, 54, 3)", "54"),
         ("max([12, 54, 3]...)", "54"),
         ("max(1.5, 1.25)", "1.5"),
@@ -113,6 +112,26 @@ def test_numbers_stay_exact() -> None:
 def test_numeric_errors(src: str, summary: str, detail: str) -> None:
     d = err(src)
     assert (d.summary, d.detail) == (summary, detail)
+
+
+def test_signum_wants_a_whole_number() -> None:
+    d = err("signum(-0.5)")
+    assert d.detail == (
+        'Call to function "signum" failed: value must be a whole number, between '
+        "-9223372036854775808 and 9223372036854775807."
+    )
+
+
+def test_parseint_wants_a_string() -> None:
+    d = err("parseint(10, 10)")
+    assert (
+        d.detail
+        == 'Invalid value for "number" parameter: first argument must be a string, not number.'
+    )
+    d = err('parseint(sensitive("zz"), 10)')
+    assert d.detail.endswith("cannot parse (sensitive value) as a base 10 integer.")
+    assert ev('parseint(sensitive("10"), 10)').is_sensitive
+    assert not ev("parseint(var.later, 10)").is_known
 
 
 def test_unknown_and_sensitive() -> None:
