@@ -129,7 +129,7 @@ class DeploymentKind(Kind):
                 attribute="code",
             )
         try:
-            return scan_code(path, data_dir=provider_data_dir(self.provider, ctx)).digest
+            return scan_code(path, data_dir=provider_data_dir(self.provider, ctx).resolve()).digest
         except DigestError as e:
             raise ProviderError(f"cannot read the code folder {path}", str(e)) from e
 
@@ -141,7 +141,7 @@ class DeploymentKind(Kind):
         if not model:
             return None
         path = resolve_path(ctx, model)
-        data_dir = provider_data_dir(self.provider, ctx)
+        data_dir = provider_data_dir(self.provider, ctx).resolve()
         models = store.Store(data_dir).root / store.MODELS
         if path.parent == models and len(path.name) == 64:
             return "sha256:" + path.name
@@ -235,7 +235,7 @@ class DeploymentKind(Kind):
 
     def create(self, planned: Planned, ctx: Context) -> ResourceState:
         args = self._normalize(planned.args)
-        data_dir = provider_data_dir(self.provider, ctx)
+        data_dir = provider_data_dir(self.provider, ctx).resolve()
         dep_id = "deploy-" + uuid.uuid4().hex[:12]
         home = data_dir / "deployments" / dep_id
         port = args["port"] or process.free_port()
@@ -275,7 +275,7 @@ class DeploymentKind(Kind):
             return ResourceState(prior.id, args, dict(pa), prior.lineage, dict(pp))
         for reason in reasons:
             ctx.log(f"new revision: {reason}")
-        data_dir = provider_data_dir(self.provider, ctx)
+        data_dir = provider_data_dir(self.provider, ctx).resolve()
         logs = process.log_dir(data_dir, ctx.address)
         port = int(pa["port"])
         targets = home / "targets.json"
@@ -322,7 +322,7 @@ class DeploymentKind(Kind):
         px: dict[str, Any],
         home: Path,
     ) -> ResourceState:
-        data_dir = provider_data_dir(self.provider, ctx)
+        data_dir = provider_data_dir(self.provider, ctx).resolve()
         model_digest = self._model_digest(args.get("model"), ctx)
         started_at = now_iso()
         attrs = schema.Attrs(
@@ -360,7 +360,7 @@ class DeploymentKind(Kind):
     ) -> list[dict[str, Any]]:
         """Start the revision's servers and wait until every one passes its health check; on
         failure stop them all and raise ProviderError with the last lines of their logs."""
-        data_dir = provider_data_dir(self.provider, ctx)
+        data_dir = provider_data_dir(self.provider, ctx).resolve()
         env = environment_facts(data_dir, args.get("environment"), required=True)
         assert env is not None
         model_dir = None

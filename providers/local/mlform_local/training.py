@@ -114,7 +114,7 @@ class TrainingJobKind(Kind):
     # -- inputs -----------------------------------------------------------------------------
 
     def _inputs(self, args: dict[str, Any], ctx: Context, *, at_apply: bool) -> _Inputs:
-        data_dir = provider_data_dir(self.provider, ctx)
+        data_dir = provider_data_dir(self.provider, ctx).resolve()
         inp = _Inputs()
         code = args.get("code")
         if code is UNKNOWN:
@@ -265,7 +265,7 @@ class TrainingJobKind(Kind):
         args = validate_args(schema.Args, planned.args)
         if not is_wholly_known(args):
             raise ProviderError("training job arguments are still unknown at apply")
-        data_dir = provider_data_dir(self.provider, ctx)
+        data_dir = provider_data_dir(self.provider, ctx).resolve()
         inp = self._inputs(args, ctx, at_apply=True)
         fp = inp.fingerprint()
         assert fp is not None  # every input is known at apply
@@ -487,7 +487,7 @@ class TrainingJobKind(Kind):
     def delete(self, state: ResourceState, ctx: Context) -> None:
         """Forget the run. The stored model stays in the content store: the lineage of other
         records (and a rollback) may need it."""
-        data_dir = provider_data_dir(self.provider, ctx)
+        data_dir = provider_data_dir(self.provider, ctx).resolve()
         run_root = data_dir / "runs" / process.address_safe(ctx.address) / str(state.id)
         if run_root.exists():
             shutil.rmtree(run_root, ignore_errors=True)
