@@ -1,0 +1,321 @@
+"""`mlform show [PLANFILE] [--json]`: the current state (or a saved plan) for people or machines.
+
+The human form is Terraform's `show`: each instance as a `resource "type" "name" { ... }` block
+with its attributes aligned, sensitive values hidden, then the outputs. The JSON form is
+Terraform's `values` representation (`format_version`, `values.outputs`,
+`values.root_module.resources[]`, `child_modules`), so tools that read `terraform show -json`
+read mlform's. `state show` reuses `render_instance` for one instance.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mlform.cli.common import handle_errors, use_color
+from mlform.lang.values import Value
+from mlform.state.model import InstanceRecord, ResourceRecord, State
+
+__all__ = [
+    "command",
+    "load_current_state",
+    "render_attributes",
+    "render_instance",
+    "render_state",
+    "show_json",
+    "state_values_json",
+]
+
+INDENT = 4
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+# --- human form ------------------------------------------------------------------------------
+
+
+def _key_text(key: str, quoted: bool) -> str:
+    from mlform.lang.render import go_quote
+
+    if not quoted and _IDENT.fullmatch(key):
+        return key
+    return go_quote(key)
+
+
+def _render(v: Value, indent: int) -> str:
+    """One value as Terraform's state view writes it: 4-space steps, aligned keys."""
+    from mlform.lang.render import go_quote, number_text
+    from mlform.lang.types import BOOL, NUMBER, STRING, MapType, ObjectType
+    from mlform.lang.values import UNKNOWN
+
+    if v.v is UNKNOWN:
+        return "(known after apply)"
+    if v.is_sensitive:
+        return "(sensitive value)"
+    if v.v is None:
+        return "null"
+    t = v.type
+    if t == STRING:
+        text: str = v.v
+        if "\n" in text.rstrip("\n"):
+            pad = " " * (indent + INDENT)
+            lines = text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
+            body = "".join(f"{pad}{line}\n" if line else "\n" for line in lines)
+            return f"<<-EOT\n{body}{' ' * indent}EOT"
+        return go_quote(text)
+    if t == NUMBER:
+        return number_text(v.v)
+    if t == BOOL:
+        return "true" if v.v else "false"
+    if isinstance(t, ObjectType | MapType) or isinstance(v.v, dict):
+        quoted = isinstance(t, MapType)
+        items = {k: e for k, e in v.v.items() if quoted or e.v is not None}
+        return _mapping(items, indent, quoted)
+    if isinstance(v.v, tuple):
+        if not v.v:
+            return "[]"
+        pad = " " * (indent + INDENT)
+        inner = "".join(f"{pad}{_render(e, indent + INDENT)},\n" for e in v.v)
+        return "[\n" + inner + " " * indent + "]"
+    return str(v.v)
+
+
+def _mapping(items: dict[str, Value], indent: int, quoted: bool) -> str:
+    if not items:
+        return "{}"
+    keys = {k: _key_text(k, quoted) for k in sorted(items)}
+    width = max(len(k) for k in keys.values())
+    pad = " " * (indent + INDENT)
+    lines = [f"{pad}{keys[k].ljust(width)} = {_render(items[k], indent + INDENT)}\n" for k in keys]
+    return "{\n" + "".join(lines) + " " * indent + "}"
+
+
+def _attributes_value(inst: InstanceRecord) -> Value:
+    from mlform.engine.bridge import data_to_value, mark_paths
+
+    return mark_paths(data_to_value(inst.attributes), inst.sensitive_paths)
+
+
+def render_attributes(inst: InstanceRecord) -> str:
+    """An instance's attributes as the body of a block, `{ ... }` (null attributes left out)."""
+    v = _attributes_value(inst)
+    if v.is_sensitive:
+        return "{\n    # (all attributes are sensitive)\n}"
+    items = {k: e for k, e in (v.v or {}).items() if e.v is not None}
+    return _mapping(items, 0, quoted=False)
+
+
+def render_instance(res: ResourceRecord, inst: InstanceRecord) -> str:
+    """`# addr:` and the `resource "type" "name" { ... }` block, as `terraform state show`."""
+    addr = res.addr().instance(inst.index_key)
+    head = f"# {addr}:" + (" (tainted)" if inst.tainted else "")
+    word = "data" if res.mode == "data" else "resource"
+    return f'{head}\n{word} "{res.type}" "{res.name}" {render_attributes(inst)}'
+
+
+def render_state(state: State | None) -> str:
+    """The whole state as `terraform show` prints it (ends with a newline)."""
+    from mlform.cli.output_render import output_value
+
+    if state is None:
+        return "No state.\n"
+    if len(state) == 0 and not state.outputs:
+        return "The state file is empty. No resources are represented.\n"
+    blocks = [render_instance(res, inst) for _, res, inst in state.all_instances()]
+    text = "\n\n".join(blocks) + "\n" if blocks else ""
+    if state.outputs:
+        lines = []
+        for name in sorted(state.outputs):
+            rec = state.outputs[name]
+            shown = (
+                "(sensitive value)"
+                if rec.sensitive
+                else _render(output_value(rec.value, rec.type), 0)
+            )
+            lines.append(f"{name} = {shown}\n")
+        text += ("\n\nOutputs:\n\n" if blocks else "Outputs:\n\n") + "".join(lines)
+    return text
+
+
+# --- JSON form -------------------------------------------------------------------------------
+
+
+def _sensitive_values(data: Any, paths: list[list[str | int]], prefix: list[str | int]) -> Any:
+    """Terraform's `sensitive_values`: the shape of `data` with `true` where a value is sensitive."""
+    if any(p == prefix for p in paths):
+        return True
+    here = [p for p in paths if p[: len(prefix)] == prefix and len(p) > len(prefix)]
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for k in sorted(data):
+            s = _sensitive_values(data[k], here, [*prefix, k])
+            # Only the plain `false`s are left out, as Terraform does; containers stay.
+            if s is not False:
+                out[k] = s
+        return out
+    if isinstance(data, list):
+        return [_sensitive_values(e, here, [*prefix, i]) for i, e in enumerate(data)]
+    return False
+
+
+def _plain(data: Any) -> Any:
+    # Floats as exact decimals (1.0 as 1), as Terraform writes numbers.
+    if isinstance(data, bool) or data is None:
+        return data
+    if isinstance(data, float):
+        d = Decimal(repr(data))
+        return int(d) if d == d.to_integral_value() else d
+    if isinstance(data, dict):
+        return {k: _plain(data[k]) for k in sorted(data)}
+    if isinstance(data, list | tuple):
+        return [_plain(e) for e in data]
+    return data
+
+
+def _provider_name(provider: str) -> str:
+    m = re.fullmatch(r'(?:.*\.)?provider\["([^"]+)"\](?:\.\w+)?', provider)
+    return m.group(1) if m else provider
+
+
+def _resource_json(res: ResourceRecord, inst: InstanceRecord) -> dict[str, Any]:
+    addr = res.addr().instance(inst.index_key)
+    out: dict[str, Any] = {
+        "address": str(addr),
+        "mode": res.mode,
+        "type": res.type,
+        "name": res.name,
+    }
+    if inst.index_key is not None:
+        out["index"] = inst.index_key
+    out["provider_name"] = _provider_name(res.provider)
+    out["schema_version"] = 0
+    out["values"] = _plain(inst.attributes)
+    out["sensitive_values"] = _sensitive_values(inst.attributes, inst.sensitive_paths, [])
+    if inst.dependencies:
+        out["depends_on"] = list(inst.dependencies)
+    if inst.tainted:
+        out["tainted"] = True
+    return out
+
+
+def state_values_json(state: State) -> dict[str, Any]:
+    """Terraform's `values` object for a state: `outputs` and `root_module` with nested
+    `child_modules` (each with its `address`)."""
+    from mlform.cli.output_render import value_json
+
+    values: dict[str, Any] = {}
+    if state.outputs:
+        values["outputs"] = {
+            name: {
+                "sensitive": rec.sensitive,
+                "value": value_json(rec.value, rec.type),
+                "type": rec.type,
+            }
+            for name, rec in sorted(state.outputs.items())
+        }
+    modules: dict[str, dict[str, Any]] = {"": {"resources": []}}
+    for addr, res, inst in state.all_instances():
+        path = ""
+        for step in addr.module.steps:
+            parent = path
+            path = f"{path}.{step}" if path else str(step)
+            if path not in modules:
+                modules[path] = {"address": path, "resources": []}
+                modules[parent].setdefault("child_modules", []).append(modules[path])
+        modules[path]["resources"].append(_resource_json(res, inst))
+    for m in modules.values():
+        if not m["resources"]:
+            del m["resources"]
+    values["root_module"] = modules[""]
+    return values
+
+
+def show_json(state: State | None) -> dict[str, Any]:
+    """`show --json` for a state: `{"format_version": "1.0"}` alone when there is none."""
+    from mlform import __version__
+
+    out: dict[str, Any] = {"format_version": "1.0"}
+    if state is None:
+        return out
+    out["terraform_version"] = __version__
+    out["mlform_version"] = __version__
+    out["values"] = state_values_json(state)
+    return out
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def load_current_state() -> State | None:
+    """The selected workspace's latest state (no lock; a crashed run's journal replayed), or
+    None when it has none yet."""
+    from mlform.engine.operation import Operations
+    from mlform.state.session import StateSession
+
+    ops = Operations()
+    backend = ops.backend()
+    with StateSession.open(backend, ops.workspace, operation="read", lock=False) as sess:
+        return sess.state if sess.existed or len(sess.state) or sess.recovered else None
+
+
+def _state_file(path: Path) -> State | None:
+    """A state file given to `show` in place of a plan (as Terraform allows), else None."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if isinstance(data, dict) and "lineage" in data and "resources" in data:
+        return State.from_json(data, str(path))
+    return None
+
+
+@click.command("show")
+@click.argument("planfile", required=False, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--no-color", is_flag=True, help="Print without colors.")
+def command(planfile: str | None, as_json: bool, no_color: bool) -> None:
+    """Show the current state, or a saved plan file.
+
+    With no argument, prints every instance in state with its attributes (sensitive values
+    hidden), then the outputs. With PLANFILE (written by `mlform plan --out`), shows that plan.
+
+    \b
+    Examples:
+      mlform show
+      mlform show --json | jq '.values.root_module.resources[].address'
+      mlform show tfplan
+    """
+    from mlform.cli.output_render import json_indent
+
+    with handle_errors():
+        if planfile is None:
+            state = load_current_state()
+        else:
+            path = Path(planfile)
+            if not path.exists():
+                from mlform.diagnostics import DiagnosticsError, error
+
+                raise DiagnosticsError(
+                    [
+                        error(
+                            f"No such file: {planfile}",
+                            "Give the path of a plan saved with `mlform plan --out FILE`, or "
+                            "no argument to show the current state.",
+                        )
+                    ]
+                )
+            state = _state_file(path)
+            if state is None:
+                from mlform.cli.flows import show_plan_file
+
+                show_plan_file(planfile, as_json, use_color(no_color))
+                return
+        if as_json:
+            click.echo(json_indent(show_json(state), compact=True))
+        else:
+            click.echo(render_state(state), nl=False)
