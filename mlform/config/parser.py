@@ -105,6 +105,17 @@ _LIT, _INTERP, _IF, _ELSE, _ENDIF, _FOR, _ENDFOR = range(7)
 _DIRECTIVE_NAMES = {_ELSE: "else", _ENDIF: "endif", _ENDFOR: "endfor"}
 
 
+# Positions and ranges are made by the hundred thousand: setting their slots directly is
+# much cheaper than their (frozen dataclass) constructors.
+_new = object.__new__
+_set_line = Pos.line.__set__  # type: ignore[attr-defined]
+_set_column = Pos.column.__set__  # type: ignore[attr-defined]
+_set_byte = Pos.byte.__set__  # type: ignore[attr-defined]
+_set_filename = Range.filename.__set__  # type: ignore[attr-defined]
+_set_start = Range.start.__set__  # type: ignore[attr-defined]
+_set_end = Range.end.__set__  # type: ignore[attr-defined]
+
+
 class _Fail(Exception):
     """Abandons the current body item after its error has been recorded."""
 
@@ -142,7 +153,10 @@ class _Parser:
             col = off - self._line_starts[line - 1] + 1
             base = self._base
             if base is None:
-                p = Pos(line, col, off)
+                p = _new(Pos)
+                _set_line(p, line)
+                _set_column(p, col)
+                _set_byte(p, off)
             elif line == 1:
                 p = Pos(base.line, base.column + col - 1, base.byte + off)
             else:
@@ -151,10 +165,18 @@ class _Parser:
         return p
 
     def rng(self, a: int, b: int) -> Range:
-        return Range(self.filename, self.pos(a), self.pos(b))
+        r = _new(Range)
+        _set_filename(r, self.filename)
+        _set_start(r, self.pos(a))
+        _set_end(r, self.pos(b))
+        return r
 
     def tok_rng(self, i: int) -> Range:
-        return Range(self.filename, self.pos(self.s[i]), self.pos(self.e[i]))
+        r = _new(Range)
+        _set_filename(r, self.filename)
+        _set_start(r, self.pos(self.s[i]))
+        _set_end(r, self.pos(self.e[i]))
+        return r
 
     def tok_text(self, i: int) -> str:
         return self.text[self.s[i] : self.e[i]]
@@ -413,8 +435,9 @@ class _Parser:
         )
 
     def binary(self, min_prec: int) -> Expr:
-        left = self.unary()
         k = self.k
+        op = k[self.i]
+        left = self.unary() if op == "-" or op == "!" else self.term()
         while True:
             op = k[self.i]
             prec = _PREC.get(op)
@@ -438,32 +461,40 @@ class _Parser:
         return self.term()
 
     def term(self) -> Expr:
+        """A primary expression with any attribute access, index or splat after it."""
+        node = self.primary()
+        nk = self.k[self.i]
+        if nk == "." or nk == "[":
+            return self.postfix(node)
+        return node
+
+    def primary(self) -> Expr:
         k = self.k
         i = self.i
         kind = k[i]
         if kind == IDENT:
             nk = k[i + 1]
             if nk == "(" or nk == "::":
-                return self.postfix(self.call())
+                return self.call()
             name = self.text[self.s[i] : self.e[i]]
             self.i = i + 1
             r = self.tok_rng(i)
             if name == "true":
-                return self.postfix(Literal(values.TRUE, r))
+                return Literal(values.TRUE, r)
             if name == "false":
-                return self.postfix(Literal(values.FALSE, r))
+                return Literal(values.FALSE, r)
             if name == "null":
-                return self.postfix(Literal(values.NULL, r))
-            return self.postfix(ScopeTraversal(name, [], r, r))
+                return Literal(values.NULL, r)
+            return ScopeTraversal(name, [], r, r)
         if kind == OQUOTE:
-            return self.postfix(self.quoted_template())
+            return self.quoted_template()
         if kind == NUMBER:
             self.i = i + 1
-            return self.postfix(Literal(self.number(i), self.tok_rng(i)))
+            return Literal(self.number(i), self.tok_rng(i))
         if kind == "{":
-            return self.postfix(self.object_cons())
+            return self.object_cons()
         if kind == "[":
-            return self.postfix(self.tuple_cons())
+            return self.tuple_cons()
         if kind == "(":
             self.i = i + 1
             inner = self.expr()
@@ -474,9 +505,9 @@ class _Parser:
                     "Expected a closing parenthesis to terminate the expression.",
                 )
             self.i += 1
-            return self.postfix(Parens(inner, self.rng(self.s[i], self.e[self.i - 1])))
+            return Parens(inner, self.rng(self.s[i], self.e[self.i - 1]))
         if kind == OHEREDOC:
-            return self.postfix(self.heredoc())
+            return self.heredoc()
         if kind == EOF or kind == NL:
             where = "the end of the file" if kind == EOF else "the end of the line"
             raise self.fail(
