@@ -107,6 +107,7 @@ def main() -> int:
         default=None,
         help="the dvc executable (default: dvc on PATH or /tmp/dvcenv/bin/dvc)",
     )
+    ap.add_argument("--no-dvc", action="store_true", help="skip the dvc comparison")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -181,9 +182,12 @@ def main() -> int:
         )
         if dvc:
             env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
-            run = lambda *a: subprocess.run(
-                [dvc, *a], cwd=module, env=env, capture_output=True, text=True, check=True
-            )  # noqa: E731
+
+            def run(*a: str, env: dict[str, str] = env) -> subprocess.CompletedProcess[str]:
+                return subprocess.run(
+                    [dvc, *a], cwd=module, env=env, capture_output=True, text=True, check=True
+                )
+
             run("init", "--no-scm", "-q")
             t = time.perf_counter()
             run("add", "data", "-q")

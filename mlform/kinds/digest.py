@@ -341,7 +341,7 @@ def stat_cache_path(data_dir: Path) -> Path:
 _buffers = threading.local()
 
 
-def _buffer() -> tuple[bytearray, memoryview]:
+def read_buffer() -> tuple[bytearray, memoryview]:
     """A 1 MiB read buffer per thread (allocating one per file would cost more than small files'
     hashing)."""
     pair = getattr(_buffers, "pair", None)
@@ -367,7 +367,7 @@ def _hash_open(
         if on_bytes is not None:
             on_bytes(len(data))
         if len(data) == CHUNK:
-            buf, view = _buffer()
+            buf, view = read_buffer()
             while n := f.readinto(buf):
                 h.update(view[:n])
                 if on_bytes is not None:

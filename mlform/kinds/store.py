@@ -24,14 +24,16 @@ import json
 import os
 import shutil
 import stat as stat_mod
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from mlform.kinds.common import digest_hex, format_digest, now_iso
-from mlform.kinds.digest import CHUNK, TreeDigest, digest_tree
+from mlform.kinds.digest import FileEntry, TreeDigest, default_threads, digest_tree, read_buffer
 
 ENV_MARKER = "mlform-env.json"
 SNAPSHOTS = "snapshots"
@@ -144,8 +146,7 @@ class Store:
         tmp_dir.mkdir(parents=True, exist_ok=True)
         tmp = tmp_dir / f"blob-{uuid.uuid4().hex}"
         h = hashlib.sha256()
-        buf = bytearray(CHUNK)
-        view = memoryview(buf)
+        buf, view = read_buffer()
         try:
             with open(src, "rb", buffering=0) as fin, open(tmp, "wb") as fout:
                 while n := fin.readinto(buf):
@@ -193,16 +194,26 @@ class Store:
             total = tree.bytes
             done = 0
             last = 0.0
-            for entry in tree.files:
+            lock = threading.Lock()
+
+            def store_one(entry: FileEntry) -> None:
+                nonlocal done, last
                 src = source if tree.single_file else source / entry.path
-                blob_hex = self.put_blob(src, entry.sha256)
+                self.put_blob(src, entry.sha256)
+                if progress is not None:
+                    with lock:
+                        done += entry.size
+                        if time.monotonic() - last > 0.2:
+                            last = time.monotonic()
+                            progress(done, total, f"storing {source.name}")
+
+            # Copying and hashing release the GIL: blobs are stored by a few threads at once.
+            with ThreadPoolExecutor(max_workers=default_threads()) as pool:
+                list(pool.map(store_one, tree.files))
+            for entry in tree.files:
                 dest = tmp / entry.path
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                _link_or_copy(self.blob_path(blob_hex), dest)
-                done += entry.size
-                if progress is not None and time.monotonic() - last > 0.2:
-                    last = time.monotonic()
-                    progress(done, total, f"storing {source.name}")
+                _link_or_copy(self.blob_path(entry.sha256), dest)
             # Folders read-only too, deepest first (a read-only parent would block its children).
             for dirpath, _dirs, _files in sorted(os.walk(tmp), key=lambda t: -len(t[0])):
                 os.chmod(dirpath, 0o555)
