@@ -568,12 +568,20 @@ def orphan_reason(key: Key, exp: Expansion) -> str:
 
 
 def _delete_reason_text(reason: str, addr: AbsResourceInstance) -> str:
+    # Worded as Terraform words these notes, so that a view showing both the note for the
+    # action reason and the reasons says it once.
+    import json
+
+    key = addr.key
+    if reason == C.DELETE_WRONG_REPETITION:
+        if key is None:
+            return "resource uses count or for_each"
+        return f"resource does not use {'count' if isinstance(key, int) else 'for_each'}"
     return {
-        C.DELETE_COUNT_INDEX: f"its index {addr.key} is out of range for count",
-        C.DELETE_EACH_KEY: f"its key {addr.key!r} is not in for_each",
-        C.DELETE_WRONG_REPETITION: "the resource's count or for_each changed",
-        C.DELETE_NO_CONFIG: "its resource block was removed from the configuration",
-        C.DELETE_NO_MODULE: "its module is not in the configuration",
+        C.DELETE_COUNT_INDEX: f"index [{key}] is out of range for count",
+        C.DELETE_EACH_KEY: f"key [{json.dumps(str(key), ensure_ascii=False)}] is not in for_each map",
+        C.DELETE_NO_CONFIG: f"{addr.resource.type}.{addr.resource.name} is not in configuration",
+        C.DELETE_NO_MODULE: f"{addr.module} is not in configuration",
     }.get(reason, reason)
 
 
