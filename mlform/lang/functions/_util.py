@@ -9,15 +9,19 @@ from mlform.lang.functions._core import FunctionError
 from mlform.lang.types import DYNAMIC, ListType, SetType, TupleType, Type
 from mlform.lang.values import UNKNOWN, Value
 
+INT64_MESSAGE = "value must be a whole number, between -9223372036854775808 and 9223372036854775807"
 
-def whole(v: Value, arg_index: int | None = None, what: str = "") -> int:
-    """The integer a number argument holds; an error when it has a fractional part."""
+
+def whole(v: Value, arg_index: int | None = None, prefix: str = "", bounded: bool = True) -> int:
+    """The integer a number argument holds, as Terraform reads one into a 64-bit integer (or,
+    with `bounded=False`, a big integer); an error in Terraform's words when it cannot be."""
     n = v.v
-    if isinstance(n, int):
-        return n
     if isinstance(n, Decimal) and n == n.to_integral_value():
-        return int(n)
-    raise FunctionError(what or "value must be a whole number", arg_index)
+        n = int(n)
+    if isinstance(n, int) and (not bounded or -(2**63) <= n < 2**63):
+        return n
+    message = INT64_MESSAGE if bounded else "value must be a whole number"
+    raise FunctionError(prefix + message, arg_index)
 
 
 def graphemes(s: str) -> list[str]:

@@ -30,7 +30,6 @@ from mlform.lang.values import (
     FALSE,
     TRUE,
     Value,
-    boolean,
     canonical_set,
     list_of,
     null,
@@ -110,7 +109,7 @@ def _anytrue(args: list[Value], fctx: FunctionContext) -> Value:
 )
 def _chunklist(args: list[Value], fctx: FunctionContext) -> Value:
     lst = args[0]
-    size = whole(args[1], 1, "size must be a whole number")
+    size = whole(args[1], None, "invalid size: ")
     if size < 0:
         raise FunctionError("the size argument must be positive", 1)
     elems = lst.elements()
@@ -167,11 +166,9 @@ def _coalesce(args: list[Value], fctx: FunctionContext) -> Value:
 def _coalescelist_type(args: list[Value]) -> Type:
     if not args:
         raise FunctionError("at least one argument is required")
-    for i, a in enumerate(args):
+    for a in args:
         if a.type is not DYNAMIC and not isinstance(a.type, ListType | TupleType):
-            raise FunctionError(
-                f"coalescelist arguments must be lists or tuples, got {a.type.friendly()}", i
-            )
+            raise FunctionError("coalescelist arguments must be lists or tuples")
     first = args[0].type
     return first if all(a.type == first for a in args) else DYNAMIC
 
@@ -265,7 +262,7 @@ def _sequence_elems(v: Value, arg_index: int, what: str) -> tuple[Value, ...]:
 @register(
     "contains",
     "collection",
-    [Param("list", DYNAMIC), Param("value", DYNAMIC)],
+    [Param("list", DYNAMIC, allow_unknown=True), Param("value", DYNAMIC, allow_unknown=True)],
     BOOL,
     description="Determines whether a given list or set contains a given single value as one "
     "of its elements.",
@@ -275,9 +272,20 @@ def _sequence_elems(v: Value, arg_index: int, what: str) -> tuple[Value, ...]:
     ],
 )
 def _contains(args: list[Value], fctx: FunctionContext) -> Value:
-    elems = _sequence_elems(args[0], 0, "argument must be list, tuple, or set")
-    needle = args[1]
-    return boolean(any(_equal(e, needle) for e in elems))
+    lst, needle = args
+    if not isinstance(lst.type, ListType | SetType | TupleType):
+        raise FunctionError("argument must be list, tuple, or set")
+    if lst.is_known and not lst.elements():
+        return FALSE
+    if not lst.is_known or not needle.is_wholly_known():
+        return unknown(BOOL)
+    some_unknown = False
+    for e in lst.elements():
+        if not e.is_wholly_known():
+            some_unknown = True
+        elif _equal(e, needle):
+            return TRUE
+    return unknown(BOOL) if some_unknown else FALSE
 
 
 def _equal(a: Value, b: Value) -> bool:
@@ -314,7 +322,7 @@ def _element_type(args: list[Value]) -> Type:
             return DYNAMIC
         if not t.elems:
             raise FunctionError("cannot use element function with an empty list")
-        return t.elems[whole(idx, 1, "invalid index") % len(t.elems)]
+        return t.elems[whole(idx, None, "invalid index: ") % len(t.elems)]
     if t is DYNAMIC:
         return DYNAMIC
     raise FunctionError(f"cannot read elements from {t.friendly()}", 0)
@@ -336,7 +344,7 @@ def _element_type(args: list[Value]) -> Type:
 )
 def _element(args: list[Value], fctx: FunctionContext) -> Value:
     lst, idx = args
-    i = whole(idx, 1, "invalid index")
+    i = whole(idx, None, "invalid index: ")
     if i < 0:
         raise FunctionError("cannot use element function with a negative index")
     elems = lst.elements()
@@ -458,7 +466,7 @@ def _values_type(t: Type) -> Type:
         return TupleType(tuple(a for _, a in t.items))
     if t is DYNAMIC:
         return DYNAMIC
-    raise FunctionError("values() requires a map as the first argument", 0)
+    raise FunctionError("values() requires a map as the first argument")
 
 
 @register(
@@ -599,7 +607,7 @@ def _merge_type(args: list[Value]) -> Type:
             else:
                 attrs_known = False
         else:
-            raise FunctionError(f'arguments must be maps or objects, got "{t.friendly()}"', i)
+            raise FunctionError(f'arguments must be maps or objects, got "{t.friendly()}"')
         if i == 0:
             first = t
         elif t != first:
@@ -827,26 +835,24 @@ def _setproduct_type(args: list[Value]) -> Type:
     if len(args) < 2:
         raise FunctionError("at least two arguments are required")
     etys: list[Type] = []
-    all_sets = True
+    lists = 0
     for i, a in enumerate(args):
         t = a.type
         if isinstance(t, SetType):
             etys.append(t.elem)
         elif isinstance(t, ListType):
             etys.append(t.elem)
-            all_sets = False
+            lists += 1
         elif isinstance(t, TupleType):
-            all_sets = False
+            lists += 1
             u = unify(list(t.elems)) if t.elems else DYNAMIC
             if u is None:
                 raise FunctionError("all elements must be of the same type", i)
             etys.append(u)
-        elif t is DYNAMIC:
-            return DYNAMIC
         else:
             raise FunctionError("a set or a list is required", i)
     row = TupleType(tuple(etys))
-    return SetType(row) if all_sets else ListType(row)
+    return ListType(row) if lists == len(args) else SetType(row)
 
 
 @register(
@@ -864,7 +870,7 @@ def _setproduct_type(args: list[Value]) -> Type:
             '["staging", "app2"]]',
         ),
     ],
-    notes=["The result is a set when every argument is a set, else a list."],
+    notes=["The result is a list when every argument is a list or tuple, else a set."],
 )
 def _setproduct(args: list[Value], fctx: FunctionContext) -> Value:
     ret = _setproduct_type(args)
@@ -892,14 +898,24 @@ def _slice_type(args: list[Value]) -> Type:
         return TupleType(t.elems[s:e])
     if t is DYNAMIC:
         return DYNAMIC
+    if isinstance(t, SetType):
+        raise FunctionError(
+            "cannot slice a set, because its elements do not have indices; explicitly convert "
+            "to a list if the ordering of the result is not important",
+            0,
+        )
     raise FunctionError("must be a list or tuple value", 0)
 
 
 def _slice_bounds(args: list[Value], length: int) -> tuple[int, int]:
-    s = whole(args[1], 1, "start index must be a whole number")
-    e = whole(args[2], 2, "end index must be a whole number")
+    s = whole(args[1], 1, "invalid start index: ")
     if s < 0:
         raise FunctionError("start index must not be less than zero", 1)
+    if s > length:
+        raise FunctionError("start index must not be greater than the length of the list", 1)
+    e = whole(args[2], 2, "invalid end index: ")
+    if e < 0:
+        raise FunctionError("end index must not be less than zero", 2)
     if e > length:
         raise FunctionError("end index must not be greater than the length of the list", 2)
     if s > e:
@@ -1028,7 +1044,7 @@ def _zipmap_type(args: list[Value]) -> Type:
         return ObjectType.of(dict(zip(names, t.elems, strict=True)))
     if t is DYNAMIC:
         return DYNAMIC
-    raise FunctionError("values argument must be a list or tuple value", 1)
+    raise FunctionError("values argument must be a list or tuple value")
 
 
 @register(

@@ -130,7 +130,7 @@ def _bcrypt(args: list[Value], fctx: FunctionContext) -> Value:
         raise FunctionError("bcrypt() takes no more than two arguments")
     cost = 10
     if len(args) == 2:
-        cost = whole(args[1], 1, "cost must be a whole number")
+        cost = whole(args[1], 1)
     try:
         import bcrypt
     except ImportError:  # pragma: no cover - depends on the installation

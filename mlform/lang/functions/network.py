@@ -61,7 +61,7 @@ def _subnet(net: Network, newbits: int, num: int) -> Network:
 )
 def _cidrhost(args: list[Value], fctx: FunctionContext) -> Value:
     net = parse_cidr(args[0].v)
-    num = whole(args[1], 1, "hostnum must be a whole number")
+    num = whole(args[1], bounded=False)
     size = net.num_addresses
     host_bits = net.max_prefixlen - net.prefixlen
     idx = num if num >= 0 else size + num
@@ -108,8 +108,8 @@ def _cidrnetmask(args: list[Value], fctx: FunctionContext) -> Value:
 )
 def _cidrsubnet(args: list[Value], fctx: FunctionContext) -> Value:
     net = parse_cidr(args[0].v)
-    newbits = whole(args[1], 1, "newbits must be a whole number")
-    num = whole(args[2], 2, "netnum must be a whole number")
+    newbits = whole(args[1])
+    num = whole(args[2], bounded=False)
     return string(str(_subnet(net, newbits, num)))
 
 
@@ -139,7 +139,7 @@ def _cidrsubnets(args: list[Value], fctx: FunctionContext) -> Value:
     nxt = int(net.network_address)
     end = int(net.broadcast_address)
     for i, a in enumerate(args[1:], start=1):
-        bits = whole(a, i, "newbits must be a whole number")
+        bits = whole(a, i)
         if bits < 1:
             raise FunctionError("must extend prefix by at least one bit", i)
         if bits > 32:

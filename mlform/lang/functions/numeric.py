@@ -193,7 +193,7 @@ def _parseint(args: list[Value], fctx: FunctionContext) -> Value:
     base_arg, base_marks = args[1].unmark_deep()
     marks = num_marks | base_marks
     text = num_arg.v
-    base = whole(base_arg, 1, "value must be a whole number")
+    base = whole(base_arg, 1)
     if base < 2 or base > 62:
         raise FunctionError("base must be a whole number between 2 and 62 inclusive", 1)
     shown_num = "(sensitive value)" if SENSITIVE in num_marks else _go_quote(text)

@@ -468,8 +468,8 @@ def _strrev(args: list[Value], fctx: FunctionContext) -> Value:
 )
 def _substr(args: list[Value], fctx: FunctionContext) -> Value:
     chars = graphemes(_s(args))
-    offset = whole(args[1], 1, "invalid offset")
-    length = whole(args[2], 2, "invalid length")
+    offset = whole(args[1], 1, "invalid offset: ")
+    length = whole(args[2], 2, "invalid length: ")
     if offset < 0:
         offset = max(len(chars) + offset, 0)
     if offset >= len(chars):

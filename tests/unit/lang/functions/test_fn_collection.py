@@ -146,8 +146,8 @@ def test_collection(src: str, expected: str) -> None:
         ),
         (
             'element(["a"], 0.5)',
-            "Invalid function argument",
-            'Invalid value for "index" parameter: invalid index.',
+            "Error in function call",
+            'Call to function "element" failed: invalid index: value must be a whole number, between -9223372036854775808 and 9223372036854775807.',
         ),
         (
             "element({a = 1}, 0)",
@@ -202,9 +202,9 @@ def test_collection(src: str, expected: str) -> None:
         ),
         (
             'coalescelist("a")',
-            "Invalid function argument",
-            'Invalid value for "vals" parameter: coalescelist arguments must be lists or tuples, '
-            "got string.",
+            "Error in function call",
+            'Call to function "coalescelist" failed: coalescelist arguments must be lists or '
+            "tuples.",
         ),
         (
             'concat(["a"], "b")',
@@ -213,8 +213,8 @@ def test_collection(src: str, expected: str) -> None:
         ),
         (
             'contains("a", "a")',
-            "Invalid function argument",
-            'Invalid value for "list" parameter: argument must be list, tuple, or set.',
+            "Error in function call",
+            'Call to function "contains" failed: argument must be list, tuple, or set.',
         ),
         (
             'chunklist(["a"], -1)',
@@ -249,8 +249,8 @@ def test_collection(src: str, expected: str) -> None:
         ),
         (
             'merge({a = 1}, "x")',
-            "Invalid function argument",
-            'Invalid value for "maps" parameter: arguments must be maps or objects, got "string".',
+            "Error in function call",
+            'Call to function "merge" failed: arguments must be maps or objects, got "string".',
         ),
         (
             'one(["a", "b"])',
@@ -358,14 +358,52 @@ def test_collection(src: str, expected: str) -> None:
         ),
         (
             'zipmap(["a"], "b")',
-            "Invalid function argument",
-            'Invalid value for "values" parameter: values argument must be a list or tuple value.',
+            "Error in function call",
+            'Call to function "zipmap" failed: values argument must be a list or tuple value.',
         ),
     ],
 )
 def test_collection_errors(src: str, summary: str, detail: str) -> None:
     d = err(src)
     assert (d.summary, d.detail) == (summary, detail)
+
+
+def test_more_terraform_messages() -> None:
+    d = err('slice(toset(["a"]), 0, 1)')
+    assert d.detail.endswith(
+        "cannot slice a set, because its elements do not have indices; explicitly convert to a "
+        "list if the ordering of the result is not important."
+    )
+    d = err('slice(["a"], 2, 2)')
+    assert d.detail == (
+        'Invalid value for "start_index" parameter: start index must not be greater than the '
+        "length of the list."
+    )
+    d = err('slice(["a"], 0.5, 1)')
+    assert d.detail == (
+        'Invalid value for "start_index" parameter: invalid start index: value must be a whole '
+        "number, between -9223372036854775808 and 9223372036854775807."
+    )
+    d = err('chunklist(["a"], 1.5)')
+    assert d.detail.startswith('Call to function "chunklist" failed: invalid size: value must be')
+    d = err("values([1])")
+    assert d.detail == (
+        'Call to function "values" failed: values() requires a map as the first argument.'
+    )
+    d = err("index([], 1)")
+    assert d.detail == 'Call to function "index" failed: cannot search an empty list.'
+
+
+def test_setproduct_is_a_set_when_any_argument_is_a_set() -> None:
+    same('setproduct(toset(["a"]), ["b"])', 'toset([["a", "b"]])')
+    same('setproduct(["a"], tolist(["b"]))', 'tolist([["a", "b"]])')
+
+
+def test_contains_with_unknown_elements() -> None:
+    assert ev('contains(["a", var.later], "a")').v is True
+    assert not ev('contains(["a", var.later], "b")').is_known
+    assert ev("contains([], var.later)").v is False
+    assert not ev('contains(["a"], var.later)').is_known
 
 
 def test_unknown_propagation() -> None:

@@ -295,7 +295,8 @@ def test_regex_dollar_matches_only_at_the_end() -> None:
         (
             'substr("abc", 1.5, 1)',
             "Invalid function argument",
-            'Invalid value for "offset" parameter: invalid offset.',
+            'Invalid value for "offset" parameter: invalid offset: value must be a whole number, '
+            "between -9223372036854775808 and 9223372036854775807.",
         ),
         (
             'templatestring("$${a}", "x")',
