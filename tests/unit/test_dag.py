@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -224,11 +225,21 @@ def test_walk_overhead_is_small_for_large_graphs() -> None:
         if b < a and not g.has_edge(a, b):
             g.add_edge(a, b)
             edges += 1
-    t0 = time.perf_counter()
     res = walk(g, lambda n: None, parallelism=10)
-    elapsed = time.perf_counter() - t0
     assert res.success and len(res.results) == 10_000
+    elapsed = best_of(3, lambda: walk(g, lambda n: None, parallelism=10))
     assert elapsed < 1.0, elapsed
+
+
+def best_of(runs: int, fn: Callable[[], object]) -> float:
+    """The shortest of a few timed runs: the walker's own cost, with less of the noise that
+    other processes on a shared machine add."""
+    best = float("inf")
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 @pytest.mark.parametrize(("parallelism", "bound"), [(10, 2.0), (50, 0.4)])
@@ -236,18 +247,20 @@ def test_walk_keeps_the_pool_busy(parallelism: int, bound: float) -> None:
     g: Graph[int] = Graph()
     for i in range(1000):
         g.add_node(i)
-    t0 = time.perf_counter()
-    res = walk(g, lambda n: time.sleep(0.02), parallelism=parallelism)
-    elapsed = time.perf_counter() - t0
-    assert res.success
+
+    def run() -> None:
+        assert walk(g, lambda n: time.sleep(0.02), parallelism=parallelism).success
+
     # The lower bound is 1000 x 20 ms / parallelism; scheduling may add a little.
-    assert bound <= elapsed < bound * 1.1 + 0.02, elapsed
+    elapsed = best_of(3, run)
+    assert bound <= elapsed < bound * 1.1, elapsed
 
 
 def test_walk_chain_runs_one_at_a_time_without_delay() -> None:
     g = chain(*(str(i) for i in range(100)))
-    t0 = time.perf_counter()
-    res = walk(g, lambda n: time.sleep(0.005), parallelism=10)
-    elapsed = time.perf_counter() - t0
-    assert res.success
+
+    def run() -> None:
+        assert walk(g, lambda n: time.sleep(0.005), parallelism=10).success
+
+    elapsed = best_of(3, run)
     assert 0.5 <= elapsed < 0.5 * 1.15, elapsed
