@@ -27,7 +27,13 @@ from mlform.engine.bridge import (
 )
 from mlform.engine.changes import InstanceChange, split_record
 from mlform.engine.graph import ResourceNode
-from mlform.engine.planner import PlanOptions, ResourceWalker, call_with_retries, implicit_moves
+from mlform.engine.planner import (
+    PlanOptions,
+    ResourceWalker,
+    about,
+    call_with_retries,
+    implicit_moves,
+)
 from mlform.engine.providers import KindInfo
 from mlform.engine.scope import Expansion
 from mlform.engine.walk import NodeFailed
@@ -174,6 +180,8 @@ class Applier(ResourceWalker):
             return self.record_value(rec, info), False
         lc = res.lifecycle
         prior_rs = split_record(prior_rec, info.schema) if prior_rec is not None else None
+        if prior_rec is not None and prior_rec.tainted and prior_rec.id is None:
+            prior_rs = None  # a failed create left no object behind
         if prior_rs is not None:
             if lc.ignore_all:
                 desired = {**desired, **prior_rs.args}
@@ -184,7 +192,7 @@ class Applier(ResourceWalker):
         try:
             planned = kind.plan(prior_rs if change.action == "update" else None, desired, ctx)
         except ProviderError as exc:
-            self.add_diags([error(f"{addr}: {exc.summary}", exc.detail, res.range)])
+            self.add_diags([error(about(addr, exc.summary), exc.detail, res.range)])
             return V.DYNAMIC_UNKNOWN, True
         planned.action = change.action  # type: ignore[assignment]
         sens = sens + [list(p) for p in _schema_sensitive(info, desired)]
@@ -228,7 +236,7 @@ class Applier(ResourceWalker):
                 detail = (
                     detail + "\n\n" if detail else ""
                 ) + f"{addr} is tainted: the next plan will replace it."
-            self.add_diags([error(f"{addr}: {exc.summary}", detail, res.range)])
+            self.add_diags([error(about(addr, exc.summary), detail, res.range)])
             return V.DYNAMIC_UNKNOWN, True
         rec = C.record_from_state(new, key, deps, sens, lc.create_before_destroy)
         if prior_rec is not None and change.action == "update":
@@ -294,7 +302,7 @@ class Applier(ResourceWalker):
                 )
             except ProviderError as exc:
                 self.hooks.done(str(addr), "delete", time.monotonic() - started, failed=True)
-                self.add_diags([error(f"{addr}: {exc.summary}", exc.detail)])
+                self.add_diags([error(about(addr, exc.summary), exc.detail)])
                 return False
         self.session.remove_instance(addr)
         self.hooks.done(str(addr), "delete", time.monotonic() - started)

@@ -310,6 +310,9 @@ class Planner(ResourceWalker):
         if self.options.mode == "refresh_only":
             rec = self.refreshed.get(addr, prior_rec) if addr in self.refreshed else prior_rec
             return self.record_value(rec, info), False
+        if prior_rec is not None and prior_rec.tainted and prior_rec.id is None:
+            # A create that failed left no object: plan a create, with nothing to destroy.
+            prior_rs = None
         # ignore_changes: keep what the state has for these paths.
         if prior_rs is not None:
             lc = res.lifecycle
@@ -327,7 +330,7 @@ class Planner(ResourceWalker):
             self.add_diags([error(exc.summary, exc.detail, subject)])
             return V.DYNAMIC_UNKNOWN, True
         except ProviderError as exc:
-            self.add_diags([error(f"{addr}: {exc.summary}", exc.detail, res.range)])
+            self.add_diags([error(about(addr, exc.summary), exc.detail, res.range)])
             return V.DYNAMIC_UNKNOWN, True
         change = self.decide(addr, res, planned, prior_rec, prior_rs, desired, pkey, deps)
         if change is None:
@@ -381,9 +384,11 @@ class Planner(ResourceWalker):
         action_reason: str | None = None
         if prior_rs is None:
             action = "create"
+            if prior_rec is not None and prior_rec.tainted:
+                reasons.insert(0, "the last attempt to create it failed")
         elif prior_rec is not None and prior_rec.tainted:
+            # The heading says "is tainted, so must be replaced"; no reason line repeats it.
             action = "replace"
-            reasons.insert(0, "is tainted, so must be replaced")
             action_reason = C.REPLACE_BECAUSE_TAINTED
         elif any(target_contains(r, addr) for r in self.options.replace):
             action = "replace"
@@ -529,6 +534,11 @@ class Planner(ResourceWalker):
         with self._lock:
             self.changes[addr] = change
         return self.data_value(after, desired_sensitive, info), False
+
+
+def about(addr: AbsResourceInstance, summary: str) -> str:
+    """An error summary that names the instance once (providers often name it themselves)."""
+    return summary if str(addr) in summary else f"{addr}: {summary}"
 
 
 def _unknown() -> Any:
