@@ -959,9 +959,7 @@ def _sort(args: list[Value], fctx: FunctionContext) -> Value:
     elems = args[0].elements()
     for i, e in enumerate(elems):
         if e.is_null:
-            raise FunctionError(
-                f"given list element {i} is null; a null string cannot be sorted", 0
-            )
+            raise FunctionError(f"given list element {i} is null; a null string cannot be sorted")
     return list_of(STRING, sorted(elems, key=lambda e: e.v.encode("utf-8")))
 
 

@@ -197,7 +197,7 @@ def _formatlist(args: list[Value], fctx: FunctionContext) -> Value:
     ],
 )
 def _indent(args: list[Value], fctx: FunctionContext) -> Value:
-    n = whole(args[0], 0)
+    n = whole(args[0])
     return string(_s(args, 1).replace("\n", "\n" + " " * max(n, 0)))
 
 
@@ -220,12 +220,12 @@ def _join(args: list[Value], fctx: FunctionContext) -> Value:
     if len(args) < 2:
         raise FunctionError("at least one list is required")
     parts: list[str] = []
-    for li, lst in enumerate(args[1:]):
+    lists = args[1:]
+    for li, lst in enumerate(lists, start=1):
         for ei, e in enumerate(lst.elements()):
             if e.is_null:
-                raise FunctionError(
-                    f"element {ei} of list {li} is null; cannot concatenate null values", li + 1
-                )
+                where = f"element {ei} of list {li}" if len(lists) > 1 else f"element {ei}"
+                raise FunctionError(f"{where} is null; cannot concatenate null values", li)
             parts.append(e.v)
     return string(_s(args).join(parts))
 
@@ -468,8 +468,8 @@ def _strrev(args: list[Value], fctx: FunctionContext) -> Value:
 )
 def _substr(args: list[Value], fctx: FunctionContext) -> Value:
     chars = graphemes(_s(args))
-    offset = whole(args[1], 1, "invalid offset: ")
-    length = whole(args[2], 2, "invalid length: ")
+    offset = whole(args[1])
+    length = whole(args[2])
     if offset < 0:
         offset = max(len(chars) + offset, 0)
     if offset >= len(chars):

@@ -326,9 +326,9 @@ def test_collection(src: str, expected: str) -> None:
         ),
         (
             'sort(["a", null])',
-            "Invalid function argument",
-            'Invalid value for "list" parameter: given list element 1 is null; a null string '
-            "cannot be sorted.",
+            "Error in function call",
+            'Call to function "sort" failed: given list element 1 is null; a null string cannot '
+            "be sorted.",
         ),
         (
             "sort([[1]])",

@@ -279,8 +279,8 @@ def test_regex_dollar_matches_only_at_the_end() -> None:
         (
             'join("-", ["a", null])',
             "Invalid function argument",
-            'Invalid value for "lists" parameter: element 1 of list 0 is null; cannot concatenate '
-            "null values.",
+            'Invalid value for "lists" parameter: element 1 is null; cannot concatenate null '
+            "values.",
         ),
         (
             'upper(["a"])',
@@ -294,9 +294,9 @@ def test_regex_dollar_matches_only_at_the_end() -> None:
         ),
         (
             'substr("abc", 1.5, 1)',
-            "Invalid function argument",
-            'Invalid value for "offset" parameter: invalid offset: value must be a whole number, '
-            "between -9223372036854775808 and 9223372036854775807.",
+            "Error in function call",
+            'Call to function "substr" failed: value must be a whole number, between '
+            "-9223372036854775808 and 9223372036854775807.",
         ),
         (
             'templatestring("$${a}", "x")',
