@@ -26,6 +26,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from unicodedata import normalize
 
 from mlform import diagnostics
 from mlform.config.lexer import (
@@ -845,6 +846,10 @@ class _Parser:
 
     def decode_quoted(self, i: int) -> str:
         raw = self.text[self.s[i] : self.e[i]]
+        if not raw.isascii():
+            # Strings are Unicode-normalized (NFC), as in HCL: "años" typed with a combining
+            # tilde equals the precomposed one.
+            raw = normalize("NFC", raw)
         if "\\" not in raw and "$${" not in raw and "%%{" not in raw:
             return raw
         base = self.s[i]
@@ -890,6 +895,8 @@ class _Parser:
 
     def decode_heredoc(self, i: int) -> str:
         raw = self.text[self.s[i] : self.e[i]]
+        if not raw.isascii():
+            raw = normalize("NFC", raw)
         if "$${" in raw or "%%{" in raw:
             raw = raw.replace("$${", "${").replace("%%{", "%{")
         return raw

@@ -251,3 +251,37 @@ def test_parse_file_unreadable(tmp_path: Path) -> None:
     bad.write_bytes(b'a = "\xff"\n')
     f, diags = parse_file(bad)
     assert diags[0].summary == "Invalid file encoding"
+
+
+def test_primitive_literals_as_in_hcl_spec() -> None:
+    text = (
+        "whole_number = 5\n"
+        "fractional_number_precision = 3.14159265358979323846264338327950288419716939937510582097494459\n"
+        'string_unicode_astral = "👩👩👧👦"\n'
+        'string_unicode_nonnorm = "an\u0303os"\n'
+        "true = true\nfalse = false\nnull = null\n"
+    )
+    f, diags = parse_hcl(text, "p.hcl")
+    assert diags == []
+    a = {name: attr.expr.value.v for name, attr in f.body.attributes.items()}  # type: ignore[attr-defined]
+    assert a["whole_number"] == 5
+    assert str(a["fractional_number_precision"]) == (
+        "3.14159265358979323846264338327950288419716939937510582097494459"
+    )
+    assert a["string_unicode_astral"] == "👩👩👧👦"
+    assert a["string_unicode_nonnorm"] == "a\u00f1os"  # normalized (NFC), as HCL does
+    assert (a["true"], a["false"], a["null"]) == (True, False, None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'a { b = "foo", c = "bar" }\n',
+        'a { b = "foo"\n}\n',
+        'a { b = "foo"\n  c = "bar" }\n',
+        'a { b = "foo"\n  c = "bar"\n}\n',
+        "a { d {} }\n",
+    ],
+)
+def test_invalid_single_line_blocks_from_hcl_spec(text: str) -> None:
+    assert [e[0] for e in errors(text)] == ["Invalid single-argument block definition"]
