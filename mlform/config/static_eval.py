@@ -71,7 +71,7 @@ def console_scope(workdir: Path, var_args: list[str], var_files: list[str]) -> t
     if data:
         roots["data"] = V.object_of({t: V.object_of(items) for t, items in data.items()})
     diags = [d for d in walker.diags if d.is_error] + [d for d in loaded.diags if not d.is_error]
-    return EvalContext(roots, evals.functions(root.path)), diags
+    return EvalContext(roots, evals.functions(root.path), on_missing=_missing), diags
 
 
 def _bare(workdir: Path, workspace: str) -> EvalContext:
@@ -83,5 +83,12 @@ def _bare(workdir: Path, workspace: str) -> EvalContext:
             "local": V.EMPTY_OBJECT_VALUE,
             "mlform": V.object_of({"workspace": V.string(workspace)}),
             "terraform": V.object_of({"workspace": V.string(workspace)}),
-        }
+        },
+        on_missing=_missing,
     )
+
+
+def _missing(trav: Any) -> Diagnostic:
+    from mlform.cli.console_cmd import missing_reference
+
+    return missing_reference(trav)
