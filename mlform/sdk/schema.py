@@ -299,6 +299,17 @@ def kind_schema(kind_cls: type[Kind]) -> KindSchema:
     )
 
 
+def resource_body(kind_cls: type[Kind]) -> BodySchema:
+    """Arguments and computed attributes in one body (blocks from the arguments): what a plan
+    renderer needs to draw an instance's whole object."""
+    a = body_schema(kind_cls.args)
+    c = body_schema(kind_cls.attrs, True)
+    attributes = dict(a.attributes)
+    for name, attr in c.attributes.items():
+        attributes.setdefault(name, attr)
+    return BodySchema(attributes, dict(a.blocks), a.description)
+
+
 def args_type(kind_cls: type[Kind]) -> ObjectType:
     """The type of the arguments as the user writes them (blocks as objects / lists)."""
     return body_schema(kind_cls.args).type()

@@ -183,3 +183,12 @@ def test_schema_json_is_terraform_shaped() -> None:
     assert res["block_types"]["health"]["block"]["attributes"]["port"]["required"] is True
     assert res["description"] == "A thing."
     assert doc["data_source_schemas"] == {}
+
+
+def test_resource_body_merges_arguments_and_attributes() -> None:
+    from mlform.sdk.schema import resource_body
+
+    body = resource_body(Thing)
+    assert {"source", "id", "password"} <= set(body.attributes)
+    assert body.attributes["id"].computed and not body.attributes["source"].computed
+    assert set(body.blocks) == {"health", "volumes"}
