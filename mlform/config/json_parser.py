@@ -390,8 +390,7 @@ class _JsonParser:
             return TupleCons([self.expr(v) for v in val.value], r)
         items = []
         for key, ks, ke, v in val.value:
-            if key == "//":
-                continue
+            # ("//" is a comment only among a body's properties; here it is a key like any other.)
             items.append(ObjectItem(Literal(values.string(key), self.rng(ks, ke)), self.expr(v)))
         return ObjectCons(items, r)
 

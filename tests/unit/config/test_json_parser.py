@@ -159,3 +159,11 @@ def test_errors(text: str, summary: str, line: int, column: int) -> None:
     assert d.summary == summary and d.detail
     assert d.subject is not None
     assert (d.subject.start.line, d.subject.start.column) == (line, column)
+
+
+def test_comment_properties_only_in_bodies() -> None:
+    assert lines('{"locals": {"//": "note", "a": {"//": 1}}}') == [
+        "locals {",
+        "  a = {'//'=1}",
+        "}",
+    ]
