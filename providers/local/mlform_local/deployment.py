@@ -170,8 +170,8 @@ class DeploymentKind(Kind):
             )
             return Planned("create", attrs, [], [], args, private)
 
-        pa = prior.attrs
-        if port is not None and port != pa.get("port"):
+        pa = {**prior.attrs, "port": _endpoint_port(prior)}
+        if port is not None and port != pa["port"]:
             attrs = planned_attrs(
                 schema.Attrs,
                 endpoint=f"http://127.0.0.1:{port}" if isinstance(port, int) else UNKNOWN,
@@ -200,7 +200,9 @@ class DeploymentKind(Kind):
                 started_at=UNKNOWN,
             )
             return Planned("update", attrs, reasons, [], args, private)
-        if any(prior.args.get(k) != args.get(k) for k in ("cluster", "autoscaling", "port")):
+        # `port` is left out: unset, it means "the one chosen at create", which the state may
+        # hold under the same name.
+        if any(prior.args.get(k) != args.get(k) for k in ("cluster", "autoscaling")):
             return Planned("update", dict(pa), ["settings changed (no restart)"], [], args, private)
         return Planned("noop", dict(pa), [], [], args, private)
 
@@ -277,7 +279,7 @@ class DeploymentKind(Kind):
             ctx.log(f"new revision: {reason}")
         data_dir = provider_data_dir(self.provider, ctx).resolve()
         logs = process.log_dir(data_dir, ctx.address)
-        port = int(pa["port"])
+        port = _endpoint_port(prior)
         targets = home / "targets.json"
         home.mkdir(parents=True, exist_ok=True)
         revision = int(pa.get("revision") or 0) + 1
@@ -339,6 +341,7 @@ class DeploymentKind(Kind):
         code_digest = backends[0].get("code_digest") if backends else None
         private = {
             "home": str(home),
+            "port": port,
             "proxy": px,
             "backends": backends,
             "code_digest": code_digest,
@@ -453,7 +456,7 @@ class DeploymentKind(Kind):
                     f"(last: {last})",
                     f"last lines of the server's log:\n{tail}\n\nfull log: {b['log_path']}",
                 )
-            ctx.progress(failures, hc.retries + 1, f"waiting for GET {url}")
+            ctx.progress(failures, None, f"waiting for GET {url} ({last})")
             time.sleep(interval)
 
     def _start_proxy(
@@ -537,6 +540,22 @@ class DeploymentKind(Kind):
         home = pp.get("home")
         if home:
             store.remove_tree(Path(home))
+
+
+def _endpoint_port(state: ResourceState) -> int:
+    """The endpoint's port as recorded. The `port` attribute shares its name with the argument,
+    so an engine that splits one record into arguments and attributes may hand it over on either
+    side; the private record of the proxy is the reliable one."""
+    px = state.private.get("proxy") or {}
+    for value in (
+        px.get("port"),
+        state.private.get("port"),
+        state.attrs.get("port"),
+        state.args.get("port"),
+    ):
+        if isinstance(value, int) and value > 0:
+            return value
+    raise ProviderError(f"the state of deployment {state.id} records no endpoint port")
 
 
 def _show(value: Any) -> str:
