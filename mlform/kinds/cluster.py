@@ -77,7 +77,7 @@ class Attrs(Model):
     price_per_hour: float | None = computed(
         description="What the cluster costs per hour, in USD (0 for this host)."
     )
-    nodes: list[str] | None = computed(description="The nodes' addresses.")
+    node_addresses: list[str] | None = computed(description="The nodes' addresses.")
     hardware_class: str | None = computed(
         description=(
             'What decides a job\'s results on this hardware: "cpu", or "gpu:<model>x<count>". '

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from mlform.kinds import cluster as schema
 from mlform.kinds.cluster import GpuRequest, hardware_class
 from mlform.kinds.common import parse_at_least, parse_size, planned_attrs
+from mlform.kinds.store import held_by_token, hold, is_held, release
 from mlform.sdk import (
     ConfigError,
     Context,
@@ -26,6 +27,7 @@ from mlform.sdk import (
     is_wholly_known,
 )
 from mlform_local.hosts import HostFacts, host_facts
+from mlform_local.provider import provider_data_dir
 
 LOCAL_ADDRESS = "127.0.0.1"
 
@@ -115,7 +117,7 @@ def allocate(args: schema.Args, facts: HostFacts) -> dict[str, Any]:
         "cpu_count": facts.cpu_count,
         "memory_mb": facts.memory_mb,
         "price_per_hour": 0.0,
-        "nodes": [LOCAL_ADDRESS] * args.nodes,
+        "node_addresses": [LOCAL_ADDRESS] * args.nodes,
         "hardware_class": hardware_class(model, len(chosen)),
         "visible_devices": ",".join(str(g.index) for g in chosen),
     }
@@ -179,24 +181,38 @@ class ClusterKind(Kind):
         return ResourceState(id=attrs["id"], args=args.model_dump(), attrs=attrs, lineage=lineage)
 
     def create(self, planned: Planned, ctx: Context) -> ResourceState:
-        return self._state(planned)
+        data_dir = provider_data_dir(self.provider, ctx)
+        state = self._state(planned)
+        return hold(data_dir, schema.KIND, state, address=ctx.address, token=ctx.idempotency_token)
 
     def update(self, prior: ResourceState, planned: Planned, ctx: Context) -> ResourceState:
-        return self._state(planned)
+        state = self._state(planned)
+        if prior.private.get("ref"):
+            state.private["ref"] = prior.private["ref"]
+        data_dir = provider_data_dir(self.provider, ctx)
+        return hold(data_dir, schema.KIND, state, address=ctx.address, token=ctx.idempotency_token)
 
     def read(self, state: ResourceState, ctx: Context) -> ResourceState | None:
         facts = host_facts(refresh=True)
         if state.id != cluster_id(facts.hostname):
             return None  # the state was written on another machine
+        if not is_held(provider_data_dir(self.provider, ctx), schema.KIND, state):
+            return None  # deleted
         try:
             attrs = allocate(parse_args(state.args), facts)
         except ConfigError:
             # The host no longer meets the request: keep what was recorded; plan will say why.
             return state
-        return ResourceState(id=state.id, args=state.args, attrs=attrs, lineage=state.lineage)
+        return ResourceState(
+            id=state.id, args=state.args, attrs=attrs, lineage=state.lineage, private=state.private
+        )
 
     def delete(self, state: ResourceState, ctx: Context) -> None:
-        return None  # nothing was provisioned
+        # Nothing was provisioned: only the resource's reference goes.
+        release(provider_data_dir(self.provider, ctx), schema.KIND, state)
+
+    def find_by_token(self, token: str, ctx: Context) -> ResourceState | None:
+        return held_by_token(provider_data_dir(self.provider, ctx), schema.KIND, token)
 
     def import_(self, id: str, ctx: Context) -> ResourceState:
         facts = host_facts()
@@ -206,4 +222,5 @@ class ClusterKind(Kind):
             )
         args = schema.Args()
         attrs = allocate(args, facts)
-        return ResourceState(id=id, args=args.model_dump(), attrs=attrs)
+        state = ResourceState(id=id, args=args.model_dump(), attrs=attrs)
+        return hold(provider_data_dir(self.provider, ctx), schema.KIND, state, address=ctx.address)

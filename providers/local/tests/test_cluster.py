@@ -103,7 +103,7 @@ def test_gpu_request_met(tmp_path, fake_gpu_host):
     assert a["hardware_class"] == "gpu:NVIDIA H100 80GB HBM3x1"
     assert a["visible_devices"] == "0"
     assert a["price_per_hour"] == 0
-    assert a["nodes"] == ["127.0.0.1"]
+    assert a["node_addresses"] == ["127.0.0.1"]
     state = kind.create(planned, ctx)
     assert state.id == cluster_id() and state.attrs == a
     assert state.lineage["gpus"][1]["name"] == "NVIDIA H100 80GB HBM3"
@@ -205,7 +205,7 @@ def test_argument_change_is_an_update(tmp_path, no_gpu_host):
     again = kind.plan(state, {"gpu": "none", "nodes": 2}, ctx)
     assert again.action == "update"
     assert any(r.startswith("nodes changed 1 → 2") for r in again.reasons)
-    assert again.attrs["nodes"] == ["127.0.0.1", "127.0.0.1"]
+    assert again.attrs["node_addresses"] == ["127.0.0.1", "127.0.0.1"]
 
 
 def test_drift_when_host_changes(tmp_path, fake_gpu_host):
