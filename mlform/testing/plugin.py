@@ -209,7 +209,7 @@ class _Cli:
 
 @pytest.fixture
 def mlform_cli(workdir: Workdir) -> _Cli:
-    """`mlform_cli("plan", "-no-color")` runs mlform in `workdir` (or `cwd=`)."""
+    """`mlform_cli("plan", "--no-color")` runs mlform in `workdir` (or `cwd=`)."""
     return _Cli(workdir.path)
 
 
