@@ -14,30 +14,102 @@ from mlform.lang.functions._core import FunctionContext, FunctionError, Param, r
 from mlform.lang.types import NUMBER, STRING
 from mlform.lang.values import Value, number, string
 
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z"
-)
+
+def _go_quote(s: str) -> str:
+    from mlform.lang.render import go_quote
+
+    return go_quote(s)
 
 
-def parse_timestamp(text: str, arg_index: int = 0) -> datetime:
-    """An RFC 3339 timestamp, with its offset; FunctionError when it is not one."""
-    m = _RFC3339.match(text)
-    if not m:
-        raise FunctionError(
-            f'not a valid RFC3339 timestamp: cannot use "{text}" as a timestamp', arg_index
-        )
-    y, mo, d, h, mi, s, frac, off = m.groups()
-    if off in ("Z", "z"):
+class _BadTimestamp(Exception):
+    pass
+
+
+def _parse_rfc3339(text: str) -> tuple[datetime, int]:
+    """Parse as Go's time.Parse(time.RFC3339) does, step by step, so that a mistake is reported
+    the way Terraform reports it. Returns the time (whole seconds) and its nanoseconds."""
+    rest = text
+
+    def digits(n: int, what: str) -> int:
+        nonlocal rest
+        if len(rest) < n or not rest[:n].isdigit():
+            if not rest:
+                raise _BadTimestamp(f"end of string before {what}")
+            raise _BadTimestamp(f"cannot use {_go_quote(rest)} as {what}")
+        value = int(rest[:n])
+        rest = rest[n:]
+        return value
+
+    def literal(sep: str) -> None:
+        nonlocal rest
+        if rest.startswith(sep):
+            rest = rest[len(sep) :]
+            return
+        if sep == "T":
+            raise _BadTimestamp("missing required time introducer 'T'")
+        if not rest:
+            raise _BadTimestamp(f"end of string where {_go_quote(sep)} is expected")
+        raise _BadTimestamp(f"found {_go_quote(rest)} where {_go_quote(sep)} is expected")
+
+    year = digits(4, "year")
+    literal("-")
+    month = digits(2, "month")
+    literal("-")
+    day = digits(2, "day of month")
+    literal("T")
+    hour = digits(2, "hour")
+    literal(":")
+    minute = digits(2, "minute")
+    literal(":")
+    second = digits(2, "second")
+    nanos = 0
+    m = re.match(r"[.,](\d+)", rest)
+    if m:
+        nanos = int((m.group(1) + "0" * 9)[:9])
+        rest = rest[m.end() :]
+    if rest.startswith("Z"):
         tz = UTC
+        rest = rest[1:]
     else:
-        sign = -1 if off[0] == "-" else 1
-        tz = timezone(sign * timedelta(hours=int(off[1:3]), minutes=int(off[4:6])))
-    micro = int((frac[1:] + "000000")[:6]) if frac else 0
+        m = re.match(r"([+-])(\d\d):(\d\d)", rest)
+        if not m:
+            if not rest:
+                raise _BadTimestamp("end of string before UTC offset")
+            raise _BadTimestamp(f"cannot use {_go_quote(rest)} as UTC offset")
+        sign = -1 if m.group(1) == "-" else 1
+        hh, mm = int(m.group(2)), int(m.group(3))
+        if hh > 24 or mm > 59:
+            raise _BadTimestamp("time zone offset out of range")
+        tz = timezone(sign * timedelta(hours=hh, minutes=mm))
+        rest = rest[m.end() :]
+    if rest:
+        raise _BadTimestamp(f"extra text: {_go_quote(rest)}")
+    for value, limit, what in (
+        (month, 12, "month"),
+        (hour, 23, "hour"),
+        (minute, 59, "minute"),
+        (second, 59, "second"),
+    ):
+        if value > limit or (what == "month" and value < 1):
+            raise _BadTimestamp(f"{what} out of range")
     try:
-        dt = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micro, tzinfo=tz)
-    except ValueError as e:
-        raise FunctionError(f'not a valid RFC3339 timestamp: "{text}": {e}', arg_index) from None
-    return dt
+        dt = datetime(year, month, day, hour, minute, second, tzinfo=tz)
+    except ValueError:
+        raise _BadTimestamp("day out of range") from None
+    return dt, nanos
+
+
+def parse_timestamp(text: str, arg_index: int | None = 0) -> datetime:
+    """An RFC 3339 timestamp, with its offset; FunctionError when it is not one."""
+    return _parse_ns(text, arg_index)[0]
+
+
+def _parse_ns(text: str, arg_index: int | None) -> tuple[datetime, int]:
+    """The timestamp in whole seconds, and its fraction in nanoseconds."""
+    try:
+        return _parse_rfc3339(text)
+    except _BadTimestamp as e:
+        raise FunctionError(f"not a valid RFC3339 timestamp: {e}", arg_index) from None
 
 
 def format_rfc3339(dt: datetime, frac: str = "") -> str:
@@ -46,7 +118,7 @@ def format_rfc3339(dt: datetime, frac: str = "") -> str:
     if frac:
         base += "." + frac
     off = dt.utcoffset()
-    if off is None or off == timedelta(0) and dt.tzinfo is UTC:
+    if not off:
         return base + "Z"
     return base + _offset(off, ":")
 
@@ -102,7 +174,7 @@ _UNITS = {
 _DUR_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 
 
-def parse_duration(text: str, arg_index: int) -> int:
+def parse_duration(text: str, arg_index: int | None) -> int:
     """A Go duration string in nanoseconds."""
     s = text
     sign = 1
@@ -144,21 +216,11 @@ def parse_duration(text: str, arg_index: int) -> int:
     notes=["Duration units: ns, us (or µs), ms, s, m, h; several may be combined."],
 )
 def _timeadd(args: list[Value], fctx: FunctionContext) -> Value:
-    dt, frac_ns = _parse_ns(args[0].v, 0)
-    ns = frac_ns + parse_duration(args[1].v, 1)
-    secs, rem = divmod(ns, 10**9)
-    out = dt + timedelta(seconds=secs)
-    frac = f"{rem:09d}" if rem else ""
-    return string(format_rfc3339(out, frac))
-
-
-def _parse_ns(text: str, arg_index: int) -> tuple[datetime, int]:
-    """The timestamp truncated to seconds, and its fraction in nanoseconds."""
-    m = _RFC3339.match(text)
-    dt = parse_timestamp(text, arg_index)
-    frac = m.group(7) if m else None
-    ns = int((frac[1:] + "0" * 9)[:9]) if frac else 0
-    return dt.replace(microsecond=0), ns
+    dt, frac_ns = _parse_ns(args[0].v, None)
+    ns = frac_ns + parse_duration(args[1].v, None)
+    secs = ns // 10**9
+    # Terraform writes the result with time.RFC3339, which has no fractional seconds.
+    return string(format_rfc3339(dt + timedelta(seconds=secs)))
 
 
 @register(
@@ -205,87 +267,87 @@ def _format_spec(spec: str, dt: datetime) -> str:
     while i < n:
         c = spec[i]
         if c == "'":
+            if spec.startswith("''", i):
+                out.append("'")
+                i += 2
+                continue
             j = i + 1
             lit: list[str] = []
-            while True:
-                if j >= n:
-                    raise FunctionError("unterminated literal '", 0)
+            while j < n:
                 if spec[j] == "'":
-                    if j + 1 < n and spec[j + 1] == "'":
+                    if spec.startswith("''", j):
                         lit.append("'")
                         j += 2
                         continue
                     break
                 lit.append(spec[j])
                 j += 1
-            out.append("'" if j == i + 1 else "".join(lit))
+            if j >= n:
+                raise FunctionError("unterminated literal '", 0)
+            out.append("".join(lit))
             i = j + 1
             continue
-        if not c.isalpha():
+        if not ("a" <= c <= "z" or "A" <= c <= "Z"):
             out.append(c)
             i += 1
             continue
         j = i
         while j < n and spec[j] == c:
             j += 1
-        tok = spec[i:j]
-        out.append(_token(tok, dt))
+        out.append(_token(spec[i:j], dt))
         i = j
     return "".join(out)
 
 
+# For each verb letter: the text for each allowed length, and what the error says otherwise.
+_VERB_RULES: dict[str, str] = {
+    "Y": 'year must either be "YY" or "YYYY"',
+    "M": 'month must be "M", "MM", "MMM", or "MMMM"',
+    "D": 'day of month must either be "D" or "DD"',
+    "E": 'day of week must either be "EEE" or "EEEE"',
+    "h": '24-hour must either be "h" or "hh"',
+    "H": '12-hour must either be "H" or "HH"',
+    "A": 'must be "AA"',
+    "a": 'must be "aa"',
+    "m": 'minute must either be "m" or "mm"',
+    "s": 'second must either be "s" or "ss"',
+    "Z": "timezone must be Z, ZZZZ, or ZZZZZ",
+}
+
+
 def _token(tok: str, dt: datetime) -> str:
     off = dt.utcoffset() or timedelta(0)
-    match tok:
-        case "YYYY":
-            return f"{dt.year:04d}"
-        case "YY":
-            return f"{dt.year % 100:02d}"
-        case "MMMM":
-            return _MONTHS[dt.month - 1]
-        case "MMM":
-            return _MONTHS[dt.month - 1][:3]
-        case "MM":
-            return f"{dt.month:02d}"
-        case "M":
-            return str(dt.month)
-        case "DD":
-            return f"{dt.day:02d}"
-        case "D":
-            return str(dt.day)
-        case "EEEE":
-            return _DAYS[dt.weekday()]
-        case "EEE":
-            return _DAYS[dt.weekday()][:3]
-        case "hh":
-            return f"{dt.hour:02d}"
-        case "h":
-            return str(dt.hour)
-        case "HH":
-            return f"{(dt.hour % 12) or 12:02d}"
-        case "H":
-            return str((dt.hour % 12) or 12)
-        case "AA":
-            return "AM" if dt.hour < 12 else "PM"
-        case "aa":
-            return "am" if dt.hour < 12 else "pm"
-        case "mm":
-            return f"{dt.minute:02d}"
-        case "m":
-            return str(dt.minute)
-        case "ss":
-            return f"{dt.second:02d}"
-        case "s":
-            return str(dt.second)
-        case "ZZZZZ":
-            return _offset(off, ":")
-        case "ZZZZ":
-            return _offset(off, "")
-        case "ZZZ":
-            return "UTC" if off == timedelta(0) else _offset(off, "")
-        case "Z":
-            return "Z" if off == timedelta(0) else _offset(off, ":")
-    raise FunctionError(f'invalid date format verb "{tok}": unsupported sequence', 0)
+    hour12 = (dt.hour % 12) or 12
+    texts: dict[str, dict[int, str]] = {
+        "Y": {2: f"{dt.year % 100:02d}", 4: f"{dt.year:04d}"},
+        "M": {
+            1: str(dt.month),
+            2: f"{dt.month:02d}",
+            3: _MONTHS[dt.month - 1][:3],
+            4: _MONTHS[dt.month - 1],
+        },
+        "D": {1: str(dt.day), 2: f"{dt.day:02d}"},
+        "E": {3: _DAYS[dt.weekday()][:3], 4: _DAYS[dt.weekday()]},
+        "h": {1: str(dt.hour), 2: f"{dt.hour:02d}"},
+        "H": {1: str(hour12), 2: f"{hour12:02d}"},
+        "A": {2: "AM" if dt.hour < 12 else "PM"},
+        "a": {2: "am" if dt.hour < 12 else "pm"},
+        "m": {1: str(dt.minute), 2: f"{dt.minute:02d}"},
+        "s": {1: str(dt.second), 2: f"{dt.second:02d}"},
+        "Z": {
+            1: "Z" if not off else _offset(off, ":"),
+            3: "UTC" if not off else _offset(off, ""),
+            4: _offset(off, ""),
+            5: _offset(off, ":"),
+        },
+    }
+    verb = tok[0]
+    if verb not in texts:
+        raise FunctionError(f"invalid date format verb {_go_quote(tok)}", 0)
+    text = texts[verb].get(len(tok))
+    if text is None:
+        raise FunctionError(f"invalid date format verb {_go_quote(tok)}: {_VERB_RULES[verb]}", 0)
+    return text
 
 
 @register(

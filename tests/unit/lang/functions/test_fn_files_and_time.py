@@ -132,8 +132,9 @@ def test_templatefile_reports_template_errors() -> None:
         ('timeadd("2017-11-22T00:00:00Z", "-1h30m")', '"2017-11-21T22:30:00Z"'),
         ('timeadd("2017-11-22T00:00:00Z", "1.5h")', '"2017-11-22T01:30:00Z"'),
         ('timeadd("2017-11-22T00:00:00+01:00", "24h")', '"2017-11-23T00:00:00+01:00"'),
-        ('timeadd("2017-11-22T00:00:00Z", "1500ms")', '"2017-11-22T00:00:01.5Z"'),
-        ('timeadd("2017-11-22T00:00:00.25Z", "0s")', '"2017-11-22T00:00:00.25Z"'),
+        ('timeadd("2017-11-22T00:00:00Z", "1500ms")', '"2017-11-22T00:00:01Z"'),
+        ('timeadd("2017-11-22T00:00:00.75Z", "0.5s")', '"2017-11-22T00:00:01Z"'),
+        ('timeadd("2017-11-22T00:00:00+00:00", "1s")', '"2017-11-22T00:00:01Z"'),
         ('timecmp("2017-11-22T00:00:00Z", "2017-11-22T00:00:00Z")', "0"),
         ('timecmp("2017-11-22T00:00:00Z", "2017-11-22T01:00:00Z")', "-1"),
         ('timecmp("2017-11-22T01:00:00Z", "2017-11-22T01:00:00+01:00")', "1"),
@@ -151,30 +152,79 @@ def test_timestamps_are_rfc3339_utc() -> None:
 
 
 @pytest.mark.parametrize(
-    ("src", "detail_start"),
+    ("src", "summary", "detail"),
     [
         (
             'formatdate("YYYY", "2018-01-02")',
-            'Invalid value for "time" parameter: not a valid RFC3339',
+            "Invalid function argument",
+            'Invalid value for "time" parameter: not a valid RFC3339 timestamp: missing required '
+            "time introducer 'T'.",
         ),
-        ('formatdate("YYYYY", "2018-01-02T00:00:00Z")', 'Invalid value for "format" parameter:'),
-        ('formatdate("\'abc", "2018-01-02T00:00:00Z")', 'Invalid value for "format" parameter:'),
+        (
+            'formatdate("YYYY", "yesterday")',
+            "Invalid function argument",
+            'Invalid value for "time" parameter: not a valid RFC3339 timestamp: cannot use '
+            '"yesterday" as year.',
+        ),
+        (
+            'formatdate("YYYY", "2018-13-02T00:00:00Z")',
+            "Invalid function argument",
+            'Invalid value for "time" parameter: not a valid RFC3339 timestamp: month out of range.',
+        ),
+        (
+            'formatdate("YYYY", "2018-01-02T00:00:00")',
+            "Invalid function argument",
+            'Invalid value for "time" parameter: not a valid RFC3339 timestamp: end of string '
+            "before UTC offset.",
+        ),
+        (
+            'formatdate("YYYY", "2018/01/02T00:00:00Z")',
+            "Invalid function argument",
+            'Invalid value for "time" parameter: not a valid RFC3339 timestamp: found '
+            '"/01/02T00:00:00Z" where "-" is expected.',
+        ),
+        (
+            'formatdate("YYYYY", "2018-01-02T00:00:00Z")',
+            "Invalid function argument",
+            'Invalid value for "format" parameter: invalid date format verb "YYYYY": year must '
+            'either be "YY" or "YYYY".',
+        ),
+        (
+            'formatdate("X", "2018-01-02T00:00:00Z")',
+            "Invalid function argument",
+            'Invalid value for "format" parameter: invalid date format verb "X".',
+        ),
+        (
+            'formatdate("\'abc", "2018-01-02T00:00:00Z")',
+            "Invalid function argument",
+            'Invalid value for "format" parameter: unterminated literal \'.',
+        ),
         (
             'timeadd("2017-11-22T00:00:00Z", "1x")',
-            'Invalid value for "duration" parameter: time: unknown unit "x" in duration "1x"',
+            "Error in function call",
+            'Call to function "timeadd" failed: time: unknown unit "x" in duration "1x".',
         ),
         (
             'timeadd("2017-11-22T00:00:00Z", "10")',
-            'Invalid value for "duration" parameter: time: missing unit in duration "10"',
+            "Error in function call",
+            'Call to function "timeadd" failed: time: missing unit in duration "10".',
         ),
-        ('timeadd("yesterday", "1h")', 'Invalid value for "timestamp" parameter: not a valid'),
-        ('timecmp("2017-11-22T00:00:00Z", "now")', 'Invalid value for "timestamp_b" parameter:'),
+        (
+            'timeadd("yesterday", "1h")',
+            "Error in function call",
+            'Call to function "timeadd" failed: not a valid RFC3339 timestamp: cannot use '
+            '"yesterday" as year.',
+        ),
     ],
 )
-def test_datetime_errors(src: str, detail_start: str) -> None:
+def test_datetime_errors(src: str, summary: str, detail: str) -> None:
     d = err(src)
-    assert d.summary == "Invalid function argument"
-    assert d.detail.startswith(detail_start), d.detail
+    assert (d.summary, d.detail) == (summary, detail)
+
+
+def test_timecmp_errors_name_the_argument() -> None:
+    d = err('timecmp("2017-11-22T00:00:00Z", "now")')
+    assert d.detail.startswith('Invalid value for "timestamp_b" parameter: not a valid RFC3339')
 
 
 def test_unknown_propagation() -> None:
