@@ -193,18 +193,6 @@ class _Parser:
             self.diags.append(Diagnostic(Severity.ERROR, summary, detail, subject))
         return _Fail()
 
-    def describe(self, i: int) -> str:
-        kind = self.k[i]
-        if kind == NL:
-            return "a newline"
-        if kind == EOF:
-            return "the end of the file"
-        if kind == IDENT:
-            return f'"{self.tok_text(i)}"'
-        if kind in (OQUOTE, CQUOTE, QLIT):
-            return "a quoted string"
-        return f'"{self.tok_text(i)}"'
-
     def recover(self, start: int) -> None:
         """Skip from token `start` to the end of the body item it begins: the next newline
         outside any nested braces, or the brace that closes the enclosing body."""
