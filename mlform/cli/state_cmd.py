@@ -330,7 +330,7 @@ def mv_cmd(source: str, destination: str, dry_run: bool, use_lock: bool, lock_ti
             "state mv",
             edit,
             lock_timeout=timeout,
-            summary={"moved": {str(src): str(dst)}},
+            summary=f"moved {src} to {dst}",
             lock=use_lock,
         )
         click.echo(f'Move "{src}" to "{dst}"')
@@ -380,7 +380,7 @@ def rm_cmd(addresses: tuple[str, ...], dry_run: bool, use_lock: bool, lock_timeo
             "state rm",
             edit,
             lock_timeout=timeout,
-            summary={"removed": [str(t) for t in parsed]},
+            summary="removed " + ", ".join(str(t) for t in parsed),
             lock=use_lock,
         )
         for a in result:
