@@ -364,3 +364,116 @@ def environment_lock_digest(data_dir: Path, env_id: str) -> str | None:
     """The lock digest of a built environment, None when not built (yet)."""
     info = environment_info(data_dir, env_id)
     return None if info is None else info.get("digest")
+
+
+# -- references: which resource holds which stored object ---------------------------------------
+#
+# Snapshots and built environments are shared and outlive the resources that made them (lineage
+# points at them). What a resource owns is a reference: `refs/<kind>/<ref-id>.json`, written on
+# create and update, removed on delete. `read` reports a resource gone when its reference is, and
+# `find_by_token` finds a create whose answer was lost by the reference named after its token.
+
+
+def ref_id_for(token: str | None) -> str:
+    """The reference id of a create: derived from its idempotency token when there is one (so a
+    retried create finds the same reference), else random."""
+    if token:
+        return hashlib.sha256(token.encode()).hexdigest()[:32]
+    return uuid.uuid4().hex
+
+
+def ref_path(data_dir: Path, kind: str, ref_id: str) -> Path:
+    if not ref_id or "/" in ref_id or ref_id.startswith("."):
+        raise ValueError(f"not a reference id: {ref_id!r}")
+    return Path(data_dir) / "refs" / kind / f"{ref_id}.json"
+
+
+def write_ref(data_dir: Path, kind: str, ref_id: str, record: dict[str, Any]) -> None:
+    """Write (atomically) the record of the resource holding `ref_id`: plain data, typically
+    `id`, `args`, `attrs`, `lineage`, `address`."""
+    path = ref_path(data_dir, kind, ref_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp-{uuid.uuid4().hex[:8]}")
+    tmp.write_text(json.dumps({**record, "updated_at": now_iso()}, default=str))
+    os.replace(tmp, path)
+
+
+def read_ref(data_dir: Path, kind: str, ref_id: str) -> dict[str, Any] | None:
+    try:
+        return json.loads(ref_path(data_dir, kind, ref_id).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def remove_ref(data_dir: Path, kind: str, ref_id: str) -> None:
+    try:
+        ref_path(data_dir, kind, ref_id).unlink(missing_ok=True)
+    except ValueError:
+        pass
+
+
+def refs_to(data_dir: Path, kind: str, target_id: str) -> list[dict[str, Any]]:
+    """The records of every live reference of `kind` to the object `target_id`."""
+    folder = Path(data_dir) / "refs" / kind
+    out = []
+    if folder.is_dir():
+        for p in folder.glob("*.json"):
+            try:
+                rec = json.loads(p.read_text())
+            except (OSError, ValueError):
+                continue
+            if rec.get("id") == target_id:
+                out.append(rec)
+    return out
+
+
+def hold(data_dir: Path, kind: str, state: Any, *, address: str, token: str | None = None) -> Any:
+    """Record that the resource `state` (a ResourceState) holds its object: write its reference
+    (reusing `state.private["ref"]` when set, else one derived from `token`) and return the state
+    with `private["ref"]` set."""
+    ref = state.private.get("ref") or ref_id_for(token)
+    state.private = {**state.private, "ref": ref}
+    write_ref(
+        data_dir,
+        kind,
+        ref,
+        {
+            "id": state.id,
+            "args": state.args,
+            "attrs": state.attrs,
+            "lineage": state.lineage,
+            "private": state.private,
+            "address": address,
+        },
+    )
+    return state
+
+
+def is_held(data_dir: Path, kind: str, state: Any) -> bool:
+    """False when the state's reference was removed (the resource was deleted); True when it
+    exists or the state predates references."""
+    ref = (state.private or {}).get("ref")
+    return ref is None or read_ref(data_dir, kind, ref) is not None
+
+
+def release(data_dir: Path, kind: str, state: Any) -> None:
+    """Remove the state's reference (idempotent)."""
+    ref = (state.private or {}).get("ref")
+    if ref:
+        remove_ref(data_dir, kind, ref)
+
+
+def held_by_token(data_dir: Path, kind: str, token: str) -> Any:
+    """The ResourceState recorded by the create that used `token`, or None."""
+    from mlform.sdk import ResourceState
+
+    rec = read_ref(data_dir, kind, ref_id_for(token))
+    if rec is None:
+        return None
+    return ResourceState(
+        id=rec["id"],
+        args=rec.get("args") or {},
+        attrs=rec.get("attrs") or {},
+        lineage=rec.get("lineage"),
+        private=rec.get("private") or {},
+    )

@@ -27,7 +27,7 @@ from mlform.kinds.digest import (
     tree_changes,
     validate_glob,
 )
-from mlform.kinds.store import Store, StoreError
+from mlform.kinds.store import Store, StoreError, held_by_token, hold, is_held, release
 from mlform.sdk import (
     UNKNOWN,
     ConfigError,
@@ -291,16 +291,24 @@ class DatasetKind(Kind):
         )
 
     def create(self, planned: Planned, ctx: Context) -> ResourceState:
-        return self._apply(planned, ctx)
+        state = self._apply(planned, ctx)
+        data_dir = provider_data_dir(self.provider, ctx)
+        return hold(data_dir, schema.KIND, state, address=ctx.address, token=ctx.idempotency_token)
 
     def update(self, prior: ResourceState, planned: Planned, ctx: Context) -> ResourceState:
-        return self._apply(planned, ctx)
+        state = self._apply(planned, ctx)
+        if prior.private.get("ref"):
+            state.private["ref"] = prior.private["ref"]
+        data_dir = provider_data_dir(self.provider, ctx)
+        return hold(data_dir, schema.KIND, state, address=ctx.address, token=ctx.idempotency_token)
 
     def read(self, state: ResourceState, ctx: Context) -> ResourceState | None:
         store = self._store(ctx)
         digest = state.attrs.get("digest") or state.id
-        if not is_digest(digest) or not store.has_snapshot(digest):
+        if state.id != digest or not is_digest(digest) or not store.has_snapshot(digest):
             return None
+        if not is_held(store.data_dir, schema.KIND, state):
+            return None  # deleted
         manifest = store.manifest(digest) or {}
         attrs = {**state.attrs, **self._attrs_from_manifest(store, {**manifest, "digest": digest})}
         return ResourceState(
@@ -308,9 +316,9 @@ class DatasetKind(Kind):
         )
 
     def delete(self, state: ResourceState, ctx: Context) -> None:
-        # The snapshot stays: models trained on it keep their lineage, and another dataset with
-        # the same content may share it.
-        return None
+        # Only the resource's reference goes; the snapshot stays: models trained on it keep
+        # their lineage, and another dataset with the same content may share it.
+        release(provider_data_dir(self.provider, ctx), schema.KIND, state)
 
     def import_(self, id: str, ctx: Context) -> ResourceState:
         store = self._store(ctx)
@@ -322,10 +330,13 @@ class DatasetKind(Kind):
         manifest = store.manifest(id) or {}
         args = schema.Args(source=str(manifest.get("source", "")), version=id).model_dump()
         attrs = self._attrs_from_manifest(store, manifest)
-        return ResourceState(
+        state = ResourceState(
             id=id, args=args, attrs=attrs, private={"source": manifest.get("source")}
         )
+        return hold(store.data_dir, schema.KIND, state, address=ctx.address)
 
     def find_by_token(self, token: str, ctx: Context) -> ResourceState | None:
-        # Snapshots are content-addressed: a lost create is simply applied again.
-        return None
+        state = held_by_token(provider_data_dir(self.provider, ctx), schema.KIND, token)
+        if state is None or not self._store(ctx).has_snapshot(state.id):
+            return None
+        return state

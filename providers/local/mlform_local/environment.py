@@ -39,6 +39,10 @@ from mlform.kinds.store import (
     environment_path,
     environment_python,
     envs_dir,
+    held_by_token,
+    hold,
+    is_held,
+    release,
     remove_tree,
 )
 from mlform.sdk import (
@@ -616,10 +620,16 @@ class EnvironmentKind(Kind):
         return ResourceState(id=req.id, args=req.args.model_dump(), attrs=attrs, lineage=lineage)
 
     def create(self, planned: Planned, ctx: Context) -> ResourceState:
-        return self._apply(planned, ctx)
+        state = self._apply(planned, ctx)
+        data_dir = provider_data_dir(self.provider, ctx)
+        return hold(data_dir, schema.KIND, state, address=ctx.address, token=ctx.idempotency_token)
 
     def update(self, prior: ResourceState, planned: Planned, ctx: Context) -> ResourceState:
-        return self._apply(planned, ctx)
+        state = self._apply(planned, ctx)
+        if prior.private.get("ref"):
+            state.private["ref"] = prior.private["ref"]
+        data_dir = provider_data_dir(self.provider, ctx)
+        return hold(data_dir, schema.KIND, state, address=ctx.address, token=ctx.idempotency_token)
 
     def read(self, state: ResourceState, ctx: Context) -> ResourceState | None:
         data_dir = provider_data_dir(self.provider, ctx)
@@ -629,6 +639,8 @@ class EnvironmentKind(Kind):
             return None
         if info is None or not environment_python(data_dir, state.id).exists():
             return None
+        if not is_held(data_dir, schema.KIND, state):
+            return None  # deleted
         return ResourceState(
             id=state.id,
             args=state.args,
@@ -638,8 +650,16 @@ class EnvironmentKind(Kind):
         )
 
     def delete(self, state: ResourceState, ctx: Context) -> None:
-        # The built environment is a cache entry other resources may share: it stays.
-        return None
+        # Only the resource's reference goes: the built environment is a cache entry other
+        # resources may share, and the lineage of models trained in it points there.
+        release(provider_data_dir(self.provider, ctx), schema.KIND, state)
+
+    def find_by_token(self, token: str, ctx: Context) -> ResourceState | None:
+        data_dir = provider_data_dir(self.provider, ctx)
+        state = held_by_token(data_dir, schema.KIND, token)
+        if state is None or environment_info(data_dir, state.id) is None:
+            return None
+        return state
 
     def import_(self, id: str, ctx: Context) -> ResourceState:
         data_dir = provider_data_dir(self.provider, ctx)
@@ -660,7 +680,8 @@ class EnvironmentKind(Kind):
             image=info.get("image"),
             cuda=info.get("cuda"),
         ).model_dump()
-        return ResourceState(id=id, args=args, attrs=self._attrs(data_dir, id, info))
+        state = ResourceState(id=id, args=args, attrs=self._attrs(data_dir, id, info))
+        return hold(data_dir, schema.KIND, state, address=ctx.address)
 
 
 def _describe_change(name: str, old: Any, new: Any) -> str:

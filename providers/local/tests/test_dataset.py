@@ -210,3 +210,15 @@ def test_unknown_arguments_plan_unknown_attributes(env):
     kind, ctx, _, _ = env
     planned = kind.plan(None, {"source": UNKNOWN}, ctx)
     assert planned.action == "create" and planned.attrs["digest"] is UNKNOWN
+
+
+def test_delete_forgets_the_resource_but_keeps_the_snapshot(env):
+    kind, ctx, _, _ = env
+    ctx.idempotency_token = "tok-1"
+    _, state = apply(kind, ctx, {"source": "data"})
+    assert kind.find_by_token("tok-1", ctx).id == state.id
+    kind.delete(state, ctx)
+    assert kind.read(state, ctx) is None
+    assert kind.find_by_token("tok-1", ctx) is None
+    assert dataset_snapshot_path(ctx.data_dir, state.id).is_dir()  # lineage still resolves
+    kind.delete(state, ctx)  # idempotent
