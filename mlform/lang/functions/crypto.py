@@ -14,12 +14,22 @@ from collections.abc import Callable
 
 from mlform.lang.functions._core import FunctionContext, FunctionError, Param, register
 from mlform.lang.functions._util import whole
-from mlform.lang.functions.filesystem import MP, path_arg, read_bytes
+from mlform.lang.functions.filesystem import display_path, resolve
 from mlform.lang.types import NUMBER, STRING
 from mlform.lang.values import Value, string
 
 S = Param("str", STRING)
 P = Param("path", STRING)
+
+
+def _os_error(e: OSError) -> str:
+    if isinstance(e, FileNotFoundError):
+        return "no such file or directory"
+    if isinstance(e, IsADirectoryError):
+        return "is a directory"
+    if isinstance(e, PermissionError):
+        return "permission denied"
+    return (e.strerror or str(e)).lower()
 
 
 def _hex(algo: str) -> Callable[[bytes], str]:
@@ -52,15 +62,21 @@ def _define(
     @register(
         fname,
         "crypto",
-        [MP],
+        [P],
         STRING,
         description=f"Like `{name}`, but hashes the contents of the file at the given path "
         "(relative to the module folder), which need not be text.",
         examples=[(f'{fname}("${{path.module}}/hello.txt")', f'"{file_example}"')],
     )
     def _file_hash(args: list[Value], fctx: FunctionContext) -> Value:
-        path, marks = path_arg(args[0])
-        return string(digest(read_bytes(path, fctx, 0, marks))).with_marks(marks)
+        # Terraform reports a missing file here as the operating system words it.
+        path = args[0].v
+        full = resolve(path, fctx)
+        try:
+            data = full.read_bytes()
+        except OSError as e:
+            raise FunctionError(f"open {display_path(full)}: {_os_error(e)}") from None
+        return string(digest(data))
 
 
 _define(
@@ -126,11 +142,13 @@ _define(
     ],
 )
 def _bcrypt(args: list[Value], fctx: FunctionContext) -> Value:
+    cost = 10
+    if len(args) > 1:
+        cost = whole(args[1])
     if len(args) > 2:
         raise FunctionError("bcrypt() takes no more than two arguments")
-    cost = 10
-    if len(args) == 2:
-        cost = whole(args[1], 1)
+    if cost < 4:
+        cost = 10  # Go's bcrypt uses its default cost for anything below the minimum
     try:
         import bcrypt
     except ImportError:  # pragma: no cover - depends on the installation
@@ -138,7 +156,7 @@ def _bcrypt(args: list[Value], fctx: FunctionContext) -> Value:
             "bcrypt is not available: install mlform with the crypto extra "
             "(pip install 'mlform[crypto]')"
         ) from None
-    if not 4 <= cost <= 31:
+    if cost > 31:
         raise FunctionError(
             f"error occured generating password crypto/bcrypt: cost {cost} is "
             "outside allowed range (4,31)"
@@ -197,11 +215,13 @@ def _uuidv5(args: list[Value], fctx: FunctionContext) -> Value:
         try:
             ns = uuid.UUID(ns_name)
         except ValueError:
-            raise FunctionError(
-                f"uuidv5() doesn't support namespace {ns_name} (invalid UUID length: "
-                f"{len(ns_name)})",
-                0,
-            ) from None
+            # google/uuid accepts 36 characters, 38 with braces, 45 as a URN, or 32 hex digits.
+            why = (
+                "invalid UUID format"
+                if len(ns_name) in (32, 36, 38, 45)
+                else f"invalid UUID length: {len(ns_name)}"
+            )
+            raise FunctionError(f"uuidv5() doesn't support namespace {ns_name} ({why})") from None
     return string(str(uuid.uuid5(ns, args[1].v)))
 
 
@@ -239,7 +259,7 @@ def _rsa_key(pem: str) -> tuple[int, int]:
     """(n, d) from a PEM RSA private key: PKCS #1 ("RSA PRIVATE KEY") or PKCS #8."""
     lines = [ln.strip() for ln in pem.strip().splitlines()]
     if not lines or not lines[0].startswith("-----BEGIN"):
-        raise ValueError("failed to parse key: no key found")
+        raise ValueError("ssh: no key found")
     label = lines[0]
     body = "".join(ln for ln in lines[1:] if not ln.startswith("-----") and ":" not in ln)
     der = base64.b64decode(body)
@@ -277,7 +297,8 @@ def _rsadecrypt(args: list[Value], fctx: FunctionContext) -> Value:
         ct = base64.b64decode(args[0].v, validate=True)
     except (ValueError, base64.binascii.Error):  # type: ignore[attr-defined]
         raise FunctionError(
-            "failed to decode input: cipher text must be base64-encoded", 0
+            f"failed to decode input {_go_quote(args[0].v)}: cipher text must be base64-encoded",
+            0,
         ) from None
     try:
         n, d = _rsa_key(args[1].v)
@@ -296,3 +317,9 @@ def _rsadecrypt(args: list[Value], fctx: FunctionContext) -> Value:
         return string(em[sep + 1 :].decode("utf-8"))
     except UnicodeDecodeError:
         raise FunctionError("the decrypted text is not valid UTF-8") from None
+
+
+def _go_quote(s: str) -> str:
+    from mlform.lang.render import go_quote
+
+    return go_quote(s)

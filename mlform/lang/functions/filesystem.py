@@ -34,6 +34,12 @@ def resolve(path: str, fctx: FunctionContext) -> Path:
     return Path(os.path.normpath(p))
 
 
+def display_path(full: Path | str) -> str:
+    """A resolved path as messages show it: relative to the current folder when inside it."""
+    rel = os.path.relpath(full)
+    return str(full) if rel.startswith("..") else rel
+
+
 def shown(path: str, fctx: FunctionContext, marks: frozenset[str]) -> str:
     """The path as an error message shows it: resolved (relative to the current folder when
     inside it) and quoted, or hidden when it is sensitive."""

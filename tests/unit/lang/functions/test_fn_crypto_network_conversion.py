@@ -61,6 +61,15 @@ def test_bcrypt() -> None:
     assert ev('bcrypt("x")').v.startswith("$2a$10$")
 
 
+def test_bcrypt_below_the_minimum_cost_uses_the_default() -> None:
+    assert ev('bcrypt("x", 3)').v.startswith("$2a$10$")
+
+
+def test_file_hash_of_a_missing_file() -> None:
+    d = err('filesha256("missing")')
+    assert d.detail.endswith("missing: no such file or directory.")
+
+
 def test_uuid() -> None:
     u = ev("uuid()").v
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", u)
@@ -70,7 +79,12 @@ def test_uuid() -> None:
 @pytest.mark.parametrize(
     ("src", "summary", "detail_start"),
     [
-        ('bcrypt("x", 3)', "Error in function call", 'Call to function "bcrypt" failed: error'),
+        (
+            'bcrypt("x", 32)',
+            "Error in function call",
+            'Call to function "bcrypt" failed: error occured generating password crypto/bcrypt: '
+            "cost 32 is outside allowed range (4,31)",
+        ),
         (
             'bcrypt("x", 4, 5)',
             "Error in function call",
@@ -78,8 +92,9 @@ def test_uuid() -> None:
         ),
         (
             'uuidv5("nope", "x")',
-            "Invalid function argument",
-            'Invalid value for "namespace" parameter: uuidv5() doesn\'t support namespace nope',
+            "Error in function call",
+            'Call to function "uuidv5" failed: uuidv5() doesn\'t support namespace nope (invalid '
+            "UUID length: 4)",
         ),
         (
             'rsadecrypt("%%%", file("rsa_pkcs1.pem"))',
@@ -98,8 +113,8 @@ def test_uuid() -> None:
         ),
         (
             'filemd5("missing")',
-            "Invalid function argument",
-            'Invalid value for "path" parameter: no file exists at "',
+            "Error in function call",
+            'Call to function "filemd5" failed: open ',
         ),
     ],
 )
