@@ -345,6 +345,8 @@ class DeploymentKind(Kind):
             "proxy": px,
             "backends": backends,
             "code_digest": code_digest,
+            # `mlform logs ADDR` shows this one: the first server of the serving revision.
+            "log_path": backends[0]["log_path"] if backends else None,
         }
         lineage = {
             "revision": revision,

@@ -435,7 +435,8 @@ class TrainingJobKind(Kind):
             args=args,
             attrs=attrs,
             lineage=lineage,
-            private={"fingerprint_inputs": fp.to_inputs()},
+            # `mlform logs ADDR` reads the log file from here.
+            private={"fingerprint_inputs": fp.to_inputs(), "log_path": str(log_path)},
         )
 
     @staticmethod

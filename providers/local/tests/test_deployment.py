@@ -96,6 +96,7 @@ def test_a_deployment_starts_answers_and_is_destroyed(rec: Recorder) -> None:
         assert os.getsid(pid) == pid
     assert any("health check passed" in line for line in rec.lines)
     assert (Path(a["logs"]) / "rev-1-replica-0.log").read_text().startswith("serving m1")
+    assert state.private["log_path"] == str(Path(a["logs"]) / "rev-1-replica-0.log")
 
     # Refresh finds it healthy; an unchanged configuration is a no-op.
     fresh = kind.read(state, ctx)

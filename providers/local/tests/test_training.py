@@ -93,6 +93,7 @@ def test_a_job_runs_in_its_environment_with_the_variables_and_stores_its_model(
     log = Path(a["logs"])
     assert log.name == f"{state.id}.log" and "read 3 rows, c=1" in log.read_text()
     assert log.parent == rec.data_dir / "logs" / "training_job.echo"
+    assert state.private["log_path"] == str(log)
 
     lin = state.lineage
     assert lin["fingerprint_inputs"]["datasets"] == {"train": desired["datasets"]["train"]}
