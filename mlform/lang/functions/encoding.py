@@ -103,18 +103,25 @@ def _base64gzip(args: list[Value], fctx: FunctionContext) -> Value:
 
 
 def _csv_type(args: list[Value]) -> Type:
+    # Like Terraform's, these mistakes are reported for the call, not for the argument.
     if not args[0].is_known:
         return DYNAMIC
     rows = _csv_rows(args[0].v)
     if not rows:
-        raise FunctionError("missing header line", 0)
+        raise FunctionError("missing header line")
     header = rows[0]
     seen: set[str] = set()
     for name in header:
         if name in seen:
-            raise FunctionError(f'duplicate column name "{name}"', 0)
+            raise FunctionError(f'duplicate column name "{name}"')
         seen.add(name)
     return ListType(ObjectType.of({n: STRING for n in header}))
+
+
+_CSV_MESSAGES = {
+    "',' expected after '\"'": 'extraneous or missing " in quoted-field',
+    "unexpected end of data": 'extraneous or missing " in quoted-field',
+}
 
 
 def _csv_rows(text: str) -> list[list[str]]:
@@ -125,17 +132,16 @@ def _csv_rows(text: str) -> list[list[str]]:
     rows: list[list[str]] = []
     try:
         for row in reader:
-            if not row or row == [""] and not rows:
-                if row == [""] and reader.line_num and not rows:
-                    continue
-                continue
+            if not row:
+                continue  # blank lines are skipped, as Go's reader skips them
             if rows and len(row) != len(rows[0]):
                 raise FunctionError(
-                    f"CSV parse error on line {reader.line_num}: wrong number of fields", 0
+                    f"CSV parse error on line {reader.line_num}: wrong number of fields"
                 )
             rows.append(row)
     except csv.Error as e:
-        raise FunctionError(f"CSV parse error on line {reader.line_num}: {e}", 0) from None
+        why = _CSV_MESSAGES.get(str(e), str(e))
+        raise FunctionError(f"CSV parse error on line {reader.line_num}: {why}") from None
     return rows
 
 
@@ -174,10 +180,68 @@ def _json_number(text: str) -> Decimal:
 
 
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"invalid character '{name[0]}' looking for beginning of value")
+    raise json.JSONDecodeError("Expecting value", name, 0)
 
 
-def parse_json(text: str, arg_index: int = 0) -> Value:
+def _go_char(ch: str) -> str:
+    """A character quoted as Go's JSON scanner quotes it in messages."""
+    if ch == "'":
+        return "'\\''"
+    if ch == '"':
+        return "'\"'"
+    from mlform.lang.render import go_quote
+
+    return "'" + go_quote(ch)[1:-1] + "'"
+
+
+def _open_container(text: str, pos: int) -> str:
+    """The innermost bracket open at `pos`: "{" or "[" (or "" at the top level)."""
+    stack: list[str] = []
+    in_string = False
+    escaped = False
+    for ch in text[:pos]:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            stack.append(ch)
+        elif ch in "}]" and stack:
+            stack.pop()
+    return stack[-1] if stack else ""
+
+
+def _json_error(text: str, e: json.JSONDecodeError) -> str:
+    """Python's JSON error in the words of Go's decoder, which Terraform reports."""
+    if not text.strip():
+        return "EOF"
+    pos = e.pos
+    if pos >= len(text) or e.msg.startswith("Unterminated string"):
+        return "unexpected EOF"
+    ch = _go_char(text[pos])
+    msg = e.msg
+    if msg.startswith("Extra data"):
+        return "extraneous data after JSON object"
+    if msg.startswith("Expecting ':'"):
+        return f"invalid character {ch} after object key"
+    if msg.startswith("Expecting property name"):
+        return f"invalid character {ch} looking for beginning of object key string"
+    if msg.startswith("Expecting ',' delimiter"):
+        where = "object key:value pair" if _open_container(text, pos) == "{" else "array element"
+        return f"invalid character {ch} after {where}"
+    if msg.startswith("Invalid control character"):
+        return f"invalid character {ch} in string literal"
+    if msg.startswith("Invalid \\escape"):
+        return f"invalid character {ch} in string escape code"
+    return f"invalid character {ch} looking for beginning of value"
+
+
+def parse_json(text: str, arg_index: int | None = None) -> Value:
     """A JSON document as a value of the type Terraform infers (objects, tuples, exact
     numbers)."""
     try:
@@ -185,12 +249,17 @@ def parse_json(text: str, arg_index: int = 0) -> Value:
             text, parse_float=_json_number, parse_int=int, parse_constant=_reject_constant
         )
     except json.JSONDecodeError as e:
-        if not text.strip():
-            raise FunctionError("unexpected end of JSON input", arg_index) from None
-        raise FunctionError(f"{e.msg} at line {e.lineno}, column {e.colno}", arg_index) from None
-    except ValueError as e:
-        raise FunctionError(str(e), arg_index) from None
+        if e.doc != text:  # NaN, Infinity: rejected where they start
+            e = json.JSONDecodeError("Expecting value", text, _constant_pos(text, e.doc))
+        raise FunctionError(_json_error(text, e), arg_index) from None
     return from_python(data)
+
+
+def _constant_pos(text: str, name: str) -> int:
+    import re
+
+    m = re.search(re.escape(name), text)
+    return m.start() if m else 0
 
 
 @register(
@@ -383,11 +452,11 @@ def _yamldecode(args: list[Value], fctx: FunctionContext) -> Value:
     try:
         docs = list(yaml.load_all(args[0].v, Loader=_yaml_loader()))
     except yaml.YAMLError as e:
-        raise FunctionError(f"on line {_yaml_line(e)}: {_yaml_problem(e)}", 0) from None
+        raise FunctionError(f"on line {_yaml_line(e)}: {_yaml_problem(e)}") from None
     except ValueError as e:
-        raise FunctionError(str(e), 0) from None
+        raise FunctionError(str(e)) from None
     if len(docs) > 1:
-        raise FunctionError("unexpected extra content after value", 0)
+        raise FunctionError("unexpected extra content after value")
     return from_python(_stringify_keys(docs[0] if docs else None))
 
 
