@@ -149,7 +149,7 @@ class Store:
         return len(self.objects())
 
     def values(self) -> list[Any]:
-        return sorted((json.dumps(o.get("value"), sort_keys=True) for o in self.objects().values()))
+        return sorted(json.dumps(o.get("value"), sort_keys=True) for o in self.objects().values())
 
     def edit(self, oid: str, **fields: Any) -> None:
         """Change an object by hand, as someone outside mlform would."""

@@ -36,7 +36,7 @@ def test_failed_create_taints_skips_dependents_and_is_retried(
 
     # The failure removed: the next plan creates the failed and the skipped ones.
     main = workdir / "main.mlf.hcl"
-    main.write_text("\n".join(l for l in main.read_text().splitlines() if "fail_on" not in l))
+    main.write_text("\n".join(x for x in main.read_text().splitlines() if "fail_on" not in x))
     plan = mlform("plan", "--detailed-exitcode")
     assert plan.code == 2, str(plan)
     assert "Plan: 5 to add, 0 to change, 0 to destroy." in plan.out
