@@ -307,6 +307,8 @@ class NodeResult:
 class WalkResult(Generic[N]):
     results: dict[N, NodeResult] = field(default_factory=dict)
     cancelled: bool = False
+    # Ctrl-C reached the walking thread: the walk stopped starting work, as if cancelled.
+    interrupted: bool = False
 
     def outcome(self, node: N) -> Outcome:
         return self.results[node].outcome
@@ -354,7 +356,8 @@ def walk(
     `parallelism` visits at a time. A visit that raises fails its node; every node depending on
     it, transitively, is skipped and the rest goes on. Once `cancel` is set no new visit
     starts; visits in flight finish. Raises CycleError before visiting anything if the graph
-    has a cycle."""
+    has a cycle. A KeyboardInterrupt in the calling thread cancels the walk the same way
+    (`WalkResult.interrupted`); a second one while visits finish is raised."""
     if parallelism < 1:
         raise ValueError("parallelism must be at least 1")
     deps = graph._deps
@@ -439,13 +442,25 @@ def walk(
         threading.Thread(target=worker, name=f"mlform-walk-{i}", daemon=True)
         for i in range(min(parallelism, max(total, 1)))
     ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    interrupted = False
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    except KeyboardInterrupt:
+        # The first Ctrl-C stops new work and lets the visits in flight finish; a second one,
+        # while we wait for them, propagates and stops at once.
+        interrupted = True
+        cancel_event.set()
+        with cond:
+            cond.notify_all()
+            while state["in_flight"]:
+                cond.wait()
     for n in deps:
         if n not in results:
             results[n] = NodeResult(Outcome.NOT_STARTED)
+    result.interrupted = interrupted
     result.cancelled = cancel_event.is_set() and any(
         r.outcome is Outcome.NOT_STARTED for r in results.values()
     )

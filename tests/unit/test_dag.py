@@ -264,3 +264,30 @@ def test_walk_chain_runs_one_at_a_time_without_delay() -> None:
 
     elapsed = best_of(3, run)
     assert 0.5 <= elapsed < 0.5 * 1.15, elapsed
+
+
+def test_ctrl_c_while_walking_cancels_and_lets_visits_finish() -> None:
+    import os
+    import signal
+
+    g: Graph[int] = Graph()
+    for i in range(50):
+        g.add_node(i)
+    started: list[int] = []
+    finished: list[int] = []
+    lock = threading.Lock()
+
+    def visit(n: int) -> None:
+        with lock:
+            started.append(n)
+            if len(started) == 3:
+                os.kill(os.getpid(), signal.SIGINT)  # delivered to the walking (main) thread
+        time.sleep(0.05)
+        with lock:
+            finished.append(n)
+
+    res = walk(g, visit, parallelism=3)
+    assert res.interrupted and res.cancelled
+    assert sorted(started) == sorted(finished)
+    assert len(res.ok) == len(started) < 50
+    assert len(res.not_started) == 50 - len(started)
