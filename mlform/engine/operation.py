@@ -329,7 +329,9 @@ class Operations:
             force_replace=[str(r) for r in options.replace],
             workspace=self.workspace,
             state_serial=prior.serial,
-            state_lineage=prior.lineage,
+            # A state never written (serial 0) has a lineage made up for this run alone; the
+            # next run makes up another, so a saved plan must not be tied to it.
+            state_lineage=prior.lineage if prior.serial else None,
             config_digest=config_digest(loaded.files),
             errored=any(d.is_error for d in diags),
         )
