@@ -436,6 +436,7 @@ class DeploymentKind(Kind):
         timeout = parse_duration(hc.timeout) or 5.0
         failures = 0
         last = ""
+        last_report = time.monotonic()
         url = f"http://127.0.0.1:{b['port']}{hc.path}"
         while True:
             if ctx.cancelled:
@@ -458,7 +459,10 @@ class DeploymentKind(Kind):
                     f"(last: {last})",
                     f"last lines of the server's log:\n{tail}\n\nfull log: {b['log_path']}",
                 )
-            ctx.progress(failures, None, f"waiting for GET {url} ({last})")
+            # A server loading a model takes a few probes: say so now and then, not each time.
+            if time.monotonic() - last_report >= 5.0:
+                last_report = time.monotonic()
+                ctx.progress(failures, None, f"waiting for GET {url} ({last})")
             time.sleep(interval)
 
     def _start_proxy(
