@@ -280,11 +280,7 @@ class Operations:
                     provider=d.provider,
                     before=d.before,
                     after=d.after,
-                    reasons=[
-                        "changed outside of mlform"
-                        if d.after is not None
-                        else "deleted outside of mlform"
-                    ],
+                    # No reason line: the heading says "has changed" or "has been deleted".
                 )
             )
         outputs = []
