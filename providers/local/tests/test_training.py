@@ -269,3 +269,18 @@ def test_two_ranks_connect_through_the_launch_variables(rec: Recorder) -> None:
     assert met == [{"rank": 1, "world": 2}]
     assert "[rank 1] rank 1 got welcome" in rec.lines
     assert any(line.startswith("[rank 0] rank 0 met") for line in rec.lines)
+
+
+def test_a_job_without_code_or_artifacts_still_records_an_empty_model(rec: Recorder) -> None:
+    kind = provider().kind("training_job")
+    ctx = rec.ctx("training_job.echo")
+    desired = {"command": "echo no code here; pwd", "seed": 1}
+    state = kind.create(kind.plan(None, desired, ctx), ctx)
+    assert "no code here" in rec.lines
+    assert state.attrs["code_digest"] is None and state.attrs["metrics"] == {}
+    model = Path(state.attrs["model"])
+    assert model.is_dir() and list(model.iterdir()) == []
+    assert state.attrs["model_digest"] == digest_tree(model).digest
+    # Without an environment the job runs on mlform's own Python.
+    assert state.lineage["environment"]["id"] is None
+    assert kind.plan(state, desired, ctx).action == "noop"
