@@ -22,7 +22,6 @@ import stat as stat_mod
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -478,6 +477,9 @@ def digest_tree(
             ordered = sorted(todo, key=lambda s: -s.size)
             n_batches = min(len(ordered), n_threads * 8)
             batches = [ordered[i::n_batches] for i in range(n_batches)]
+            # Imported only when hashing: a no-change plan never needs it.
+            from concurrent.futures import ThreadPoolExecutor
+
             with ThreadPoolExecutor(max_workers=n_threads) as pool:
                 results = [
                     r for batch in pool.map(lambda b: [work(s) for s in b], batches) for r in batch

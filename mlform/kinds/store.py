@@ -28,7 +28,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +207,8 @@ class Store:
                             progress(done, total, f"storing {source.name}")
 
             # Copying and hashing release the GIL: blobs are stored by a few threads at once.
+            from concurrent.futures import ThreadPoolExecutor
+
             with ThreadPoolExecutor(max_workers=default_threads()) as pool:
                 list(pool.map(store_one, tree.files))
             for entry in tree.files:

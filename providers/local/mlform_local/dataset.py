@@ -82,7 +82,7 @@ class DatasetKind(Kind):
 
     def _source_path(self, args: schema.Args, ctx: Context) -> Path:
         path = Path(args.source).expanduser()
-        return path if path.is_absolute() else Path(ctx.module_dir) / path
+        return (path if path.is_absolute() else Path(ctx.module_dir) / path).absolute()
 
     def _digest(self, args: schema.Args, ctx: Context) -> tuple[Path, TreeDigest]:
         source = self._source_path(args, ctx)

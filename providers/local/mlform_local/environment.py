@@ -482,7 +482,7 @@ class EnvironmentKind(Kind):
         if args.requirements_file:
             req_path = Path(args.requirements_file).expanduser()
             if not req_path.is_absolute():
-                req_path = Path(ctx.module_dir) / req_path
+                req_path = (Path(ctx.module_dir) / req_path).absolute()
             try:
                 req_text = req_path.read_text()
             except FileNotFoundError:

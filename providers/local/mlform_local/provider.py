@@ -34,8 +34,8 @@ def provider_data_dir(provider: Provider | None, ctx: Context) -> Path:
     find its store (`provider_data_dir(self.provider, ctx)`)."""
     fn = getattr(provider, "data_dir", None)
     if callable(fn):
-        return Path(fn(ctx))
-    return Path(ctx.data_dir)
+        return Path(fn(ctx)).absolute()
+    return Path(ctx.data_dir).absolute()
 
 
 def _kinds() -> dict[str, type[Kind]]:
@@ -108,5 +108,6 @@ class LocalProvider(Provider):
             self._data_dir = path if path.is_absolute() else (ctx.module_dir / path)
 
     def data_dir(self, ctx: Context) -> Path:
-        """The folder every local kind keeps its data in (see the module docstring)."""
-        return Path(self._data_dir if self._data_dir is not None else ctx.data_dir)
+        """The folder every local kind keeps its data in (see the module docstring), absolute so
+        recorded paths stay valid whatever the working directory."""
+        return Path(self._data_dir if self._data_dir is not None else ctx.data_dir).absolute()
