@@ -24,9 +24,20 @@ def command(as_json: bool, no_color: bool) -> None:
       mlform validate
       mlform validate --json | jq .valid
     """
-    from mlform.engine.validate import validate
+    from mlform.engine import validate_cache
 
-    _, diags = validate(Path("."), ordered_var_args())
+    var_args = ordered_var_args()
+    workdir = Path(".")
+    cached = validate_cache.lookup(workdir, var_args)
+    if cached is not None:
+        diags = cached
+    else:
+        from mlform.engine.validate import validate, validated_inputs
+
+        root, diags = validate(workdir, var_args)
+        if root is not None and root.files:
+            dirs, files = validated_inputs(workdir, root, var_args)
+            validate_cache.store(workdir, var_args, dirs, files, diags)
     errors = [d for d in diags if d.is_error]
     warnings = [d for d in diags if not d.is_error]
     if as_json:

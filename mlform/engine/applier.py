@@ -238,6 +238,9 @@ class Applier(ResourceWalker):
                 ) + f"{addr} is tainted: the next plan will replace it."
             self.add_diags([error(about(addr, exc.summary), detail, res.range)])
             return V.DYNAMIC_UNKNOWN, True
+        from mlform.lineage.capture import enrich
+
+        new.lineage = enrich(new.lineage, res.type)
         rec = C.record_from_state(new, key, deps, sens, lc.create_before_destroy)
         if prior_rec is not None and change.action == "update":
             rec.created_at = prior_rec.created_at

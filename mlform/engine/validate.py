@@ -107,6 +107,24 @@ def validate(
     return root, sort_diagnostics(_dedupe(diags))
 
 
+def validated_inputs(workdir: Path, root: Module, var_args: list[Any]) -> tuple[list[Path], list[Path]]:
+    """The folders and files a validation read, for the validate cache."""
+    from mlform.config.loader import config_files
+    from mlform.config.variables import AUTO_SUFFIXES, DEFAULT_FILES
+    from mlform.engine.init import LOCK_FILE
+
+    dirs = [m.dir for m in root.walk()]
+    files = [f for m in root.walk() for f in config_files(m.dir)]
+    for name in (*DEFAULT_FILES, LOCK_FILE, ".mlform/modules/modules.json"):
+        files.append(workdir / name)
+    try:
+        files.extend(p for p in workdir.iterdir() if p.name.endswith(AUTO_SUFFIXES))
+    except OSError:
+        pass
+    files.extend(Path(v) for k, v in var_args if k == "var-file")
+    return dirs, files
+
+
 def sort_diagnostics(diags: list[Diagnostic]) -> list[Diagnostic]:
     """Source order (file, line, column); diagnostics without a location first."""
 
