@@ -142,7 +142,12 @@ def _short(value: Any, limit: int = 72) -> str:
     elif value is None:
         text = "null"
     elif isinstance(value, int | float):
-        text = str(value)
+        from decimal import Decimal
+
+        from mlform.lang.render import number_text
+
+        # As everywhere else in mlform: 1.0 prints as 1, as Terraform prints numbers.
+        text = number_text(Decimal(repr(value))) if isinstance(value, float) else str(value)
     elif isinstance(value, dict):
         scalars = [(k, v) for k, v in value.items() if not isinstance(v, dict | list)]
         if scalars and len(scalars) == len(value) and len(value) <= 4:
@@ -303,6 +308,7 @@ def mv_cmd(source: str, destination: str, dry_run: bool, use_lock: bool, lock_ti
       mlform state mv module.old module.new
       mlform state mv --dry-run deployment.api module.serving.deployment.api
     """
+    from mlform.lang.render import go_quote
     from mlform.state.edit import commit_edit, move
 
     with handle_errors():
@@ -313,7 +319,7 @@ def mv_cmd(source: str, destination: str, dry_run: bool, use_lock: bool, lock_ti
         if dry_run:
             state = require_state(backend, ws)
             move(state, src, dst)
-            click.echo(f'Would move "{src}" to "{dst}"')
+            click.echo(f"Would move {go_quote(str(src))} to {go_quote(str(dst))}")
             return
         require_state(backend, ws)
         moved: list[int] = []
@@ -333,7 +339,7 @@ def mv_cmd(source: str, destination: str, dry_run: bool, use_lock: bool, lock_ti
             summary=f"moved {src} to {dst}",
             lock=use_lock,
         )
-        click.echo(f'Move "{src}" to "{dst}"')
+        click.echo(f"Move {go_quote(str(src))} to {go_quote(str(dst))}")
         click.echo(f"Successfully moved {max(moved[0], 1)} object(s).")
 
 
