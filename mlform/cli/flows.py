@@ -32,7 +32,27 @@ def build_options(mode: str, kw: dict[str, Any]) -> Any:
 def render_plan_text(plan: Any, color: bool) -> str:
     from mlform.ui.plan_render import render_plan
 
-    return render_plan(plan, color=color)
+    return render_plan(plan, color=color, schemas=plan_schemas(plan))
+
+
+def plan_schemas(plan: Any) -> dict[str, Any]:
+    """Each planned resource type's schema, so that nested blocks are drawn as blocks."""
+    from mlform.sdk.plugins import PluginError, load_provider
+    from mlform.sdk.schema import resource_body
+
+    out: dict[str, Any] = {}
+    for rc in [*plan.changes, *plan.drift]:
+        rtype = rc.addr.resource.type
+        if rtype in out or '"' not in rc.provider:
+            continue
+        try:
+            cls = load_provider(rc.provider.split('"')[1])
+        except PluginError:
+            continue
+        kind = cls.kinds.get(rtype)
+        if kind is not None:
+            out[rtype] = resource_body(kind)
+    return out
 
 
 def run_plan(
