@@ -6,8 +6,9 @@ hash of its name, its text, mlform's version and this cache's format number; the
 the same text rebuilds the tree from the cache instead of parsing it.
 
 The stored form is a compact nest of tuples written with `marshal`, not a pickle: unpickling
-hundreds of thousands of small slotted objects is slower than parsing them. Positions are
-stored once in a table and shared; nodes are rebuilt with their slots set directly.
+hundreds of thousands of small slotted objects is slower than parsing them. Ranges are stored
+as pairs of character offsets and rebuilt, in bulk, as `SourceRange`s over the file's text,
+which work out line and column only when something reads them.
 
 The cache is an optimisation only: a cache that cannot be read or written, or holds something
 unexpected, is ignored, never an error for the user. Files with syntax errors are not cached.
@@ -30,15 +31,16 @@ from pathlib import Path
 from typing import Any
 
 from mlform import __version__, diagnostics
+from mlform.config.parser import SourceLines, SourceRange
 from mlform.config.syntax import Attribute, Block, Body, File
-from mlform.diagnostics import Diagnostic, Pos, Range
+from mlform.diagnostics import Diagnostic, Range
 from mlform.lang import ast, values
 from mlform.lang.types import NUMBER, STRING
 
 __all__ = ["parse_file_cached", "encode_file", "decode_file", "FORMAT", "DEFAULT_CACHE_DIR"]
 
 # Bump when the stored form or the parser's output changes shape.
-FORMAT = 4
+FORMAT = 5
 DEFAULT_CACHE_DIR = Path(".mlform") / "cache" / "parse"
 
 # Node tags of the stored form.
@@ -139,29 +141,16 @@ def _store(entry: Path, data: bytes) -> None:
 class _Encoder:
     def __init__(self, filename: str):
         self.filename = filename
-        self.positions: dict[int, Pos] = {}  # by offset
         self.ranges: list[int] = []  # (start offset, end offset) pairs
 
     def r(self, rng: Range) -> int:
         rt = self.ranges
         idx = len(rt) >> 1
-        a = rng.start
-        b = rng.end
-        self.positions[a.byte] = a
-        self.positions[b.byte] = b
-        rt += (a.byte, b.byte)
+        if type(rng) is SourceRange:
+            rt += rng.offsets()
+        else:
+            rt += (rng.start.byte, rng.end.byte)
         return idx
-
-    def tables(self) -> tuple[bytes, bytes]:
-        """The position table (line, column, offset per distinct offset) and the range table
-        (pairs of indexes into it)."""
-        pos = self.positions
-        index = {off: i for i, off in enumerate(pos)}
-        table: list[int] = []
-        for p in pos.values():
-            table += (p.line, p.column, p.byte)
-        ranges = list(map(index.__getitem__, self.ranges))
-        return array("q", table).tobytes(), array("q", ranges).tobytes()
 
     def body(self, b: Body) -> tuple[Any, ...]:
         assert b.range is not None
@@ -296,19 +285,15 @@ def encode_file(f: File) -> tuple[Any, ...]:
     """The stored form of a parsed file (marshal-able nested tuples)."""
     enc = _Encoder(f.filename)
     body = enc.body(f.body)
-    positions, ranges = enc.tables()
-    return (FORMAT, positions, ranges, body)
+    return (FORMAT, array("q", enc.ranges).tobytes(), body)
 
 
 # -- decoding -------------------------------------------------------------------------------
 
 _new = object.__new__
-_set_line = Pos.line.__set__  # type: ignore[attr-defined]
-_set_column = Pos.column.__set__  # type: ignore[attr-defined]
-_set_byte = Pos.byte.__set__  # type: ignore[attr-defined]
-_set_filename = Range.filename.__set__  # type: ignore[attr-defined]
-_set_start = Range.start.__set__  # type: ignore[attr-defined]
-_set_end = Range.end.__set__  # type: ignore[attr-defined]
+_set_a = SourceRange._a.__set__  # type: ignore[attr-defined]
+_set_b = SourceRange._b.__set__  # type: ignore[attr-defined]
+_set_lines = SourceRange._lines.__set__  # type: ignore[attr-defined]
 
 
 def _consume(it: Any) -> None:
@@ -319,21 +304,14 @@ class _Decoder:
     """Rebuilds a tree. Positions and ranges are made in bulk with C-level loops (`map` over
     slot setters), which is several times faster than calling their constructors."""
 
-    def __init__(self, filename: str, pos_bytes: bytes, range_bytes: bytes):
-        table = array("q")
-        table.frombytes(pos_bytes)
-        n = len(table) // 3
-        pos = list(map(_new, repeat(Pos, n)))
-        _consume(map(_set_line, pos, table[0::3]))
-        _consume(map(_set_column, pos, table[1::3]))
-        _consume(map(_set_byte, pos, table[2::3]))
-        rt = array("q")
-        rt.frombytes(range_bytes)
-        m = len(rt) >> 1
-        ranges = list(map(_new, repeat(Range, m)))
-        _consume(map(_set_filename, ranges, repeat(filename, m)))
-        _consume(map(_set_start, ranges, map(pos.__getitem__, rt[0::2])))
-        _consume(map(_set_end, ranges, map(pos.__getitem__, rt[1::2])))
+    def __init__(self, filename: str, text: str, range_bytes: bytes):
+        offsets = array("q")
+        offsets.frombytes(range_bytes)
+        m = len(offsets) >> 1
+        ranges = list(map(_new, repeat(SourceRange, m)))
+        _consume(map(_set_a, ranges, offsets[0::2]))
+        _consume(map(_set_b, ranges, offsets[1::2]))
+        _consume(map(_set_lines, ranges, repeat(SourceLines(text, filename), m)))
         self.R = ranges
 
     def body(self, data: tuple[Any, ...]) -> Body:
@@ -491,13 +469,13 @@ _DECODERS: list[Callable[[_Decoder, Any], Any]] = [
 
 def decode_file(data: tuple[Any, ...], filename: str, text: str) -> File | None:
     """The file stored by `encode_file`; None if `data` is of another format."""
-    if not isinstance(data, tuple) or len(data) != 4 or data[0] != FORMAT:
+    if not isinstance(data, tuple) or len(data) != 3 or data[0] != FORMAT:
         return None
     enabled = gc.isenabled()
     gc.disable()
     try:
-        dec = _Decoder(filename, data[1], data[2])
-        body = dec.body(data[3])
+        dec = _Decoder(filename, text, data[1])
+        body = dec.body(data[2])
     finally:
         if enabled:
             gc.freeze()

@@ -106,15 +106,102 @@ _LIT, _INTERP, _IF, _ELSE, _ENDIF, _FOR, _ENDFOR = range(7)
 _DIRECTIVE_NAMES = {_ELSE: "else", _ENDIF: "endif", _ENDFOR: "endfor"}
 
 
-# Positions and ranges are made by the hundred thousand: setting their slots directly is
-# much cheaper than their (frozen dataclass) constructors.
+# Positions are made on demand: a parse creates a range for nearly every token, but line and
+# column are read only for the few that a diagnostic is about.
 _new = object.__new__
 _set_line = Pos.line.__set__  # type: ignore[attr-defined]
 _set_column = Pos.column.__set__  # type: ignore[attr-defined]
 _set_byte = Pos.byte.__set__  # type: ignore[attr-defined]
-_set_filename = Range.filename.__set__  # type: ignore[attr-defined]
-_set_start = Range.start.__set__  # type: ignore[attr-defined]
-_set_end = Range.end.__set__  # type: ignore[attr-defined]
+
+
+class SourceLines:
+    """Where the lines of one source text start, to turn character offsets into positions.
+    `base` is where the text begins in a larger file (line 1, column 1 by default)."""
+
+    __slots__ = ("filename", "starts", "base", "_cache")
+
+    def __init__(self, text: str, filename: str, base: Pos | None = None):
+        self.filename = filename
+        starts = [0]
+        find = text.find
+        j = find("\n")
+        while j >= 0:
+            starts.append(j + 1)
+            j = find("\n", j + 1)
+        self.starts = starts
+        self.base = base
+        self._cache: dict[int, Pos] = {}
+
+    def pos(self, off: int) -> Pos:
+        p = self._cache.get(off)
+        if p is None:
+            line = bisect_right(self.starts, off)
+            col = off - self.starts[line - 1] + 1
+            base = self.base
+            if base is None:
+                p = _new(Pos)
+                _set_line(p, line)
+                _set_column(p, col)
+                _set_byte(p, off)
+            elif line == 1:
+                p = Pos(base.line, base.column + col - 1, base.byte + off)
+            else:
+                p = Pos(base.line + line - 1, col, base.byte + off)
+            self._cache[off] = p
+        return p
+
+    def range(self, a: int, b: int) -> SourceRange:
+        r = _new(SourceRange)
+        _set_a(r, a)
+        _set_b(r, b)
+        _set_lines(r, self)
+        return r
+
+
+class SourceRange(Range):
+    """A `Range` that keeps character offsets and works out line and column when they are
+    read. It is a `Range` in every respect (equal to and hashing like the plain `Range` with
+    the same positions, and pickled as one)."""
+
+    __slots__ = ("_a", "_b", "_lines")
+    _a: int
+    _b: int
+    _lines: SourceLines
+
+    @property  # type: ignore[misc]
+    def filename(self) -> str:  # type: ignore[override]
+        return self._lines.filename
+
+    @property  # type: ignore[misc]
+    def start(self) -> Pos:  # type: ignore[override]
+        return self._lines.pos(self._a)
+
+    @property  # type: ignore[misc]
+    def end(self) -> Pos:  # type: ignore[override]
+        return self._lines.pos(self._b)
+
+    def offsets(self) -> tuple[int, int]:
+        """Start and end as offsets into the file."""
+        base = self._lines.base
+        if base is None:
+            return self._a, self._b
+        return base.byte + self._a, base.byte + self._b
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Range):
+            return NotImplemented
+        return (self.filename, self.start, self.end) == (other.filename, other.start, other.end)
+
+    def __hash__(self) -> int:
+        return hash((self.filename, self.start, self.end))
+
+    def __reduce__(self) -> tuple[type[Range], tuple[str, Pos, Pos]]:
+        return (Range, (self.filename, self.start, self.end))
+
+
+_set_a = SourceRange._a.__set__  # type: ignore[attr-defined]
+_set_b = SourceRange._b.__set__  # type: ignore[attr-defined]
+_set_lines = SourceRange._lines.__set__  # type: ignore[attr-defined]
 
 
 class _Fail(Exception):
@@ -130,16 +217,7 @@ class _Parser:
         self.e = toks.ends
         self.i = 0
         self.diags: list[Diagnostic] = []
-        self._pos_cache: dict[int, Pos] = {}
-        # Offsets where each line starts, for turning offsets into line and column.
-        starts = [0]
-        find = text.find
-        j = find("\n")
-        while j >= 0:
-            starts.append(j + 1)
-            j = find("\n", j + 1)
-        self._line_starts = starts
-        self._base = start
+        self.lines = SourceLines(text, filename, start)
         for err in toks.errors:
             self.diags.append(
                 Diagnostic(Severity.ERROR, err.summary, err.detail, self.rng(err.start, err.end))
@@ -148,35 +226,20 @@ class _Parser:
     # -- positions -------------------------------------------------------------------------
 
     def pos(self, off: int) -> Pos:
-        p = self._pos_cache.get(off)
-        if p is None:
-            line = bisect_right(self._line_starts, off)
-            col = off - self._line_starts[line - 1] + 1
-            base = self._base
-            if base is None:
-                p = _new(Pos)
-                _set_line(p, line)
-                _set_column(p, col)
-                _set_byte(p, off)
-            elif line == 1:
-                p = Pos(base.line, base.column + col - 1, base.byte + off)
-            else:
-                p = Pos(base.line + line - 1, col, base.byte + off)
-            self._pos_cache[off] = p
-        return p
+        return self.lines.pos(off)
 
     def rng(self, a: int, b: int) -> Range:
-        r = _new(Range)
-        _set_filename(r, self.filename)
-        _set_start(r, self.pos(a))
-        _set_end(r, self.pos(b))
+        r = _new(SourceRange)
+        _set_a(r, a)
+        _set_b(r, b)
+        _set_lines(r, self.lines)
         return r
 
     def tok_rng(self, i: int) -> Range:
-        r = _new(Range)
-        _set_filename(r, self.filename)
-        _set_start(r, self.pos(self.s[i]))
-        _set_end(r, self.pos(self.e[i]))
+        r = _new(SourceRange)
+        _set_a(r, self.s[i])
+        _set_b(r, self.e[i])
+        _set_lines(r, self.lines)
         return r
 
     def tok_text(self, i: int) -> str:
@@ -291,7 +354,7 @@ class _Parser:
         return Attribute(
             self.tok_text(i),
             expr,
-            Range(self.filename, name_range.start, expr.range.end),
+            self.rng(self.s[i], expr.range._b),  # type: ignore[attr-defined]
             name_range,
         )
 
@@ -370,7 +433,7 @@ class _Parser:
             self.tok_text(i),
             labels,
             body,
-            Range(self.filename, type_range.start, body.range.end),
+            self.rng(self.s[i], self.e[close]),
             type_range,
             label_ranges,
         )
@@ -420,7 +483,10 @@ class _Parser:
         self.i += 1
         false = self.expr()
         return Conditional(
-            cond, true, false, Range(self.filename, cond.range.start, false.range.end)
+            cond,
+            true,
+            false,
+            self.rng(cond.range._a, false.range._b),  # type: ignore[attr-defined]
         )
 
     def binary(self, min_prec: int) -> Expr:
@@ -435,7 +501,10 @@ class _Parser:
             self.i += 1
             right = self.binary(prec + 1)
             left = BinaryOp(
-                op, left, right, Range(self.filename, left.range.start, right.range.end)
+                op,
+                left,
+                right,
+                self.rng(left.range._a, right.range._b),  # type: ignore[attr-defined]
             )
 
     def unary(self) -> Expr:
@@ -445,7 +514,9 @@ class _Parser:
             self.i = i + 1
             operand = self.unary()
             return UnaryOp(
-                op, operand, Range(self.filename, self.pos(self.s[i]), operand.range.end)
+                op,
+                operand,
+                self.rng(self.s[i], operand.range._b),  # type: ignore[attr-defined]
             )
         return self.term()
 
@@ -521,7 +592,6 @@ class _Parser:
         k = self.k
         s = self.s
         e = self.e
-        fn = self.filename
         while True:
             i = self.i
             kind = k[i]
@@ -530,12 +600,12 @@ class _Parser:
                 if nk == IDENT:
                     name = self.text[s[i + 1] : e[i + 1]]
                     self.i = i + 2
-                    end = self.pos(e[i + 1])
+                    end = e[i + 1]
                     if type(node) is ScopeTraversal:
-                        node.steps.append(AttrStep(name, Range(fn, self.pos(s[i]), end)))
-                        node.range = Range(fn, node.range.start, end)
+                        node.steps.append(AttrStep(name, self.rng(s[i], end)))
+                        node.range = self.rng(node.range._a, end)  # type: ignore[attr-defined]
                     else:
-                        node = GetAttr(node, name, Range(fn, node.range.start, end))
+                        node = GetAttr(node, name, self.rng(node.range._a, end))  # type: ignore[attr-defined]
                 elif nk == NUMBER:
                     # The legacy index syntax `list.0`; `a.0.1` scans as the number `0.1`.
                     t = self.tok_text(i + 1)
@@ -562,7 +632,7 @@ class _Parser:
                         each = GetAttr(
                             each,
                             self.tok_text(j + 1),
-                            Range(fn, each.range.start, self.pos(e[j + 1])),
+                            self.rng(each.range._a, e[j + 1]),  # type: ignore[attr-defined]
                         )
                         self.i = j + 2
                     if k[self.i] == "." and k[self.i + 1] == "*":
@@ -572,7 +642,7 @@ class _Parser:
                             "A splat expression (*) cannot be used inside another attribute-only "
                             "splat expression.",
                         )
-                    node = Splat(node, each, False, Range(fn, node.range.start, each.range.end))
+                    node = Splat(node, each, False, self.rng(node.range._a, each.range._b))  # type: ignore[attr-defined]
                 else:
                     raise self.fail(
                         i + 1,
@@ -584,7 +654,7 @@ class _Parser:
                     self.i = i + 3
                     anon = AnonSymbol(self.rng(s[i], e[i + 2]))
                     each = self.postfix(anon)
-                    return Splat(node, each, True, Range(fn, node.range.start, each.range.end))
+                    return Splat(node, each, True, self.rng(node.range._a, each.range._b))  # type: ignore[attr-defined]
                 self.i = i + 1
                 key = self.expr()
                 close = self.i
@@ -598,7 +668,7 @@ class _Parser:
                 if type(key) is Literal:
                     node = self.index_step(node, key, s[i], e[close])
                 else:
-                    node = Index(node, key, Range(fn, node.range.start, self.pos(e[close])))
+                    node = Index(node, key, self.rng(node.range._a, e[close]))  # type: ignore[attr-defined]
             else:
                 return node
 
@@ -607,9 +677,9 @@ class _Parser:
         r = self.rng(a, b)
         if type(node) is ScopeTraversal:
             node.steps.append(IndexStep(key.value, r))
-            node.range = Range(self.filename, node.range.start, r.end)
+            node.range = self.rng(node.range._a, b)  # type: ignore[attr-defined]
             return node
-        return Index(node, key, Range(self.filename, node.range.start, r.end))
+        return Index(node, key, self.rng(node.range._a, b))  # type: ignore[attr-defined]
 
     def call(self) -> Expr:
         k = self.k
