@@ -198,6 +198,9 @@ class SourceRange(Range):
     def __reduce__(self) -> tuple[type[Range], tuple[str, Pos, Pos]]:
         return (Range, (self.filename, self.start, self.end))
 
+    def __repr__(self) -> str:
+        return repr(Range(self.filename, self.start, self.end))
+
 
 _set_a = SourceRange._a.__set__  # type: ignore[attr-defined]
 _set_b = SourceRange._b.__set__  # type: ignore[attr-defined]
