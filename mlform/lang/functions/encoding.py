@@ -17,7 +17,7 @@ from typing import Any
 from mlform.lang.convert import format_number
 from mlform.lang.functions._core import FunctionContext, FunctionError, Param, register
 from mlform.lang.functions._format import json_dumps, json_string
-from mlform.lang.types import BOOL, DYNAMIC, NUMBER, STRING, ListType, ObjectType, Type
+from mlform.lang.types import DYNAMIC, STRING, ListType, ObjectType, Type
 from mlform.lang.values import Value, from_python, string
 
 S = Param("str", STRING)
@@ -471,105 +471,9 @@ def _yaml_problem(e: Any) -> str:
 
 def yaml_dump(v: Value) -> str:
     """A wholly known value as YAML in Terraform's style."""
-    lines: list[str] = []
-    _yaml_node(v, 0, lines, None)
-    return "\n".join(lines) + "\n"
+    from mlform.lang.functions._yaml import dump
 
-
-def _yaml_scalar(v: Value) -> str | None:
-    if v.v is None:
-        return "null"
-    if v.type == BOOL:
-        return "true" if v.v else "false"
-    if v.type == NUMBER:
-        return format_number(v.v)
-    if v.type == STRING:
-        s = v.v
-        if "\n" in s:
-            return None
-        return _yaml_quote(s)
-    if isinstance(v.v, tuple) and not v.v:
-        return "[]"
-    if isinstance(v.v, dict) and not v.v:
-        return "{}"
-    return None
-
-
-def _yaml_quote(s: str) -> str:
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif o < 0x20 or o == 0x7F or 0x80 <= o <= 0x9F or ch in "\u2028\u2029\ufeff":
-            out.append(f"\\x{o:02X}" if o <= 0xFF else f"\\u{o:04X}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _yaml_literal(s: str, indent: int) -> list[str]:
-    if s.endswith("\n"):
-        chomp = "+" if s.endswith("\n\n") else ""
-        body = s[:-1] if not chomp else s.rstrip("\n")
-    else:
-        chomp, body = "-", s
-    lead = "2" if body.startswith((" ", "\n")) else ""
-    head = "|" + lead + chomp
-    pad = " " * indent
-    out = [head]
-    for line in body.split("\n"):
-        out.append(pad + line if line else "")
-    if chomp == "+":
-        out.extend([""] * (len(s) - len(s.rstrip("\n")) - 1))
-    return out
-
-
-def _yaml_node(v: Value, indent: int, lines: list[str], prefix: str | None) -> None:
-    """Write `v` at `indent`; `prefix` is what precedes it on its first line ("- " or a key)."""
-    pad = " " * indent
-    scalar = _yaml_scalar(v)
-    if scalar is not None:
-        lines.append((prefix if prefix is not None else pad) + scalar)
-        return
-    if v.type == STRING:
-        lit = _yaml_literal(v.v, indent if prefix is not None else indent + 2)
-        lines.append((prefix if prefix is not None else pad) + lit[0])
-        lines.extend(lit[1:])
-        return
-    if isinstance(v.v, tuple):
-        if prefix is not None and not prefix.endswith("- "):
-            lines.append(prefix.rstrip())
-            prefix = None
-        for i, e in enumerate(v.v):
-            head = (prefix if (i == 0 and prefix is not None) else pad) + "- "
-            _yaml_node(e, indent + 2, lines, head)
-        return
-    items = v.v
-    first = True
-    if prefix is not None and not prefix.endswith("- "):
-        lines.append(prefix.rstrip())
-        prefix = None
-    for k in sorted(items):
-        head = (prefix if (first and prefix is not None) else pad) + _yaml_quote(k) + ":"
-        first = False
-        e = items[k]
-        if _yaml_scalar(e) is not None or e.type == STRING:
-            _yaml_node(e, indent + 2, lines, head + " ")
-        elif isinstance(e.v, tuple):
-            lines.append(head)
-            for ev in e.v:
-                _yaml_node(ev, indent + 2, lines, pad + "- ")
-        else:
-            lines.append(head)
-            _yaml_node(e, indent + 2, lines, None)
+    return dump(v)
 
 
 @register(

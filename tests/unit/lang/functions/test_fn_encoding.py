@@ -70,7 +70,15 @@ from fnhelp import call, err, ev, same
             '"\\"bar\\": \\"baz\\"\\n\\"foo\\":\\n- 1\\n- \\"a\\": \\"b\\"\\n  \\"c\\": \\"d\\"\\n- 3\\n"',
         ),
         ('yamlencode("x")', '"\\"x\\"\\n"'),
-        ("yamlencode(null)", '"null\\n"'),
+        ("yamlencode(null)", '"null\\n...\\n"'),
+        ("yamlencode(true)", '"true\\n...\\n"'),
+        ("yamlencode(0)", '"0\\n...\\n"'),
+        ('yamlencode("")', '"\\"\\"\\n"'),
+        ('yamlencode("a\\tb")', '"\\"a\\\\tb\\"\\n"'),
+        ('yamlencode("a \\nb")', '"\\"a \\\\nb\\"\\n"'),
+        ('yamlencode("😀")', '"\\"\\\\U0001F600\\"\\n"'),
+        ('yamlencode("a\\n\\n")', '"|+\\n  a\\n\\n...\\n"'),
+        ('yamlencode(" a\\nb")', '"|2-\\n   a\\n  b\\n"'),
         ("yamlencode([])", '"[]\\n"'),
         ("yamlencode({})", '"{}\\n"'),
         ("yamlencode({a = {b = {c = true}}})", '"\\"a\\":\\n  \\"b\\":\\n    \\"c\\": true\\n"'),
@@ -93,6 +101,22 @@ def test_json_round_trip() -> None:
         'jsondecode(jsonencode({a = [1, "x", true, null], b = {c = 0.25}}))',
         '{a = [1, "x", true, null], b = {c = 0.25}}',
     )
+
+
+def test_yamlencode_folds_long_strings_as_terraform_does() -> None:
+    text = (
+        "mkdir -p /app/storage/database /app/storage/framework/cache/data "
+        "/app/storage/framework/sessions /app/storage/framework/views /app/storage/logs "
+        "/app/bootstrap/cache && touch /app/storage/database/database.sqlite"
+    )
+    out = call("yamlencode", {"command": text}).v
+    lines = out.split("\n")
+    assert lines[0] == (
+        '"command": "mkdir -p /app/storage/database /app/storage/framework/cache/data '
+        "/app/storage/framework/sessions"
+    )
+    assert lines[1].startswith("  /app/storage/framework/views")
+    assert call("yamldecode", out).to_python() == {"command": text}
 
 
 def test_yaml_round_trip() -> None:
