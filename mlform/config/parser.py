@@ -168,6 +168,11 @@ class SourceRange(Range):
     _b: int
     _lines: SourceLines
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Range:  # type: ignore[misc]
+        # Built by its constructor (as `dataclasses.replace` does): a plain Range. The parser
+        # makes source ranges with `SourceLines.range`.
+        return Range(*args, **kwargs)
+
     @property  # type: ignore[misc]
     def filename(self) -> str:  # type: ignore[override]
         return self._lines.filename

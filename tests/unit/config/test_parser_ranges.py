@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import pickle
 
 from mlform.config.parser import SourceLines, parse_hcl
@@ -38,6 +39,13 @@ def test_a_source_range_copies_and_pickles_as_a_plain_range() -> None:
         assert type(other) is Range
         assert other == r
         assert other.start == Pos(2, 1, 2) and other.end == Pos(2, 3, 4)
+
+
+def test_replacing_a_field_gives_a_plain_range() -> None:
+    r = SourceLines("abc", "f.hcl").range(0, 2)
+    other = dataclasses.replace(r, end=Pos(1, 4, 3))
+    assert type(other) is Range
+    assert other == Range("f.hcl", Pos(1, 1, 0), Pos(1, 4, 3))
 
 
 def test_offsets_with_a_base_position() -> None:
