@@ -60,7 +60,7 @@ def _human(name: str | None, outputs: dict[str, OutputRecord]) -> str:
 
 
 def _json(name: str | None, outputs: dict[str, OutputRecord]) -> str:
-    from mlform.cli.output_render import json_indent, value_json
+    from mlform.cli.output_render import json_indent, type_json, value_json
 
     if name is not None:
         rec = outputs[name]
@@ -69,7 +69,7 @@ def _json(name: str | None, outputs: dict[str, OutputRecord]) -> str:
         {
             n: {
                 "sensitive": rec.sensitive,
-                "type": rec.type,
+                "type": type_json(rec.type),
                 "value": value_json(rec.value, rec.type),
             }
             for n, rec in sorted(outputs.items())

@@ -19,6 +19,7 @@ __all__ = [
     "output_value",
     "raw_text",
     "render_output_value",
+    "type_json",
     "value_json",
 ]
 
@@ -37,6 +38,17 @@ def output_value(value_json: Any, type_json: Any) -> Value:
     except (KeyError, IndexError, TypeError, ValueError):
         type_ = None
     return data_to_value(value_json, type_)
+
+
+def type_json(type_json: Any) -> Any:
+    """The type notation in its canonical form (object attributes sorted, as Terraform writes
+    them); a notation this mlform cannot read is returned as it is."""
+    from mlform.lang.types import from_json
+
+    try:
+        return from_json(type_json).to_json()
+    except (KeyError, IndexError, TypeError, ValueError):
+        return type_json
 
 
 def render_output_value(value_json: Any, type_json: Any) -> str:

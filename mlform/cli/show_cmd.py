@@ -204,7 +204,7 @@ def _resource_json(res: ResourceRecord, inst: InstanceRecord) -> dict[str, Any]:
 def state_values_json(state: State) -> dict[str, Any]:
     """Terraform's `values` object for a state: `outputs` and `root_module` with nested
     `child_modules` (each with its `address`)."""
-    from mlform.cli.output_render import value_json
+    from mlform.cli.output_render import type_json, value_json
 
     values: dict[str, Any] = {}
     if state.outputs:
@@ -212,7 +212,7 @@ def state_values_json(state: State) -> dict[str, Any]:
             name: {
                 "sensitive": rec.sensitive,
                 "value": value_json(rec.value, rec.type),
-                "type": rec.type,
+                "type": type_json(rec.type),
             }
             for name, rec in sorted(state.outputs.items())
         }
