@@ -9,7 +9,6 @@ RSA private key, in pure Python.
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Callable
 
 from mlform.lang.functions._core import FunctionContext, FunctionError, Param, register
@@ -33,11 +32,21 @@ def _os_error(e: OSError) -> str:
 
 
 def _hex(algo: str) -> Callable[[bytes], str]:
-    return lambda data: hashlib.new(algo, data).hexdigest()
+    def digest(data: bytes) -> str:
+        import hashlib
+
+        return hashlib.new(algo, data).hexdigest()
+
+    return digest
 
 
 def _b64(algo: str) -> Callable[[bytes], str]:
-    return lambda data: base64.b64encode(hashlib.new(algo, data).digest()).decode("ascii")
+    def digest(data: bytes) -> str:
+        import hashlib
+
+        return base64.b64encode(hashlib.new(algo, data).digest()).decode("ascii")
+
+    return digest
 
 
 _EXAMPLE_INPUT = "hello world"

@@ -6,17 +6,22 @@ ParseCIDR ignores them.
 
 from __future__ import annotations
 
-import ipaddress
+from typing import TYPE_CHECKING
 
 from mlform.lang.functions._core import FunctionContext, FunctionError, Param, register
 from mlform.lang.functions._util import whole
 from mlform.lang.types import NUMBER, STRING, ListType
 from mlform.lang.values import Value, list_of, string
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+if TYPE_CHECKING:
+    import ipaddress
+
+    Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def parse_cidr(text: str, arg_index: int | None = None) -> Network:
+    import ipaddress  # imported on use: startup stays light
+
     try:
         if "/" not in text:
             raise ValueError
@@ -40,6 +45,8 @@ def _subnet(net: Network, newbits: int, num: int) -> Network:
         raise FunctionError(
             f"prefix extension of {newbits} does not accommodate a subnet numbered {num}"
         )
+    import ipaddress
+
     base = int(net.network_address) | (num << (net.max_prefixlen - new_len))
     return ipaddress.ip_network((base, new_len))
 
@@ -134,6 +141,8 @@ def _cidrsubnet(args: list[Value], fctx: FunctionContext) -> Value:
     ],
 )
 def _cidrsubnets(args: list[Value], fctx: FunctionContext) -> Value:
+    import ipaddress
+
     net = parse_cidr(args[0].v, 0)
     out: list[Value] = []
     nxt = int(net.network_address)
