@@ -501,20 +501,58 @@ def _templatestring(args: list[Value], fctx: FunctionContext) -> Value:
 def render_template(
     text: str, filename: str, vars_: Value, arg_index: int, fctx: FunctionContext
 ) -> Value:
-    """Render `text` through the evaluator with the variables in `vars_` (a map or object)."""
+    """Render `text` through the evaluator with the variables in `vars_` (a map or object),
+    after Terraform's checks: variable names must be identifiers, and every variable the
+    template refers to must be given."""
+    from mlform.lang.render import go_quote
+
     if not vars_.type.is_mapping():
         raise FunctionError("invalid vars value: must be a map", arg_index)
     names = vars_.items()
     for k in names:
-        if not k.isidentifier():
+        if not _is_identifier(k):
             raise FunctionError(
-                f"invalid template variable name {k!r}: must start with a letter, "
+                f"invalid template variable name {go_quote(k)}: must start with a letter, "
                 "followed by zero or more letters, digits, and underscores",
                 arg_index,
             )
+    missing = _missing_reference(text, filename, names)
+    if missing is not None:
+        root, where = missing
+        raise FunctionError(
+            f"vars map does not contain key {go_quote(root)}, referenced at {where}", arg_index
+        )
     if fctx.evaluate_template is None:
         raise FunctionError("templates cannot be rendered in this context")
     return fctx.evaluate_template(text, filename, dict(names))
+
+
+def _is_identifier(name: str) -> bool:
+    # HCL identifiers: a letter or underscore, then letters, digits, underscores and dashes.
+    return (
+        bool(name)
+        and (name[0].isalpha() or name[0] == "_")
+        and all(c.isalnum() or c in "_-" for c in name)
+    )
+
+
+def _missing_reference(text: str, filename: str, names: dict[str, Value]) -> tuple[str, str] | None:
+    """The first variable the template refers to that `names` lacks, with where it is."""
+    from mlform.config.parser import parse_template
+    from mlform.lang.ast import traversals
+
+    expr, diags = parse_template(text, filename)
+    if expr is None or any(d.is_error for d in diags):
+        return None  # the evaluator reports syntax errors with their places
+    for t in traversals(expr):
+        if t.root not in names:
+            r = t.root_range
+            if r.start.line == r.end.line:
+                where = f"{r.filename}:{r.start.line},{r.start.column}-{r.end.column}"
+            else:
+                where = f"{r.filename}:{r.start.line},{r.start.column}-{r.end.line},{r.end.column}"
+            return t.root, where
+    return None
 
 
 def _trim_space(s: str) -> str:

@@ -101,11 +101,21 @@ def test_templatefile_may_not_call_itself(tmp_path: Path) -> None:
     ), d.detail
 
 
-def test_templatefile_reports_template_errors() -> None:
+def test_templatefile_reports_missing_variables() -> None:
     d = err('templatefile("greeting.tftpl", { name = "X" })')
-    assert d.summary == "Error in function call"
-    assert 'Call to function "templatefile" failed' in d.detail
-    assert TESTDATA.is_dir()
+    assert (d.summary, d.detail) == (
+        "Invalid function argument",
+        'Invalid value for "vars" parameter: vars map does not contain key "addrs", referenced '
+        "at greeting.tftpl:2,13-18.",
+    )
+    d = err('templatefile("greeting.tftpl", { "not valid" = 1 })')
+    assert d.detail == (
+        'Invalid value for "vars" parameter: invalid template variable name "not valid": must '
+        "start with a letter, followed by zero or more letters, digits, and underscores."
+    )
+    assert not ev(
+        'templatefile("greeting.tftpl", { name = "X", addrs = [1], port = var.later })'
+    ).is_known
 
 
 @pytest.mark.parametrize(
