@@ -9,6 +9,7 @@ GPU that disappeared shows in the next plan.
 
 from __future__ import annotations
 
+import json
 import socket
 from typing import Any
 
@@ -151,11 +152,14 @@ class ClusterKind(Kind):
         before = {**schema.Args().model_dump(), **(prior.args or {})}
         for name, value in normalized.items():
             if before.get(name) != value:
-                reasons.append(f"{name} changed {before.get(name)!r} → {value!r}")
+                reasons.append(
+                    f"{name} changed {json.dumps(before.get(name), default=str)} → {json.dumps(value, default=str)}"
+                )
         for name in _WATCHED:
             if prior.attrs.get(name) != attrs[name]:
                 reasons.append(
-                    f"host {name} is now {attrs[name]!r} (was {prior.attrs.get(name)!r})"
+                    f"host {name} is now {json.dumps(attrs[name], default=str)} "
+                    f"(was {json.dumps(prior.attrs.get(name), default=str)})"
                 )
         if not reasons and all(prior.attrs.get(k) == v for k, v in attrs.items()):
             return Planned("noop", attrs, args=normalized)

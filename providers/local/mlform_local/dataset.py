@@ -10,6 +10,7 @@ still points there.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -233,7 +234,9 @@ class DatasetKind(Kind):
             attrs["created_at"] = UNKNOWN
         for name in ("include", "exclude", "version"):
             if before.get(name) != normalized[name]:
-                reasons.append(f"{name} changed {before.get(name)!r} → {normalized[name]!r}")
+                reasons.append(
+                    f"{name} changed {_show(before.get(name))} → {_show(normalized[name])}"
+                )
         if not reasons:
             # Nothing to do: keep what was recorded (created_at of the stored snapshot).
             return Planned(
@@ -340,3 +343,10 @@ class DatasetKind(Kind):
         if state is None or not self._store(ctx).has_snapshot(state.id):
             return None
         return state
+
+
+def _show(value: Any) -> str:
+    """An argument value as a plan reason shows it: digests shortened, otherwise as HCL/JSON."""
+    if isinstance(value, str) and is_digest(value):
+        return f'"{short_digest(value)}"'
+    return json.dumps(value, default=str)

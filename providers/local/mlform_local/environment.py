@@ -579,7 +579,9 @@ class EnvironmentKind(Kind):
         reasons = []
         for name in ("image", "cuda"):
             if before.get(name) != normalized[name]:
-                reasons.append(f"{name} changed {before.get(name)!r} → {normalized[name]!r}")
+                reasons.append(
+                    f"{name} changed {json.dumps(before.get(name), default=str)} → {json.dumps(normalized[name], default=str)}"
+                )
         if info is None:
             reasons.append(
                 f"the built environment {req.id[:16]}… is missing from {envs_dir(data_dir)}; it will be built again"
@@ -693,4 +695,4 @@ def _describe_change(name: str, old: Any, new: Any) -> str:
     if name == "env" and isinstance(old, dict) and isinstance(new, dict):
         keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
         return "env changed: " + ", ".join(keys)
-    return f"{name} changed {old!r} → {new!r}"
+    return f"{name} changed {json.dumps(old, default=str)} → {json.dumps(new, default=str)}"

@@ -215,7 +215,7 @@ def test_drift_when_host_changes(tmp_path, fake_gpu_host):
     fake_gpu_host("b200x2")
     again = kind.plan(state, {"gpu": "any"}, ctx)
     assert again.action == "update"
-    assert any("gpu_model is now 'NVIDIA B200'" in r for r in again.reasons)
+    assert any('gpu_model is now "NVIDIA B200"' in r for r in again.reasons)
 
 
 def test_import_this_host(tmp_path, no_gpu_host):

@@ -102,7 +102,7 @@ def test_pinned_version_ignores_later_edits(env):
     pinned = kind.plan(first, {"source": "data", "version": first.id}, ctx)
     assert pinned.attrs["digest"] == first.id
     assert pinned.action == "update"  # only the argument changed
-    assert pinned.reasons == [f"version changed None → '{first.id}'"]
+    assert pinned.reasons == [f'version changed null → "{first.id[:15]}…"']
     state = kind.update(first, pinned, ctx)
     assert state.id == first.id
     assert kind.plan(state, {"source": "data", "version": first.id}, ctx).action == "noop"
