@@ -12,6 +12,10 @@ operators, because configurations get large and a generic parser generator is fa
 Python. Template whitespace stripping (`~`) and flush-heredoc indentation are applied here, so
 the evaluator only concatenates.
 
+Every node's range is a `SourceRange`: a `Range` that keeps character offsets and works out
+line and column only when read, since a large file has hundreds of thousands of ranges and
+only the few that a diagnostic shows are ever looked at.
+
 Every syntax error is a `Diagnostic` with a precise range. After an error the parser skips to
 the next line of the enclosing body and goes on, so one run reports several mistakes.
 """
@@ -79,7 +83,14 @@ from mlform.lang.ast import (
     UnaryOp,
 )
 
-__all__ = ["parse_hcl", "parse_file", "parse_expression", "parse_template"]
+__all__ = [
+    "parse_hcl",
+    "parse_file",
+    "parse_expression",
+    "parse_template",
+    "SourceLines",
+    "SourceRange",
+]
 
 # Binary operators and their precedence (higher binds tighter), as in HCL.
 _PREC = {
