@@ -152,8 +152,7 @@ class _Lexer:
         while True:
             m = match(text, pos)
             g = m.lastindex
-            s = m.start(g)
-            e = m.end(g)
+            s, e = m.span(g)
             pos = e
             if g == 4:
                 kinds.append(IDENT)
