@@ -176,10 +176,12 @@ class Store:
         origin: str | None = None,
         progress: ProgressFn | None = None,
         extra: dict[str, Any] | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> tuple[TreeDigest, Path]:
         """Store the files of `source` (a folder, or a single file) as the snapshot `tree` (digest
         it first when None) and return the tree and the snapshot's folder. Idempotent: a stored
-        snapshot is returned as it is. `origin` (default: `source`) and `extra` go to the manifest."""
+        snapshot is returned as it is. `origin` (default: `source`) and `extra` go to the manifest.
+        When `cancelled()` turns true, stops with StoreError and leaves no snapshot."""
         source = Path(source)
         if tree is None:
             tree = digest_tree(source)
@@ -197,6 +199,8 @@ class Store:
 
             def store_one(entry: FileEntry) -> None:
                 nonlocal done, last
+                if cancelled is not None and cancelled():
+                    raise StoreError("storing the snapshot was cancelled")
                 src = source if tree.single_file else source / entry.path
                 self.put_blob(src, entry.sha256)
                 if progress is not None:

@@ -264,7 +264,13 @@ class DatasetKind(Kind):
                     f"{self._change_summary(store, expected, tree)}. Run `mlform plan` again.",
                 )
             try:
-                store.put_tree(source, tree, origin=str(source), progress=ctx.progress)
+                store.put_tree(
+                    source,
+                    tree,
+                    origin=str(source),
+                    progress=ctx.progress,
+                    cancelled=lambda: ctx.cancelled,
+                )
             except (StoreError, DigestError) as e:
                 raise ProviderError(
                     f"cannot snapshot dataset source {args.source}", str(e)

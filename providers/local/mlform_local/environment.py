@@ -384,9 +384,12 @@ def _install(
     reqs = ["-r", str(requirements_path)] if requirements_path is not None else []
     if uv is not None:
         ctx.log(f"creating a virtual environment with Python {interpreter.version} (uv)")
-        rc, tail = _stream(
-            [uv, "venv", "--python", interpreter.path, "--relocatable", str(tmp)], ctx, env=env
-        )
+        venv = [uv, "venv", "--python", interpreter.path]
+        rc, tail = _stream([*venv, "--relocatable", str(tmp)], ctx, env=env)
+        if rc != 0 and "--relocatable" in tail:
+            # An older uv without --relocatable: the scripts are rewritten after the rename.
+            remove_tree(tmp)
+            rc, tail = _stream([*venv, str(tmp)], ctx, env=env)
         if rc != 0:
             raise ProviderError("creating the virtual environment failed", tail[-3000:])
         if packages or reqs:

@@ -109,3 +109,13 @@ def test_environment_helpers(tmp_path):
     assert environment_lock_digest(tmp_path, env_id) is None
     with pytest.raises(ValueError):
         environment_path(tmp_path, "../etc")
+
+
+def test_cancelled_store_leaves_no_snapshot(tmp_path):
+    src = tmp_path / "src"
+    make_tree(src, {"a": b"1", "b": b"2"})
+    store = Store(tmp_path / "d")
+    with pytest.raises(Exception, match="cancelled"):
+        store.put_tree(src, cancelled=lambda: True)
+    assert store.list_snapshots() == []
+    assert [p.name for p in (store.root / "snapshots").iterdir()] == []
