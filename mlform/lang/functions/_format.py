@@ -8,7 +8,6 @@ formatted from their exact decimal value, as Go formats a big float.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -18,8 +17,6 @@ from mlform.lang.functions._core import FunctionError
 from mlform.lang.functions._util import graphemes
 from mlform.lang.types import BOOL, NUMBER, STRING
 from mlform.lang.values import Value
-
-_VERB = re.compile(r"%([ +\-0#]*)(?:\[(\d+)\])?(\d+)?(?:\.(\d*))?(.?)", re.DOTALL)
 
 
 @dataclass
@@ -58,6 +55,7 @@ def format_values(fmt: str, args: list[Value]) -> str:
     out: list[str] = []
     pos = 0
     next_arg = 1
+    n = len(fmt)
     while True:
         i = fmt.find("%", pos)
         if i < 0:
@@ -68,27 +66,62 @@ def format_values(fmt: str, args: list[Value]) -> str:
             out.append("%")
             pos = i + 2
             continue
-        m = _VERB.match(fmt, i)
-        assert m is not None
-        flags, argnum, width, prec, mode = m.groups()
-        if prec == "":
-            raise FunctionError(f"invalid format string starting at offset {i}")
-        if not mode:
-            raise FunctionError(f"invalid format string starting at offset {i}")
+        # Scan flags, [argument index], width, .precision and the verb letter, as cty's
+        # scanner does, with its messages for what does not fit.
+        j = i + 1
+        while j < n and fmt[j] in "0#-+ ":
+            j += 1
+        flags = fmt[i + 1 : j]
+        argnum = None
+        if j < n and fmt[j] == "[":
+            j += 1
+            k = j
+            while j < n and fmt[j].isdigit() and not (j == k and fmt[j] == "0"):
+                j += 1
+            if j == k or j >= n or fmt[j] != "]":
+                _bad_char(fmt, j)
+            argnum = int(fmt[k:j])
+            j += 1
+        width = None
+        if j < n and fmt[j] in "123456789":
+            k = j
+            while j < n and fmt[j].isdigit():
+                j += 1
+            width = int(fmt[k:j])
+        prec = None
+        if j < n and fmt[j] == ".":
+            j += 1
+            k = j
+            while j < n and fmt[j].isdigit():
+                j += 1
+            prec = int(fmt[k:j] or "0")
+        if j >= n:
+            raise FunctionError(f"invalid format string starting at offset {n}")
+        if not ("a" <= fmt[j] <= "z" or "A" <= fmt[j] <= "Z"):
+            _bad_char(fmt, j)
         if argnum is not None:
-            next_arg = int(argnum)
-        verb = _Verb(
-            raw=m.group(0),
-            offset=i,
-            flags=flags,
-            width=int(width) if width is not None else None,
-            prec=int(prec) if prec is not None else None,
-            mode=mode,
-        )
+            next_arg = argnum
+        verb = _Verb(raw=fmt[i : j + 1], offset=i, flags=flags, width=width, prec=prec, mode=fmt[j])
         out.append(_append(verb, next_arg, args))
         next_arg += 1
-        pos = m.end()
+        pos = j + 1
     return "".join(out)
+
+
+def _bad_char(fmt: str, j: int) -> None:
+    if j >= len(fmt):
+        raise FunctionError(f"invalid format string starting at offset {len(fmt)}")
+    raise FunctionError(f"unrecognized format character {_rune(fmt[j])} at offset {j}")
+
+
+def _rune(ch: str) -> str:
+    """A character quoted as Go's %q quotes a rune."""
+    if ch == "'":
+        return "'\\''"
+    from mlform.lang.render import go_quote
+
+    inner = go_quote(ch)[1:-1]
+    return "'" + ('"' if inner == '\\"' else inner) + "'"
 
 
 def _append(verb: _Verb, argnum: int, args: list[Value]) -> str:
@@ -125,7 +158,7 @@ def _append(verb: _Verb, argnum: int, args: list[Value]) -> str:
             s = json_string(s)
         return _pad(verb, s)
     raise FunctionError(
-        f"unsupported format verb {_q(mode)} in {_q(verb.raw)} at offset {verb.offset}"
+        f"unsupported format verb {_rune(mode)} in {_q(verb.raw)} at offset {verb.offset}"
     )
 
 

@@ -229,7 +229,7 @@ def test_regex_dollar_matches_only_at_the_end() -> None:
         (
             'format("%y", 1)',
             "Error in function call",
-            'Call to function "format" failed: unsupported format verb "y" in "%y" at offset 0.',
+            'Call to function "format" failed: unsupported format verb \'y\' in "%y" at offset 0.',
         ),
         (
             'format("%d", "x")',
@@ -308,6 +308,22 @@ def test_regex_dollar_matches_only_at_the_end() -> None:
 def test_string_errors(src: str, summary: str, detail: str) -> None:
     d = err(src)
     assert (d.summary, d.detail) == (summary, detail)
+
+
+@pytest.mark.parametrize(
+    ("src", "detail"),
+    [
+        ('format("abc%")', "invalid format string starting at offset 4"),
+        ('format("%!", 1)', "unrecognized format character '!' at offset 1"),
+        ('format("%[0]d", 1)', "unrecognized format character '0' at offset 2"),
+    ],
+)
+def test_format_scanner_errors(src: str, detail: str) -> None:
+    assert err(src).detail == f'Call to function "format" failed: {detail}.'
+
+
+def test_format_precision_without_digits() -> None:
+    same('format("%5.f|%.d", 3.7, 0)', '"    4|"')
 
 
 def test_regex_pattern_error() -> None:
