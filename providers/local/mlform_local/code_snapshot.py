@@ -100,7 +100,7 @@ def scan_code(
             tree = digest_tree(folder, exclude=excludes, cache=cache, progress=progress)
     else:
         tree = digest_tree(folder, exclude=excludes, progress=progress)
-    commit, dirty = _git_facts(folder)
+    commit, dirty = _git_facts(folder, {f.path for f in tree.files})
     return CodeScan(
         root=folder, tree=tree, git_commit=commit, git_dirty_digest=dirty, excludes=tuple(excludes)
     )
@@ -151,26 +151,44 @@ def _git(folder: Path, *args: str) -> bytes | None:
     return out.stdout if out.returncode == 0 else None
 
 
-def _git_facts(folder: Path) -> tuple[str | None, str | None]:
-    """The commit HEAD is at, and a digest of the folder's uncommitted changes (None when clean),
-    or (None, None) outside a git repository."""
+def _git_facts(folder: Path, files: set[str]) -> tuple[str | None, str | None]:
+    """The commit HEAD is at, and a digest of the uncommitted changes to the snapshot's files
+    (`files`, relative to `folder`), None when there are none; (None, None) outside a git
+    repository. Untracked files the snapshot leaves out (caches, outputs) do not count."""
     head = _git(folder, "rev-parse", "--verify", "-q", "HEAD")
     if head is None:
         return None, None
     commit = head.decode().strip()
+    top_out = _git(folder, "rev-parse", "--show-toplevel")
+    if top_out is None:
+        return commit, None
+    top = Path(top_out.decode().strip()).resolve()
+    base = folder.resolve() if folder.is_dir() else folder.resolve().parent
+    try:
+        prefix = base.relative_to(top).as_posix()
+    except ValueError:
+        return commit, None
+    prefix = "" if prefix == "." else prefix + "/"
     target = "." if folder.is_dir() else folder.name
     status = _git(folder, "status", "--porcelain", "--untracked-files=all", "--", target) or b""
-    if not status.strip():
-        return commit, None
-    h = hashlib.sha256(status)
-    h.update(_git(folder, "diff", "HEAD", "--binary", "--", target) or b"")
-    # Untracked files are not in the diff: hash their content too (porcelain paths are relative
-    # to the repository's top).
-    top = _git(folder, "rev-parse", "--show-toplevel")
+    relevant: list[str] = []
+    untracked: list[str] = []
     for line in status.decode(errors="replace").splitlines():
-        if line.startswith("?? ") and top is not None:
-            rel = line[3:].strip().strip('"')
-            p = Path(top.decode().strip()) / rel
-            if p.is_file():
-                h.update(rel.encode() + b"\0" + hashlib.sha256(p.read_bytes()).hexdigest().encode())
+        path = line[3:].strip().strip('"')
+        if line.startswith("?? "):
+            rel = path[len(prefix) :] if path.startswith(prefix) else path
+            if rel in files:
+                relevant.append(line)
+                untracked.append(path)
+        else:
+            relevant.append(line)
+    if not relevant:
+        return commit, None
+    h = hashlib.sha256("\n".join(relevant).encode())
+    h.update(_git(folder, "diff", "HEAD", "--binary", "--", target) or b"")
+    # Untracked files are not in the diff: hash their content too.
+    for path in untracked:
+        p = top / path
+        if p.is_file():
+            h.update(path.encode() + b"\0" + hashlib.sha256(p.read_bytes()).hexdigest().encode())
     return commit, "sha256:" + h.hexdigest()

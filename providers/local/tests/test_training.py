@@ -284,3 +284,63 @@ def test_a_job_without_code_or_artifacts_still_records_an_empty_model(rec: Recor
     # Without an environment the job runs on mlform's own Python.
     assert state.lineage["environment"]["id"] is None
     assert kind.plan(state, desired, ctx).action == "noop"
+
+
+def _git(cwd: Path, *args: str) -> str:
+    import subprocess
+
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "HOME": str(cwd),
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+    }
+    out = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip()
+
+
+def test_code_snapshots_record_the_commit_and_uncommitted_changes(tmp_path: Path) -> None:
+    from mlform_local.code_snapshot import scan_code
+
+    repo = tmp_path / "repo"
+    code = repo / "src"
+    code.mkdir(parents=True)
+    (code / "train.py").write_text("print('v1')\n")
+    (code / ".gitignore").write_text("outputs/\n*.log\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "v1")
+    head = _git(repo, "rev-parse", "HEAD")
+
+    clean = scan_code(code)
+    assert clean.git_commit == head and clean.git_dirty_digest is None
+    # What .gitignore leaves out is not code, nor are caches.
+    (code / "outputs").mkdir()
+    (code / "outputs" / "big.bin").write_bytes(b"x" * 100)
+    (code / "run.log").write_text("log\n")
+    (code / "__pycache__").mkdir()
+    (code / "__pycache__" / "train.cpython-311.pyc").write_bytes(b"pyc")
+    again = scan_code(code)
+    assert again.digest == clean.digest and again.git_dirty_digest is None
+    assert [f.path for f in again.tree.files] == [".gitignore", "train.py"]
+
+    # An edit: a new code digest and a dirty digest; an untracked file: another dirty digest.
+    (code / "train.py").write_text("print('v2')\n")
+    edited = scan_code(code)
+    assert edited.digest != clean.digest and edited.git_commit == head
+    assert edited.git_dirty_digest is not None and edited.git_dirty_digest.startswith("sha256:")
+    (code / "util.py").write_text("X = 1\n")
+    untracked = scan_code(code)
+    assert untracked.git_dirty_digest not in (None, edited.git_dirty_digest)
+    (code / "util.py").write_text("X = 2\n")
+    assert scan_code(code).git_dirty_digest != untracked.git_dirty_digest
+
+    # Outside a repository there is no commit to record.
+    plain_dir = tmp_path / "plain"
+    plain_dir.mkdir()
+    (plain_dir / "a.py").write_text("")
+    assert scan_code(plain_dir).git_commit is None
