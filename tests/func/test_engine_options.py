@@ -24,10 +24,6 @@ def planned(text: str) -> list[str]:
     )
 
 
-def by_value(store) -> dict[str, str]:
-    return {o["value"]: oid for oid, o in store.objects().items()}
-
-
 def test_target_plans_and_applies_only_the_target_and_its_dependencies(
     mlform, write, store, insts
 ) -> None:
@@ -85,9 +81,9 @@ def test_replace_forces_a_new_object(mlform, write, store, insts) -> None:
 def test_drift_refresh_only_and_refresh_false(mlform, write, workdir, store, insts) -> None:
     write(CHAIN)
     mlform.ok("apply", "--auto-approve")
-    ids = by_value(store)
-    store.edit(ids["c"], value="c-edited", echo="c-edited")
-    store.remove(ids["a"])
+    ids = {a: i["id"] for a, i in insts().items()}
+    store.edit(ids["test_object.c"], value="c-edited", echo="c-edited")
+    store.remove(ids["test_object.a"])
     edited = (workdir / "objects.json").read_bytes()
 
     # --refresh=false: the plan trusts the state and sees nothing
