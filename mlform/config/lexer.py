@@ -48,11 +48,12 @@ _NORMAL = re.compile(
     |(/\*)                                           # 3 block comment opener
     |([^\W\d][\w-]*)                                 # 4 identifier
     |([0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)       # 5 number
-    |(")                                             # 6 quoted template
-    |(<<-?[^\W\d][\w-]*)(?=\r?\n)                     # 7 heredoc opener
-    |(==|!=|<=|>=|&&|\|\||=>|\.\.\.|::|~\}|[-+*/%<>!=?:.,()\[\]{}])   # 8 operator
-    |(\Z)                                            # 9 end of text
-    |('[^'\n]*'?|.)                                 # 10 anything else (a 'string' at once)
+    |("[^"\\$%\n]*")                                # 6 a whole string without escapes or ${
+    |(")                                             # 7 quoted template
+    |(<<-?[^\W\d][\w-]*)(?=\r?\n)                     # 8 heredoc opener
+    |(==|!=|<=|>=|&&|\|\||=>|\.\.\.|::|~\}|[-+*/%<>!=?:.,()\[\]{}])   # 9 operator
+    |(\Z)                                            # 10 end of text
+    |('[^'\n]*'?|.)                                 # 11 anything else (a 'string' at once)
     )""",
     re.X | re.S,
 )
@@ -156,7 +157,7 @@ class _Lexer:
             pos = e
             if g == 4:
                 kinds.append(IDENT)
-            elif g == 8:
+            elif g == 9:
                 op = text[s:e]
                 if op in "([{":
                     if op == "{" and _FOR_AHEAD.match(text, e):
@@ -222,13 +223,24 @@ class _Lexer:
             elif g == 5:
                 kinds.append(NUMBER)
             elif g == 6:
+                # The common case, a plain string, in one match: its three tokens at once.
+                if e - s > 2:
+                    kinds += (OQUOTE, QLIT, CQUOTE)
+                    starts += (s, s + 1, e - 1)
+                    ends += (s + 1, e - 1, e)
+                else:
+                    kinds += (OQUOTE, CQUOTE)
+                    starts += (s, s + 1)
+                    ends += (s + 1, e)
+                continue
+            elif g == 7:
                 kinds.append(OQUOTE)
                 starts.append(s)
                 ends.append(e)
                 pos = self.quoted(e)
                 nl_on = not stack or stack[-1] == _BRACE
                 continue
-            elif g == 7:
+            elif g == 8:
                 kinds.append(OHEREDOC)
                 starts.append(s)
                 ends.append(e)
@@ -251,7 +263,7 @@ class _Lexer:
                 else:
                     pos = close + 2
                 continue
-            elif g == 9:
+            elif g == 10:
                 kinds.append(EOF)
                 starts.append(s)
                 ends.append(s)
