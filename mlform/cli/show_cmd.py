@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from mlform.cli.common import handle_errors, use_color
+from mlform.diagnostics import DiagnosticsError, error
 from mlform.lang.values import Value
 from mlform.state.model import InstanceRecord, ResourceRecord, State
 
@@ -143,26 +144,35 @@ def render_state(state: State | None) -> str:
 # --- JSON form -------------------------------------------------------------------------------
 
 
-def _sensitive_values(data: Any, paths: list[list[str | int]], prefix: list[str | int]) -> Any:
-    """Terraform's `sensitive_values`: the shape of `data` with `true` where a value is sensitive."""
-    if any(p == prefix for p in paths):
-        return True
-    here = [p for p in paths if p[: len(prefix)] == prefix and len(p) > len(prefix)]
-    if isinstance(data, dict):
-        out: dict[str, Any] = {}
-        for k in sorted(data):
-            s = _sensitive_values(data[k], here, [*prefix, k])
-            # Only the plain `false`s are left out, as Terraform does; containers stay.
-            if s is not False:
-                out[k] = s
-        return out
-    if isinstance(data, list):
-        return [_sensitive_values(e, here, [*prefix, i]) for i, e in enumerate(data)]
-    return False
+def show_json(state: State | None) -> dict[str, Any]:
+    """`show --json` for a state: Terraform's values representation, the same one a JSON plan
+    holds as `prior_state` (sensitive values left out, their places marked in
+    `sensitive_values`), plus each resource's `depends_on` and `tainted` as Terraform writes
+    them. `{"format_version": "1.0"}` alone when there is no state."""
+    from mlform.ui.json_plan import state_values
+
+    if state is None:
+        return {"format_version": "1.0"}
+    doc = state_values(state.to_json())
+    extra = {
+        str(addr): (inst.dependencies, inst.tainted) for addr, _, inst in state.all_instances()
+    }
+    _add_instance_facts(doc["values"].get("root_module", {}), extra)
+    for out in doc["values"].get("outputs", {}).values():
+        if "value" in out:
+            out["value"] = _plain(out["value"])
+    return doc
+
+
+def state_values_json(state: State) -> dict[str, Any]:
+    """The `values` object of `show --json`: `outputs` and `root_module`."""
+    values: dict[str, Any] = show_json(state)["values"]
+    return values
 
 
 def _plain(data: Any) -> Any:
-    # Floats as exact decimals (1.0 as 1), as Terraform writes numbers.
+    """Attribute data as Go's encoder writes it: object keys sorted, floats as exact decimals
+    (1.0 as 1), so the same state always gives the same JSON text."""
     if isinstance(data, bool) or data is None:
         return data
     if isinstance(data, float):
@@ -175,75 +185,18 @@ def _plain(data: Any) -> Any:
     return data
 
 
-def _provider_name(provider: str) -> str:
-    m = re.fullmatch(r'(?:.*\.)?provider\["([^"]+)"\](?:\.\w+)?', provider)
-    return m.group(1) if m else provider
-
-
-def _resource_json(res: ResourceRecord, inst: InstanceRecord) -> dict[str, Any]:
-    addr = res.addr().instance(inst.index_key)
-    out: dict[str, Any] = {
-        "address": str(addr),
-        "mode": res.mode,
-        "type": res.type,
-        "name": res.name,
-    }
-    if inst.index_key is not None:
-        out["index"] = inst.index_key
-    out["provider_name"] = _provider_name(res.provider)
-    out["schema_version"] = 0
-    out["values"] = _plain(inst.attributes)
-    out["sensitive_values"] = _sensitive_values(inst.attributes, inst.sensitive_paths, [])
-    if inst.dependencies:
-        out["depends_on"] = list(inst.dependencies)
-    if inst.tainted:
-        out["tainted"] = True
-    return out
-
-
-def state_values_json(state: State) -> dict[str, Any]:
-    """Terraform's `values` object for a state: `outputs` and `root_module` with nested
-    `child_modules` (each with its `address`)."""
-    from mlform.cli.output_render import type_json, value_json
-
-    values: dict[str, Any] = {}
-    if state.outputs:
-        values["outputs"] = {
-            name: {
-                "sensitive": rec.sensitive,
-                "value": value_json(rec.value, rec.type),
-                "type": type_json(rec.type),
-            }
-            for name, rec in sorted(state.outputs.items())
-        }
-    modules: dict[str, dict[str, Any]] = {"": {"resources": []}}
-    for addr, res, inst in state.all_instances():
-        path = ""
-        for step in addr.module.steps:
-            parent = path
-            path = f"{path}.{step}" if path else str(step)
-            if path not in modules:
-                modules[path] = {"address": path, "resources": []}
-                modules[parent].setdefault("child_modules", []).append(modules[path])
-        modules[path]["resources"].append(_resource_json(res, inst))
-    for m in modules.values():
-        if not m["resources"]:
-            del m["resources"]
-    values["root_module"] = modules[""]
-    return values
-
-
-def show_json(state: State | None) -> dict[str, Any]:
-    """`show --json` for a state: `{"format_version": "1.0"}` alone when there is none."""
-    from mlform import __version__
-
-    out: dict[str, Any] = {"format_version": "1.0"}
-    if state is None:
-        return out
-    out["terraform_version"] = __version__
-    out["mlform_version"] = __version__
-    out["values"] = state_values_json(state)
-    return out
+def _add_instance_facts(module: dict[str, Any], facts: dict[str, tuple[list[str], bool]]) -> None:
+    for res in module.get("resources", []):
+        for key in ("values", "sensitive_values"):
+            if key in res:
+                res[key] = _plain(res[key])
+        depends_on, tainted = facts.get(res["address"], ([], False))
+        if depends_on:
+            res["depends_on"] = list(depends_on)
+        if tainted:
+            res["tainted"] = True
+    for child in module.get("child_modules", []):
+        _add_instance_facts(child, facts)
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -298,8 +251,6 @@ def command(planfile: str | None, as_json: bool, no_color: bool) -> None:
         else:
             path = Path(planfile)
             if not path.exists():
-                from mlform.diagnostics import DiagnosticsError, error
-
                 raise DiagnosticsError(
                     [
                         error(
@@ -312,8 +263,13 @@ def command(planfile: str | None, as_json: bool, no_color: bool) -> None:
             state = _state_file(path)
             if state is None:
                 from mlform.cli.flows import show_plan_file
+                from mlform.plans import PlanFileError
 
-                show_plan_file(planfile, as_json, use_color(no_color))
+                try:
+                    show_plan_file(planfile, as_json, use_color(no_color))
+                except PlanFileError as exc:
+                    summary, _, detail = str(exc).partition(". ")
+                    raise DiagnosticsError([error(summary, detail)]) from None
                 return
         if as_json:
             click.echo(json_indent(show_json(state), compact=True))

@@ -25,6 +25,7 @@ from mlform.state import InstanceRecord, OutputRecord
 from mlform.state.backends.local import LocalBackend
 from mlform.state.model import TAINTED, State
 from mlform.state.session import StateSession
+from mlform.ui.json_plan import TERRAFORM_COMPAT_VERSION
 
 GOLDEN = Path(__file__).parent.parent / "testdata" / "state_cmds"
 P = 'provider["test"]'
@@ -514,8 +515,15 @@ def test_show_json_golden() -> None:
     assert result.exit_code == 0, result.stderr
     assert len(result.stdout.splitlines()) == 1
     data = json.loads(result.stdout)
-    assert data["terraform_version"] == data["mlform_version"] == __version__
-    data["terraform_version"] = data["mlform_version"] = "<version>"
+    assert data["terraform_version"] == TERRAFORM_COMPAT_VERSION
+    assert data["mlform_version"] == __version__
+    data["mlform_version"] = "<version>"
+    # As in a JSON plan's prior_state: sensitive values are never written, only marked.
+    assert "s3cret" not in result.stdout and '"abc"' not in result.stdout
+    assert data["values"]["outputs"]["token"] == {"sensitive": True, "type": "string"}
+    job = next(r for r in data["values"]["root_module"]["resources"] if r["type"] == "training_job")
+    assert job["sensitive_values"]["env"] == {"API_KEY": True}
+    assert job["depends_on"] == ["dataset.digits"]
     golden("show.json", json.dumps(data, indent=2) + "\n")
 
 
@@ -719,3 +727,8 @@ def test_help_has_an_example(args: list[str]) -> None:
     assert result.exit_code == 0
     assert "Example" in result.stdout
     assert "mlform " in result.stdout
+
+
+def test_show_a_file_that_is_not_a_plan() -> None:
+    Path("junk.plan").write_bytes(b"not a plan")
+    failed(run("show", "junk.plan"), "junk.plan is not an mlform plan file")
