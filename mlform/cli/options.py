@@ -47,11 +47,15 @@ def ordered_var_args(ctx: click.Context | None = None) -> list[tuple[str, str]]:
     """The --var and --var-file values in command-line order."""
     ctx = ctx or click.get_current_context()
     root = ctx
-    items: list[tuple[str, str]] = list(root.meta.get(VAR_ARGS_KEY, []))
-    # click fills callbacks in declaration order, not argv order: restore argv order.
-    argv_order = _argv_positions()
-    if argv_order:
-        items.sort(key=lambda kv: argv_order.get(kv, 1 << 30))
+    return argv_order(list(root.meta.get(VAR_ARGS_KEY, [])))
+
+
+def argv_order(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """click fills option callbacks in declaration order, not in the order the user wrote them;
+    Terraform's precedence needs the latter."""
+    positions = _argv_positions()
+    if positions:
+        items = sorted(items, key=lambda kv: positions.get(kv, 1 << 30))
     return items
 
 

@@ -26,7 +26,9 @@ def console_scope(workdir: Path, var_args: list[str], var_files: list[str]) -> t
     ops = Operations(workdir)
     if not config_files(workdir):
         return _bare(workdir, ops.workspace), []
-    ordered: list[Any] = [("var", v) for v in var_args] + [("var-file", f) for f in var_files]
+    from mlform.cli.options import argv_order
+
+    ordered: list[Any] = argv_order([("var", v) for v in var_args] + [("var-file", f) for f in var_files])
     try:
         loaded = ops.load(ordered, interactive=False, allow_missing=True)
         state = read_state(ops.backend(), ops.workspace)

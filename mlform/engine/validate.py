@@ -95,8 +95,14 @@ def validate(
     diags.extend(rdiags)
     cg, gdiags = build_graph(root)
     diags.extend(gdiags)
-    if any(d.is_error for d in diags):
+    if any(d.is_error for d in diags if d not in gdiags):
         return root, diags
+    # Keep going past reference errors and cycles, so that every problem is reported in one
+    # run: declarations caught in a cycle are left out of the walk.
+    for cycle in cg.graph.find_cycles():
+        for node in cycle:
+            if node in cg.graph:
+                cg.graph.remove_node(node)
     evals = EvalState(cg.modules, workdir, "default")
     providers = ProviderManager(workdir, workdir / ".mlform")
     walker = ValidateWalker(
