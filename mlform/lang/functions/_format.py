@@ -148,7 +148,7 @@ def _append(verb: _Verb, argnum: int, args: list[Value]) -> str:
                 raise FunctionError(
                     f"unsupported value for {_q(verb.raw)} at {verb.offset}: an integer is required"
                 )
-            return _pad_number(verb, _integer(verb, n))
+            return _integer(verb, n)
         return _pad_number(verb, _float(verb, n))
     if mode in "sq":
         s = _conv(verb, arg, STRING).v
@@ -218,19 +218,28 @@ def _sign(verb: _Verb, negative: bool) -> str:
 
 
 def _integer(verb: _Verb, n: int) -> str:
-    base = {"b": 2, "d": 10, "o": 8, "x": 16, "X": 16}[verb.mode]
-    digits = {2: "b", 8: "o", 10: "d", 16: "x"}[base]
-    body = format(abs(n), digits)
-    if verb.mode == "X":
-        body = body.upper()
+    """An integer as Go's big.Int formats it: sign, prefix, zero padding, digits."""
+    spec = {"b": "b", "d": "d", "o": "o", "x": "x", "X": "X"}[verb.mode]
+    digits = format(abs(n), spec)
+    zeros = 0
     if verb.prec is not None:
-        body = body.rjust(verb.prec, "0") if (verb.prec or n) else ("" if n == 0 else body)
-    prefix = ""
-    if verb.sharp:
-        prefix = {"b": "0b", "o": "0", "x": "0x", "X": "0X", "d": ""}[verb.mode]
-        if verb.mode == "o" and body.startswith("0"):
-            prefix = ""
-    return _sign(verb, n < 0) + prefix + body
+        if len(digits) < verb.prec:
+            zeros = verb.prec - len(digits)
+        elif digits == "0" and verb.prec == 0:
+            return ""  # Go prints nothing at all for a zero value with zero precision
+    sign = _sign(verb, n < 0)
+    prefix = {"b": "0b", "o": "0", "x": "0x", "X": "0X"}.get(verb.mode, "") if verb.sharp else ""
+    length = len(sign) + len(prefix) + zeros + len(digits)
+    left = right = 0
+    if verb.width is not None and length < verb.width:
+        d = verb.width - length
+        if verb.minus:
+            right = d
+        elif "0" in verb.flags and verb.prec is None:
+            zeros = d
+        else:
+            left = d
+    return " " * left + sign + prefix + "0" * zeros + digits + " " * right
 
 
 def _float(verb: _Verb, n: int | Decimal) -> str:

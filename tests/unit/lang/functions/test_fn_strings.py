@@ -322,6 +322,23 @@ def test_format_scanner_errors(src: str, detail: str) -> None:
     assert err(src).detail == f'Call to function "format" failed: {detail}.'
 
 
+@pytest.mark.parametrize(
+    ("src", "expected"),
+    [
+        ('format("%#08x", 255)', '"0x0000ff"'),
+        ('format("%#o", 0)', '"00"'),
+        ('format("%8.3d|", 7)', '"     007|"'),
+        ('format("%08.3d|", 7)', '"     007|"'),
+        ('format("%-6d|", -7)', '"-7    |"'),
+        ('format("%+06d", 7)', '"+00007"'),
+        ('format("%b", 10)', '"1010"'),
+        ('format("%X", 3054)', '"BEE"'),
+    ],
+)
+def test_format_integers_as_go_does(src: str, expected: str) -> None:
+    same(src, expected)
+
+
 def test_format_precision_without_digits() -> None:
     same('format("%5.f|%.d", 3.7, 0)', '"    4|"')
 
