@@ -428,4 +428,12 @@ def parse_json(text: str, filename: str) -> tuple[File, list[Diagnostic]]:
         body = p.file_body(root)
     except _Fail:
         body = Body(from_json=True, range=p.rng(0, len(text)))
+    except RecursionError:
+        p.error(
+            "Value nested too deeply",
+            "This JSON document nests arrays and objects more deeply than mlform can read.",
+            0,
+            0,
+        )
+        body = Body(from_json=True, range=p.rng(0, len(text)))
     return File(filename, body, text), p.diags

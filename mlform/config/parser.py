@@ -347,7 +347,21 @@ class _Parser:
                     )
             except _Fail:
                 self.recover(i)
+            except RecursionError:
+                self.too_deep(i)
+                self.recover(i)
         return Body(attrs, blocks)
+
+    def too_deep(self, i: int) -> None:
+        self.diags.append(
+            Diagnostic(
+                Severity.ERROR,
+                "Expression nested too deeply",
+                "This expression nests brackets, calls or conditionals more deeply than mlform "
+                "can read. Split it up, for example by moving inner parts into locals.",
+                self.tok_rng(i),
+            )
+        )
 
     def add_attribute(self, attrs: dict[str, Attribute], attr: Attribute) -> None:
         prev = attrs.get(attr.name)
@@ -1338,6 +1352,9 @@ def parse_expression(
             )
     except _Fail:
         expr = None
+    except RecursionError:
+        p.too_deep(0)
+        expr = None
     return expr, _sorted(p.diags)
 
 
@@ -1352,6 +1369,9 @@ def parse_template(
         parts = p.template_parts(EOF, p.decode_heredoc)
         expr = p.build_template(parts, 0, len(text))
     except _Fail:
+        expr = None
+    except RecursionError:
+        p.too_deep(0)
         expr = None
     return expr, _sorted(p.diags)
 

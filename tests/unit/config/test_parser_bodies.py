@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hcl_tree_dump import dump, dump_body
 
-from mlform.config.parser import parse_file, parse_hcl, parse_template
+from mlform.config.parser import parse_expression, parse_file, parse_hcl, parse_template
 from mlform.diagnostics import Pos, render
 from mlform.lang import ast
 
@@ -285,3 +285,15 @@ def test_primitive_literals_as_in_hcl_spec() -> None:
 )
 def test_invalid_single_line_blocks_from_hcl_spec(text: str) -> None:
     assert [e[0] for e in errors(text)] == ["Invalid single-argument block definition"]
+
+
+def test_absurd_nesting_is_a_diagnostic_not_a_crash() -> None:
+    deep = "(" * 5000 + "1" + ")" * 5000
+    _, diags = parse_hcl(f"a = {deep}\nb = 2\n", "deep.hcl")
+    assert [d.summary for d in diags] == ["Expression nested too deeply"]
+    expr, diags = parse_expression(deep)
+    assert expr is None and diags[0].summary == "Expression nested too deeply"
+    from mlform.config.json_parser import parse_json
+
+    _, diags = parse_json('{"a": ' + "[" * 5000 + "]" * 5000 + "}", "deep.json")
+    assert diags[0].summary == "Value nested too deeply"
