@@ -36,7 +36,7 @@ from mlform.engine.planner import (
 )
 from mlform.engine.providers import KindInfo
 from mlform.engine.scope import Expansion
-from mlform.engine.walk import NodeFailed
+from mlform.engine.walk import NodeFailed, unexpected_errors
 from mlform.lang import values as V
 from mlform.lang.values import Value
 from mlform.sdk import UNKNOWN, ProviderError, ResourceState
@@ -337,6 +337,7 @@ def delete_in_order(applier: Applier, changes: list[InstanceChange], parallelism
             raise NodeFailed(name)
 
     result = dag.walk(g, visit, parallelism=max(1, parallelism), cancel=applier.cancel)
+    applier.add_diags(unexpected_errors(result))
     return result.success
 
 

@@ -109,7 +109,7 @@ class Walker:
 
     def run(self) -> dag.WalkResult[Node]:
         try:
-            return dag.walk(
+            result = dag.walk(
                 self.cg.graph,
                 self.visit,
                 parallelism=max(1, self.settings.parallelism),
@@ -117,6 +117,10 @@ class Walker:
             )
         finally:
             self.pool.shutdown(wait=True)
+        # A visit that failed with anything but NodeFailed hit a bug (in mlform or in a
+        # provider): it must fail the run loudly, not vanish as a silently skipped node.
+        self.add_diags(unexpected_errors(result))
+        return result
 
     def module(self, path: ModulePath) -> Module:
         return self.cg.modules[path]
@@ -410,6 +414,27 @@ class Walker:
         if travs is None:
             travs = self._travs_cache[id(res)] = body_traversals(res.body)
         return travs
+
+
+def unexpected_errors(result: dag.WalkResult[Any]) -> list[Diagnostic]:
+    """An error diagnostic for each node whose visit raised something other than NodeFailed;
+    with MLFORM_LOG=debug the detail holds the traceback."""
+    import os
+    import traceback
+
+    debug = os.environ.get("MLFORM_LOG", "").lower() in ("debug", "trace")
+    out = []
+    for node, exc in result.failed.items():
+        if isinstance(exc, NodeFailed):
+            continue
+        detail = (
+            "This is a bug in mlform or in a provider. Run again with MLFORM_LOG=debug to see "
+            "the traceback, and include it when you report the problem."
+        )
+        if debug:
+            detail = "".join(traceback.format_exception(exc)).rstrip()
+        out.append(error(f"Unexpected error in {node}: {type(exc).__name__}: {exc}", detail))
+    return out
 
 
 def _only_var(module: Module, name: str) -> Module:
