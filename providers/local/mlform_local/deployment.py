@@ -50,6 +50,9 @@ from mlform_local.training import validate_args
 __all__ = ["DeploymentKind", "probe"]
 
 HEALTHY, UNHEALTHY, STOPPED = "healthy", "unhealthy", "stopped"
+# Files in a deployment's folder: the create's idempotency token, every process started (for
+# cleaning up after a crash), and the last state returned (for adopting it after one).
+TOKEN_FILE, STARTED_FILE, RECORD_FILE = "token", "started.json", "record.json"
 # How long an old revision may finish its in-flight requests after the switch, and how long it
 # gets between TERM and KILL.
 DRAIN_S = 0.5
@@ -248,15 +251,22 @@ class DeploymentKind(Kind):
                 "free one).",
             )
         home.mkdir(parents=True, exist_ok=True)
+        if ctx.idempotency_token:
+            # Written first, so that a create interrupted by a crash can be found again.
+            (home / TOKEN_FILE).write_text(ctx.idempotency_token)
         targets = home / "targets.json"
         logs = process.log_dir(data_dir, ctx.address)
         revision = 1
-        backends = self._start_revision(args, planned, ctx, home, revision)
-        proxy.write_targets(targets, revision, [f"127.0.0.1:{b['port']}" for b in backends])
         try:
-            px = self._start_proxy(port, targets, home, logs, ctx)
-        except ProviderError:
-            self._stop_backends(backends)
+            backends = self._start_revision(args, planned, ctx, home, revision)
+            proxy.write_targets(targets, revision, [f"127.0.0.1:{b['port']}" for b in backends])
+            try:
+                px = self._start_proxy(port, targets, home, logs, ctx)
+            except BaseException:
+                self._stop_backends(backends)
+                raise
+        except BaseException:
+            store.remove_tree(home)
             raise
         return self._state(dep_id, args, planned, ctx, port, revision, backends, px, home)
 
@@ -358,7 +368,13 @@ class DeploymentKind(Kind):
             "replicas": args.get("replicas"),
             "started_at": started_at,
         }
-        return ResourceState(dep_id, args, attrs, lineage, private)
+        state = ResourceState(dep_id, args, attrs, lineage, private)
+        _write_json(home / STARTED_FILE, [px, *backends])
+        _write_json(
+            home / RECORD_FILE,
+            {"id": dep_id, "args": args, "attrs": attrs, "lineage": lineage, "private": private},
+        )
+        return state
 
     def _start_revision(
         self, args: dict[str, Any], planned: Planned, ctx: Context, home: Path, revision: int
@@ -414,6 +430,7 @@ class DeploymentKind(Kind):
                 ctx.log(
                     f"revision {revision} replica {replica}: started PID {p.pid} on port {bport}"
                 )
+                _note_started(home, p)
                 started.append(
                     {
                         **p.to_dict(),
@@ -474,6 +491,7 @@ class DeploymentKind(Kind):
             env=dict(os.environ),
             log_path=logs / "endpoint.log",
         )
+        _note_started(home, p)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if not process.is_alive(p.pid, p.start_time):
@@ -492,6 +510,32 @@ class DeploymentKind(Kind):
     def _stop_backends(backends: list[dict[str, Any]]) -> None:
         for b in backends:
             process.stop(int(b["pid"]), b.get("start_time"), grace=STOP_GRACE_S)
+
+    def find_by_token(self, token: str, ctx: Context) -> ResourceState | None:
+        """The deployment a create with this token made before an interruption. One whose create
+        did not finish is cleaned up instead (its processes stopped), so that it is created
+        afresh."""
+        root = provider_data_dir(self.provider, ctx).resolve() / "deployments"
+        if not root.is_dir():
+            return None
+        for home in root.iterdir():
+            try:
+                if (home / TOKEN_FILE).read_text().strip() != token:
+                    continue
+            except OSError:
+                continue
+            try:
+                rec = json.loads((home / RECORD_FILE).read_text())
+            except (OSError, ValueError):
+                rec = None
+            if rec is not None:
+                return ResourceState(
+                    rec["id"], rec["args"], rec["attrs"], rec.get("lineage"), rec["private"]
+                )
+            for p in _read_started(home):
+                process.stop(int(p["pid"]), p.get("start_time"), grace=STOP_GRACE_S)
+            store.remove_tree(home)
+        return None
 
     # -- refresh and destroy ----------------------------------------------------------------
 
@@ -546,6 +590,23 @@ class DeploymentKind(Kind):
         home = pp.get("home")
         if home:
             store.remove_tree(Path(home))
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def _read_started(home: Path) -> list[dict[str, Any]]:
+    try:
+        return list(json.loads((home / STARTED_FILE).read_text()))
+    except (OSError, ValueError):
+        return []
+
+
+def _note_started(home: Path, p: process.DetachedProcess) -> None:
+    _write_json(home / STARTED_FILE, [*_read_started(home), p.to_dict()])
 
 
 def _endpoint_port(state: ResourceState) -> int:

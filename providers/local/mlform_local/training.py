@@ -430,7 +430,7 @@ class TrainingJobKind(Kind):
             "log": str(log_path),
         }
         ctx.lineage.update({"run_id": run_id, "model_digest": tree.digest})
-        return ResourceState(
+        state = ResourceState(
             id=run_id,
             args=args,
             attrs=attrs,
@@ -438,6 +438,9 @@ class TrainingJobKind(Kind):
             # `mlform logs ADDR` reads the log file from here.
             private={"fingerprint_inputs": fp.to_inputs(), "log_path": str(log_path)},
         )
+        if ctx.idempotency_token:
+            _save_record(data_dir, ctx.idempotency_token, state)
+        return state
 
     @staticmethod
     def _specs(
@@ -466,6 +469,18 @@ class TrainingJobKind(Kind):
             )
         return specs
 
+    def find_by_token(self, token: str, ctx: Context) -> ResourceState | None:
+        """The run a create with this token finished before an interruption lost its answer."""
+        path = _record_path(provider_data_dir(self.provider, ctx).resolve(), token)
+        try:
+            rec = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        state = ResourceState(
+            rec["id"], rec["args"], rec["attrs"], rec.get("lineage"), rec.get("private") or {}
+        )
+        return self.read(state, ctx)
+
     def update(self, prior: ResourceState, planned: Planned, ctx: Context) -> ResourceState:
         # Only settings that do not decide the result reach here: record them, run nothing.
         return ResourceState(
@@ -492,6 +507,27 @@ class TrainingJobKind(Kind):
         run_root = data_dir / "runs" / process.address_safe(ctx.address) / str(state.id)
         if run_root.exists():
             shutil.rmtree(run_root, ignore_errors=True)
+
+
+def _record_path(data_dir: Path, token: str) -> Path:
+    safe = "".join(c for c in token if c.isalnum() or c in "-_") or "token"
+    return data_dir / "records" / "training_job" / f"{safe}.json"
+
+
+def _save_record(data_dir: Path, token: str, state: ResourceState) -> None:
+    """Keep the finished run's state under its create token, for `find_by_token`."""
+    path = _record_path(data_dir, token)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    data = {
+        "id": state.id,
+        "args": state.args,
+        "attrs": state.attrs,
+        "lineage": state.lineage,
+        "private": state.private,
+    }
+    tmp.write_text(json.dumps(data, sort_keys=True, default=str))
+    tmp.replace(path)
 
 
 def _append(path: Path, line: str) -> None:

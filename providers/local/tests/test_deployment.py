@@ -294,3 +294,29 @@ print(json.dumps({{"id": state.id, "args": state.args, "attrs": state.attrs, "pr
     assert kind.read(state, ctx).attrs["status"] == "healthy"
     kind.delete(state, ctx)
     assert not any(process.is_alive(p, s) for p, s in _pids(state))
+
+
+def test_a_create_lost_in_a_crash_is_found_by_its_token(rec: Recorder) -> None:
+    kind = provider().kind("deployment")
+    ctx = rec.ctx("deployment.api")
+    ctx.idempotency_token = "tok-1"
+    _, state = apply(kind, None, _desired(rec, _model(rec, "m1")), ctx)
+    rec.states.append(state)  # type: ignore[attr-defined]
+    found = kind.find_by_token("tok-1", ctx)
+    assert found is not None and found.id == state.id
+    assert found.attrs["endpoint"] == state.attrs["endpoint"]
+    assert kind.read(found, ctx).attrs["status"] == "healthy"
+    assert kind.find_by_token("another", ctx) is None
+
+    # A create interrupted before it finished: what it started is stopped, nothing is adopted.
+    home = rec.data_dir.resolve() / "deployments" / "deploy-interrupted"
+    home.mkdir(parents=True)
+    (home / "token").write_text("tok-2")
+    orphan = process.spawn_detached(
+        "sleep 60", cwd=home, env=dict(os.environ), log_path=rec.root / "orphan.log"
+    )
+    (home / "started.json").write_text(json.dumps([orphan.to_dict()]))
+    assert kind.find_by_token("tok-2", ctx) is None
+    assert not process.is_alive(orphan.pid, orphan.start_time)
+    assert not home.exists()
+    kind.delete(state, ctx)

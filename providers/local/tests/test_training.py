@@ -344,3 +344,14 @@ def test_code_snapshots_record_the_commit_and_uncommitted_changes(tmp_path: Path
     plain_dir.mkdir()
     (plain_dir / "a.py").write_text("")
     assert scan_code(plain_dir).git_commit is None
+
+
+def test_a_run_whose_answer_was_lost_is_found_by_its_token(rec: Recorder) -> None:
+    kind = provider().kind("training_job")
+    ctx = rec.ctx("training_job.echo")
+    ctx.idempotency_token = "tok-run"
+    state = kind.create(kind.plan(None, {"command": "echo done", "seed": 3}, ctx), ctx)
+    found = kind.find_by_token("tok-run", ctx)
+    assert found is not None and found.id == state.id
+    assert found.attrs == state.attrs and found.private["fingerprint_inputs"]
+    assert kind.find_by_token("other", ctx) is None
