@@ -262,7 +262,23 @@ def _confirm(mode: str) -> bool:
 
 def _meta(mode: str, plan: Any) -> dict[str, Any]:
     s = plan.summary()
-    return {"operation": _operation(mode), "summary": f"+{s.add} ~{s.change} -{s.destroy}"}
+    summary = f"+{s.add} ~{s.change} -{s.destroy}"
+    if mode != "destroy":
+        # Name what a reader of `mlform history` looks for: which models were (re)trained and
+        # which servers now serve something new.
+        verbs = {
+            "training_job": ("trained", "retrained"),
+            "deployment": ("deployed", "redeployed"),
+        }
+        named = []
+        for rc in plan.resource_changes():
+            pair = verbs.get(rc.addr.resource.type)
+            if pair is None or rc.action.value in ("delete", "read", "no-op", "noop"):
+                continue
+            named.append(f"{pair[0] if rc.before is None else pair[1]} {rc.addr}")
+        if named:
+            summary += "; " + ", ".join(named)
+    return {"operation": _operation(mode), "summary": summary}
 
 
 def _operation(mode: str) -> str:
