@@ -199,3 +199,186 @@ def _literal(w: _Writer, s: str, indent: int) -> None:
         else:
             w.write("\n")
     w.open_ended = header.endswith("+")
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+_BOOLS = {
+    **dict.fromkeys(
+        ["y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"], True
+    ),
+    **dict.fromkeys(
+        ["n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"], False
+    ),
+}
+_NULLS = {"", "~", "null", "Null", "NULL"}
+_TAG = "tag:yaml.org,2002:"
+
+
+class YamlError(Exception):
+    pass
+
+
+def load(text: str) -> Value:
+    """One YAML document as Terraform's yamldecode reads it (cty-yaml's rules): mappings become
+    objects, sequences tuples; plain scalars resolve as YAML 1.1 booleans (`yes`, `on`, `y`),
+    nulls, decimal numbers (exact) and timestamps (rewritten as RFC 3339 strings)."""
+    import yaml
+
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_loader()))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise YamlError(f"on line {line}: {getattr(e, 'problem', None) or e}") from None
+    if len(nodes) > 1:
+        raise YamlError("unexpected extra content after value")
+    if not nodes:
+        from mlform.lang.values import NULL
+
+        return NULL
+    return _node(nodes[0])
+
+
+def _node(node: object) -> Value:
+    import yaml
+
+    from mlform.lang.values import object_of, tuple_of
+
+    if isinstance(node, yaml.MappingNode):
+        items: dict[str, Value] = {}
+        for knode, vnode in node.value:
+            key = _node(knode)
+            items[_key_text(key)] = _node(vnode)
+        return object_of(items)
+    if isinstance(node, yaml.SequenceNode):
+        return tuple_of(_node(n) for n in node.value)
+    assert isinstance(node, yaml.ScalarNode)
+    if node.tag == _PLAIN:
+        return _resolve("", node.value)
+    if node.tag == _TAG + "str":
+        return _string(node.value)
+    return _resolve(node.tag, node.value)
+
+
+_PLAIN = "!mlform-plain"
+
+
+def _loader() -> type:
+    """A SafeLoader that leaves plain scalars unresolved: cty-yaml resolves them its own way."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:  # type: ignore[override]
+            if kind is yaml.ScalarNode and implicit[0]:
+                return _PLAIN
+            return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
+
+    return Loader
+
+
+def _string(s: str) -> Value:
+    from mlform.lang.values import string
+
+    return string(s)
+
+
+def _key_text(key: Value) -> str:
+    if key.v is None:
+        return "null"
+    if key.type == BOOL:
+        return "true" if key.v else "false"
+    if key.type == NUMBER:
+        return format_number(key.v)
+    if key.type == STRING:
+        return key.v
+    raise YamlError("mapping keys must be strings, numbers or booleans")
+
+
+def _resolve(tag: str, src: str) -> Value:
+    import re
+
+    from mlform.lang.values import NULL, boolean, number
+
+    short = tag[len(_TAG) :] if tag.startswith(_TAG) else tag
+    if short not in ("", "str", "bool", "int", "float", "null", "timestamp", "binary"):
+        raise YamlError(f"unsupported tag {_quote(tag)}")
+    if short in ("", "bool", "int", "float", "null", "timestamp"):
+        if src in _BOOLS and short in ("", "bool"):
+            return boolean(_BOOLS[src])
+        if src in _NULLS and short in ("", "null"):
+            return NULL
+        if src in (".nan", ".NaN", ".NAN"):
+            raise YamlError("floating point NaN is not supported")
+        if src.lower() in (".inf", "+.inf", "-.inf"):
+            raise YamlError("infinite numbers are not supported")
+        head = src[:1]
+        if short in ("", "timestamp") and (head.isdigit() or head in "+-"):
+            ts = _timestamp(src)
+            if ts is not None:
+                return _string(ts)
+        plain = src.replace("_", "") if (head.isdigit() or head in "+-") else src
+        if head in ".+-" or head.isdigit() or short in ("int", "float"):
+            if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", plain):
+                return number(plain)
+            m = re.fullmatch(r"(-?)0b([01]+)", plain)
+            if m:
+                return number(int(m.group(1) + m.group(2), 2))
+            if short in ("int", "float"):
+                m = re.fullmatch(r"([+-]?)0([xXoO]?)([0-9a-fA-F]+)", plain)
+                if m:
+                    base = {"x": 16, "o": 8, "": 8}[m.group(2).lower()]
+                    return number(int(m.group(1) + m.group(3), base))
+    if short == "binary":
+        import base64
+        import binascii
+
+        try:
+            base64.b64decode(src, validate=True)
+        except (binascii.Error, ValueError):
+            raise YamlError(f"cannot parse {_quote(src)} as {tag}: not valid base64") from None
+        return _string(src)
+    if short in ("", "str"):
+        return _string(src)
+    raise YamlError(f"cannot parse {_quote(src)} as {tag}")
+
+
+def _quote(s: str) -> str:
+    from mlform.lang.render import go_quote
+
+    return go_quote(s)
+
+
+def _timestamp(src: str) -> str | None:
+    """The forms cty-yaml reads as timestamps, written back as RFC 3339; None otherwise."""
+    import re
+    from datetime import UTC, datetime, timedelta, timezone
+
+    m = re.fullmatch(
+        r"(\d{4})-(\d{1,2})-(\d{1,2})"
+        r"(?:[Tt](\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.\d+)?(Z|[+-]\d\d:\d\d)"
+        r"| (\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.\d+)?)?",
+        src,
+    )
+    if not m:
+        return None
+    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    clock = m.group(4, 5, 6) if m.group(4) else m.group(8, 9, 10)
+    h, mi, s = (int(x) for x in clock) if clock[0] else (0, 0, 0)
+    zone = m.group(7)
+    tz = UTC
+    if zone and zone != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
+    try:
+        dt = datetime(y, mo, d, h, mi, s, tzinfo=tz)
+    except ValueError:
+        return None
+    off = dt.utcoffset()
+    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    if not off:
+        return text + "Z"
+    total = int(off.total_seconds())
+    sign_s = "-" if total < 0 else "+"
+    total = abs(total)
+    return f"{text}{sign_s}{total // 3600:02d}:{(total % 3600) // 60:02d}"

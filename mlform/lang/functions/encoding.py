@@ -14,7 +14,6 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from mlform.lang.convert import format_number
 from mlform.lang.functions._core import FunctionContext, FunctionError, Param, register
 from mlform.lang.functions._format import json_dumps, json_string
 from mlform.lang.types import DYNAMIC, STRING, ListType, ObjectType, Type
@@ -385,51 +384,6 @@ def _urlencode(args: list[Value], fctx: FunctionContext) -> Value:
 # --- YAML --------------------------------------------------------------------------------------
 
 
-def _yaml_loader() -> Any:
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    def construct_float(loader: Any, node: Any) -> Any:
-        text = str(loader.construct_scalar(node)).replace("_", "").lower()
-        if text in (".inf", "+.inf", "-.inf", ".nan"):
-            raise ValueError(f"cannot represent {text} as a number")
-        return Decimal(text)
-
-    Loader.add_constructor("tag:yaml.org,2002:float", construct_float)
-    # Timestamps stay strings, as Terraform's decoder leaves them.
-    Loader.yaml_implicit_resolvers = {
-        k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-        for k, v in Loader.yaml_implicit_resolvers.items()
-    }
-    Loader.add_constructor(
-        "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
-    )
-    return Loader
-
-
-def _stringify_keys(data: Any) -> Any:
-    if isinstance(data, dict):
-        out = {}
-        for k, v in data.items():
-            if isinstance(k, bool):
-                key = "true" if k else "false"
-            elif k is None:
-                key = "null"
-            elif isinstance(k, int | Decimal):
-                key = format_number(k)  # type: ignore[arg-type]
-            else:
-                key = str(k)
-            out[key] = _stringify_keys(v)
-        return out
-    if isinstance(data, list):
-        return [_stringify_keys(e) for e in data]
-    if isinstance(data, bytes):
-        return base64.b64encode(data).decode("ascii")
-    return data
-
-
 @register(
     "yamldecode",
     "encoding",
@@ -444,29 +398,18 @@ def _stringify_keys(data: Any) -> Any:
     notes=[
         "Mappings become objects and sequences tuples; numbers are exact; only one document "
         "is allowed.",
+        "Plain scalars follow YAML 1.1 as Terraform reads them: `yes`, `on`, `y` are true and "
+        '`no`, `off`, `n` false (keys too: `{on: 1}` gives the key `"true"`); timestamps become '
+        'RFC 3339 strings (`2020-1-2` gives `"2020-01-02T00:00:00Z"`); `0x1F` stays a string.',
     ],
 )
 def _yamldecode(args: list[Value], fctx: FunctionContext) -> Value:
-    import yaml
+    from mlform.lang.functions._yaml import YamlError, load
 
     try:
-        docs = list(yaml.load_all(args[0].v, Loader=_yaml_loader()))
-    except yaml.YAMLError as e:
-        raise FunctionError(f"on line {_yaml_line(e)}: {_yaml_problem(e)}") from None
-    except ValueError as e:
+        return load(args[0].v)
+    except YamlError as e:
         raise FunctionError(str(e)) from None
-    if len(docs) > 1:
-        raise FunctionError("unexpected extra content after value")
-    return from_python(_stringify_keys(docs[0] if docs else None))
-
-
-def _yaml_line(e: Any) -> int:
-    mark = getattr(e, "problem_mark", None)
-    return (mark.line + 1) if mark is not None else 1
-
-
-def _yaml_problem(e: Any) -> str:
-    return str(getattr(e, "problem", None) or e)
 
 
 def yaml_dump(v: Value) -> str:

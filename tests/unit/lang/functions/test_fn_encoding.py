@@ -55,8 +55,22 @@ from fnhelp import call, err, ev, same
         ('yamldecode("{a: &foo [1, 2, 3], b: *foo}")', "{ a = [1, 2, 3], b = [1, 2, 3] }"),
         (
             'yamldecode("a: 1.5\\nb: 2020-01-01\\nc: null\\nd: \\"x\\"")',
-            '{ a = 1.5, b = "2020-01-01", c = null, d = "x" }',
+            '{ a = 1.5, b = "2020-01-01T00:00:00Z", c = null, d = "x" }',
         ),
+        (
+            'yamldecode("[yes, No, on, OFF, y, n, \\"yes\\", ~]")',
+            '[true, false, true, false, true, false, "yes", null]',
+        ),
+        ('yamldecode("{on: 1}")', '{ "true" = 1 }'),
+        (
+            'yamldecode("[1e3, 010, 0x1F, 1_000, .5, 0b101, 1:20]")',
+            '[1000, 10, "0x1F", 1000, 0.5, 5, "1:20"]',
+        ),
+        (
+            'yamldecode("[!!str 12, !!int 0x10, !!bool yes, !!binary aGVsbG8=]")',
+            '["12", 16, true, "aGVsbG8="]',
+        ),
+        ('yamldecode("2001-12-14t21:59:43.10-05:00")', '"2001-12-14T21:59:43-05:00"'),
         ('yamldecode("- 1\\n- two\\n")', '[1, "two"]'),
         ('yamldecode("")', "null"),
         ('yamldecode("1: a")', '{ "1" = "a" }'),
@@ -182,6 +196,9 @@ def test_encoding_errors(src: str, summary: str, detail: str) -> None:
             'CSV parse error on line 2: extraneous or missing " in quoted-field',
         ),
         ('yamldecode("a: 1\\n---\\nb: 2")', "unexpected extra content after value"),
+        ('yamldecode("!!bool bananas")', 'cannot parse "bananas" as tag:yaml.org,2002:bool'),
+        ('yamldecode("!!nope foo")', 'unsupported tag "tag:yaml.org,2002:nope"'),
+        ('yamldecode(".nan")', "floating point NaN is not supported"),
     ],
 )
 def test_decode_errors(src: str, detail: str) -> None:
