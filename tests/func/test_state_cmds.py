@@ -732,3 +732,48 @@ def test_help_has_an_example(args: list[str]) -> None:
 def test_show_a_file_that_is_not_a_plan() -> None:
     Path("junk.plan").write_bytes(b"not a plan")
     failed(run("show", "junk.plan"), "junk.plan is not an mlform plan file")
+
+
+# --- with the engine -------------------------------------------------------------------------
+
+CONFIG = """
+resource "test_object" "a" {
+  value = "x"
+}
+output "v" { value = test_object.a.echo }
+"""
+
+
+def plan_exit(*args: str) -> subprocess.CompletedProcess[str]:
+    """`mlform plan --detailed-exitcode` as a process, so its exit code is the real one."""
+    mlform = Path(sys.executable).with_name("mlform")
+    return subprocess.run(
+        [str(mlform), "plan", "--detailed-exitcode", "--no-color", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_edits_seen_by_the_next_plan() -> None:
+    """Real apply with the test provider, then hand edits that the next plan acts on."""
+    Path("main.mlf.hcl").write_text(CONFIG)
+    applied = run("apply", "--auto-approve", "--no-color")
+    assert applied.exit_code == 0, applied.output
+    assert run("state", "list").stdout == "test_object.a\n"
+    assert run("output", "--raw", "v").stdout == "x"
+    assert plan_exit().returncode == 0
+
+    assert run("taint", "test_object.a").exit_code == 0
+    planned = plan_exit()
+    assert planned.returncode == 2, planned.stdout + planned.stderr
+    assert "test_object.a is tainted, so must be replaced" in planned.stdout
+    assert run("untaint", "test_object.a").exit_code == 0
+    assert plan_exit().returncode == 0
+
+    assert run("state", "mv", "test_object.a", "test_object.b").exit_code == 0
+    planned = plan_exit()
+    assert planned.returncode == 2, planned.stdout + planned.stderr
+    assert "Plan: 1 to add, 0 to change, 1 to destroy." in planned.stdout
+    ops = [e.operation for e in backend().history()]
+    assert ops == ["apply", "taint", "untaint", "state mv"]
