@@ -132,6 +132,21 @@ class Applier(ResourceWalker):
             if moved is not None:
                 self.session.remove_instance(old)
                 prior_rec = self.session.put_instance(addr, pkey, moved)
+        if (
+            res.mode == "data"
+            and change is not None
+            and change.action == "noop"
+            and change.after is not None
+        ):
+            # Read during the plan: record what was read.
+            rec = InstanceRecord(
+                index_key=key,
+                id=str(change.after.get("id") or ""),
+                attributes=change.after,
+                sensitive_paths=change.after_sensitive,
+                dependencies=deps,
+            )
+            return self.record_value(self.session.put_instance(addr, pkey, rec), info), False
         if change is None or change.action == "noop":
             return self.record_value(prior_rec, info), False
         if self.cancel.is_set():

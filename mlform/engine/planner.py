@@ -510,7 +510,7 @@ class Planner(ResourceWalker):
                 provider=pkey,
                 action="read",
                 after={**desired, **{k: _unknown() for k in info.schema.attrs.attributes}},
-                reasons=["configuration depends on values known only after apply"],
+                # No reason line: the note for READ_CONFIG_UNKNOWN says it.
                 action_reason=C.READ_CONFIG_UNKNOWN,
                 dependencies=deps,
             )
@@ -523,10 +523,12 @@ class Planner(ResourceWalker):
             self.add_diags([error(f"Failed to read {addr}: {exc.summary}", exc.detail, res.range)])
             return V.DYNAMIC_UNKNOWN, True
         after = {**desired, **result}
+        # Read now, so nothing is left for apply to do but record it: a no-op that carries
+        # what was read (a plan lists only the data sources it must read during apply).
         change = InstanceChange(
             addr=addr,
             provider=pkey,
-            action="read",
+            action="noop",
             after=after,
             dependencies=deps,
             after_sensitive=desired_sensitive,
