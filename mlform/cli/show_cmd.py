@@ -205,13 +205,9 @@ def _add_instance_facts(module: dict[str, Any], facts: dict[str, tuple[list[str]
 def load_current_state() -> State | None:
     """The selected workspace's latest state (no lock; a crashed run's journal replayed), or
     None when it has none yet."""
-    from mlform.engine.operation import Operations
-    from mlform.state.session import StateSession
+    from mlform.cli.state_cmd import backend_and_workspace, current_state
 
-    ops = Operations()
-    backend = ops.backend()
-    with StateSession.open(backend, ops.workspace, operation="read", lock=False) as sess:
-        return sess.state if sess.existed or len(sess.state) or sess.recovered else None
+    return current_state(*backend_and_workspace())
 
 
 def _state_file(path: Path) -> State | None:
