@@ -24,9 +24,15 @@ def whole(v: Value, arg_index: int | None = None, prefix: str = "", bounded: boo
     raise FunctionError(prefix + message, arg_index)
 
 
+def _regional(ch: str) -> bool:
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
+
+
 def graphemes(s: str) -> list[str]:
     """`s` split into user-perceived characters: a base character with the combining marks,
-    variation selectors and zero-width-joined characters that follow it; CR LF stays together."""
+    variation selectors, skin-tone modifiers and zero-width-joined characters that follow it;
+    flag emoji (pairs of regional indicators) and CR LF stay together. This covers the text
+    configurations hold; it is not the whole of Unicode's segmentation rules."""
     out: list[str] = []
     join_next = False
     for ch in s:
@@ -37,6 +43,7 @@ def graphemes(s: str) -> list[str]:
             or 0x1F3FB <= ord(ch) <= 0x1F3FF
             or (ch == "\n" and out[-1] == "\r")
             or unicodedata.category(ch) in ("Mn", "Me", "Mc")
+            or (_regional(ch) and len(out[-1]) == 1 and _regional(out[-1]))
         ):
             out[-1] += ch
         else:

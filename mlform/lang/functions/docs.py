@@ -30,6 +30,21 @@ What holds for every function:
 - **Numbers are exact** decimals; only `log` and `pow` compute in floating point, as Terraform's
   do.
 
+Where mlform cannot match Terraform exactly, it says so:
+
+- `regex`, `regexall` and `replace` take Go RE2 patterns and run them on Python's `re`; named
+  groups (`(?P<name>...)` and `(?<name>...)`), `\\z`, `\\Q...\\E` and POSIX classes
+  (`[[:alpha:]]`) are translated, but Unicode classes such as `\\pL` are not supported.
+- Numbers are always finite: where Terraform would produce an infinity (`log(0, 10)`,
+  `yamldecode(".inf")`), mlform reports an error.
+- `base64gzip` produces valid gzip data whose bytes may differ from Terraform's, since the
+  compressors differ; decompressed, the text is the same.
+- `rsadecrypt` reads unencrypted PEM RSA keys (PKCS #1 and PKCS #8), not OpenSSH-format keys.
+- `bcrypt` needs the `bcrypt` package (`pip install 'mlform[crypto]'`).
+- Characters are counted as user-perceived characters (combining marks, emoji sequences and
+  flags stay whole); rarer scripts' clustering rules (Hangul syllable parts, Indic conjuncts)
+  are not applied.
+
 This file is generated from the function registry by
 `python -m mlform.lang.functions.docs > docs/functions.md`.
 """

@@ -306,7 +306,10 @@ def _codec(name: str, arg_index: int) -> str:
     import codecs
 
     try:
-        return codecs.lookup(name).name
+        codec = codecs.lookup(name).name
+        if codec in ("utf-32", "utf-32-be", "utf-32-le"):
+            raise LookupError(name)  # not in the IANA index Terraform uses
+        return codec
     except LookupError:
         raise FunctionError(
             f'"{name}" is not a supported IANA encoding name or alias in this mlform version',
@@ -328,7 +331,11 @@ def _codec(name: str, arg_index: int) -> str:
 def _textencodebase64(args: list[Value], fctx: FunctionContext) -> Value:
     codec = _codec(args[1].v, 1)
     try:
-        data = args[0].v.encode(codec)
+        if codec == "utf-16":
+            # IANA's UTF-16 is big-endian with a byte order mark, whatever this machine's order.
+            data = b"\xfe\xff" + args[0].v.encode("utf-16-be")
+        else:
+            data = args[0].v.encode(codec)
     except UnicodeEncodeError:
         raise FunctionError(
             f"the given string contains characters that cannot be represented in {args[1].v}", 0
@@ -349,6 +356,8 @@ def _textencodebase64(args: list[Value], fctx: FunctionContext) -> Value:
 def _textdecodebase64(args: list[Value], fctx: FunctionContext) -> Value:
     codec = _codec(args[1].v, 1)
     raw = decode_base64(args[0].v, 0)
+    if codec == "utf-16" and not raw.startswith((b"\xfe\xff", b"\xff\xfe")):
+        codec = "utf-16-be"  # no byte order mark: big-endian, as IANA's UTF-16 says
     try:
         text = raw.decode(codec)
     except UnicodeDecodeError:
