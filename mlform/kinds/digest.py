@@ -318,6 +318,16 @@ class StatCache:
             )
             self._db.execute("COMMIT")
 
+    def forget(self, paths: Iterable[str]) -> None:
+        """Drop the entries of files that are gone, so the cache does not grow without bound."""
+        rows = [(p,) for p in paths]
+        if not rows:
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany("DELETE FROM files WHERE path = ?", rows)
+            self._db.execute("COMMIT")
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -498,6 +508,10 @@ def digest_tree(
             progress(total, total, f"hashed {source.name}")
     if cache is not None:
         cache.put_many(new_rows)
+        if len(known) > len(stats) - len(todo):
+            # Rows not seen may belong to files the filters left out: forget only the gone ones.
+            seen = {key_of(s) for s in stats}
+            cache.forget(k for k in known if k not in seen and not os.path.lexists(k))
 
     files = tuple(FileEntry(s.relpath, s.size, hashes[s.relpath]) for s in stats)
     return TreeDigest(

@@ -86,6 +86,16 @@ class DatasetKind(Kind):
         return (path if path.is_absolute() else Path(ctx.module_dir) / path).absolute()
 
     def _digest(self, args: schema.Args, ctx: Context) -> tuple[Path, TreeDigest]:
+        scheme = args.source.split("://", 1)[0] if "://" in args.source else None
+        if scheme is not None and scheme != "file":
+            raise ConfigError(
+                f"the local provider cannot read {scheme}:// sources",
+                f'source = "{args.source}" names remote storage. Copy the data to this machine '
+                "and give its path, or use a provider that reads it (for s3:// the aws provider).",
+                attribute="source",
+            )
+        if scheme == "file":
+            args = args.model_copy(update={"source": args.source[len("file://") :]})
         source = self._source_path(args, ctx)
         if not source.exists():
             raise ConfigError(

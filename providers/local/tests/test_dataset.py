@@ -222,3 +222,10 @@ def test_delete_forgets_the_resource_but_keeps_the_snapshot(env):
     assert kind.find_by_token("tok-1", ctx) is None
     assert dataset_snapshot_path(ctx.data_dir, state.id).is_dir()  # lineage still resolves
     kind.delete(state, ctx)  # idempotent
+
+
+def test_remote_source_is_a_config_error(env):
+    kind, ctx, _, _ = env
+    with pytest.raises(ConfigError) as err:
+        kind.plan(None, {"source": "s3://bucket/data"}, ctx)
+    assert err.value.attribute == "source" and "s3://" in err.value.summary

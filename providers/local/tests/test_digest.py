@@ -182,3 +182,20 @@ def test_tree_changes(tree):
     ch = tree_changes(old, digest_tree(root).files)
     assert (ch.added, ch.removed, ch.changed) == (("new.txt",), ("sub/b.bin",), ("a.csv",))
     assert ch.summary() == "1 file changed, 1 added, 1 removed"
+
+
+def test_stat_cache_forgets_removed_files(tree, tmp_path):
+    root, _ = tree
+    with StatCache(stat_cache_path(tmp_path / "data")) as cache:
+        digest_tree(root, cache=cache)
+        (root / "a.csv").unlink()
+        digest_tree(root, cache=cache)
+        assert len(cache.lookup_under(str(root.resolve()))) == 2
+
+
+def test_filtered_digest_keeps_other_entries(tree, tmp_path):
+    root, _ = tree
+    with StatCache(stat_cache_path(tmp_path / "data")) as cache:
+        digest_tree(root, cache=cache)
+        digest_tree(root, cache=cache, include=["*.csv"])
+        assert digest_tree(root, cache=cache).hashed_bytes == 0
