@@ -216,6 +216,32 @@ def test_yaml_syntax_error() -> None:
     assert d.detail.startswith('Call to function "yamldecode" failed: on line ')
 
 
+def test_base64decode_hides_sensitive_input() -> None:
+    d = err('base64decode(sensitive("%%%"))')
+    assert d.detail.endswith("failed to decode base64 data (sensitive value).")
+    assert ev("base64decode(sensitive(base64encode(var.secret)))").is_sensitive
+    assert ev("base64decode(var.later)").is_known is False
+
+
+def test_text_encoding_errors() -> None:
+    d = err('textencodebase64("☃", "ISO-8859-1")')
+    assert d.detail == (
+        'Invalid value for "string" parameter: the given string contains characters that cannot '
+        "be represented in ISO-8859-1."
+    )
+    d = err('textdecodebase64("/w==", "UTF-8")')
+    assert d.detail == (
+        'Invalid value for "source" parameter: the given string contains symbols that are not '
+        "defined for UTF-8."
+    )
+
+
+def test_iana_utf16_is_big_endian_with_a_mark() -> None:
+    same('textencodebase64("A", "UTF-16")', '"/v8AQQ=="')
+    same('textdecodebase64("AEE=", "UTF-16")', '"A"')
+    same('textdecodebase64("//5BAA==", "UTF-16")', '"A"')
+
+
 def test_unknown_and_sensitive() -> None:
     assert not ev("jsonencode({a = var.later})").is_known
     assert not ev("jsondecode(var.later)").is_known
