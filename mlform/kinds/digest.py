@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from mlform.kinds.common import format_digest
 
@@ -217,8 +218,9 @@ def validate_glob(pattern: str) -> str | None:
 # -- scanning ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Stat:
+class _Stat(NamedTuple):
+    """One file found by the walk (a tuple: tens of thousands are made per digest)."""
+
     abspath: str
     relpath: str
     size: int
