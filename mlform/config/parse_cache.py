@@ -146,7 +146,10 @@ class _Encoder:
     def r(self, rng: Range) -> int:
         rt = self.ranges
         idx = len(rt) >> 1
-        if type(rng) is SourceRange:
+        if type(rng) is SourceRange and rng._lines.base is None:
+            rt.append(rng._a)
+            rt.append(rng._b)
+        elif type(rng) is SourceRange:
             rt += rng.offsets()
         else:
             rt += (rng.start.byte, rng.end.byte)
@@ -188,12 +191,20 @@ class _Encoder:
         raise ValueError(f"unexpected literal {v!r}")
 
     def exprs(self, es: list[ast.Expr]) -> tuple[Any, ...]:
-        return tuple(self.expr(e) for e in es)
+        return tuple(map(self.expr, es))
 
     def expr(self, e: ast.Expr | None) -> Any:
         if e is None:
             return None
-        ri = self.r(e.range)
+        rng = e.range
+        if type(rng) is SourceRange and rng._lines.base is None:
+            # (r() inlined: this runs for every node)
+            rt = self.ranges
+            ri = len(rt) >> 1
+            rt.append(rng._a)
+            rt.append(rng._b)
+        else:
+            ri = self.r(rng)
         t = type(e)
         if t is ast.Literal:
             return (_LITERAL, ri, self.value(e.value))  # type: ignore[attr-defined]
