@@ -132,3 +132,35 @@ def set_path(data: Any, path: Path, new: Any) -> Any:
         out_l[head] = set_path(data[head], rest, new)
         return out_l
     return data
+
+
+def derived_sensitive(data: Any, paths: list[Path]) -> list[Path]:
+    """`paths` plus every other path in `data` that holds a copy of a sensitive value (a text,
+    or a non-empty collection), so that a computed attribute echoing a secret (an `echo`, a
+    connection string) is hidden wherever the secret is."""
+    secrets: list[Any] = []
+    for p in paths:
+        v = get_path(data, list(p))
+        if (isinstance(v, str) and v) or (isinstance(v, dict | list) and v):
+            secrets.append(v)
+    if not secrets:
+        return paths
+    out = [list(p) for p in paths]
+    seen = {tuple(p) for p in out}
+
+    def walk(v: Any, path: list[str | int]) -> None:
+        if tuple(path) in seen:
+            return
+        if path and type(v) in (str, dict, list) and any(v == s for s in secrets):
+            out.append(list(path))
+            seen.add(tuple(path))
+            return
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, [*path, k])
+        elif isinstance(v, list):
+            for i, x in enumerate(v):
+                walk(x, [*path, i])
+
+    walk(data, [])
+    return out

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlform.addrs import AbsResourceInstance
+from mlform.engine.bridge import derived_sensitive
 from mlform.sdk import UNKNOWN, ResourceState
 from mlform.sdk.schema import KindSchema
 from mlform.state import InstanceRecord
@@ -99,12 +100,13 @@ def record_from_state(
     create_before_destroy: bool,
     status: str = "ready",
 ) -> InstanceRecord:
+    attributes = full_attributes(st.args, st.attrs, st.id)
     return InstanceRecord(
         index_key=key,
         status=status,
         id=st.id,
-        attributes=full_attributes(st.args, st.attrs, st.id),
-        sensitive_paths=sensitive,
+        attributes=attributes,
+        sensitive_paths=derived_sensitive(attributes, sensitive),
         dependencies=sorted(dependencies),
         create_before_destroy=create_before_destroy,
         private=dict(st.private),

@@ -18,7 +18,12 @@ from mlform.config.variables import collect, resolve, terminal_prompt
 from mlform.diagnostics import Diagnostic, DiagnosticsError, error, warning
 from mlform.engine import changes as C
 from mlform.engine.applier import Applier, delete_in_order
-from mlform.engine.bridge import data_has_unknown, sensitive_paths, value_to_data
+from mlform.engine.bridge import (
+    data_has_unknown,
+    derived_sensitive,
+    sensitive_paths,
+    value_to_data,
+)
 from mlform.engine.changes import InstanceChange
 from mlform.engine.graph import ConfigGraph, build_graph
 from mlform.engine.planner import Planner, PlanOptions, orphan_resources
@@ -273,6 +278,8 @@ class Operations:
         rcs = [to_resource_change(ch) for ch in changes.values()]
         drift = []
         for d in planner.drift:
+            prior_inst = prior.instance(d.addr)
+            sens = prior_inst.sensitive_paths if prior_inst is not None else []
             drift.append(
                 ResourceChange(
                     addr=d.addr,
@@ -280,6 +287,8 @@ class Operations:
                     provider=d.provider,
                     before=d.before,
                     after=d.after,
+                    before_sensitive=derived_sensitive(d.before, sens),
+                    after_sensitive=derived_sensitive(d.after, sens),
                     # No reason line: the heading says "has changed" or "has been deleted".
                 )
             )
@@ -532,8 +541,8 @@ def to_resource_change(ch: InstanceChange) -> ResourceChange:
         provider=ch.provider,
         before=ch.before,
         after=ch.after,
-        before_sensitive=ch.before_sensitive,
-        after_sensitive=ch.after_sensitive,
+        before_sensitive=derived_sensitive(ch.before, ch.before_sensitive),
+        after_sensitive=derived_sensitive(ch.after, ch.after_sensitive),
         replace_paths=[[p] for p in ch.replace_paths],
         reasons=ch.reasons,
         action_reason=ch.action_reason,
