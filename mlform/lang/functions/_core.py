@@ -230,6 +230,22 @@ def call_function(name: str, args: list[Value], fctx: FunctionContext) -> Value:
             detail=f'Call to function "{f.name}" failed: {_sentence(e.message)}',
             function=f.name,
         ) from None
+    except ConversionError as e:
+        # A conversion inside the function that the argument checks could not foresee.
+        message = e.full_message()
+        raise FunctionError(
+            message,
+            detail=f'Call to function "{f.name}" failed: {_sentence(message)}',
+            function=f.name,
+        ) from None
+    except (ArithmeticError, ValueError, MemoryError, RecursionError) as e:
+        # Extreme inputs (huge numbers, deep nesting) must end as a diagnostic, not a traceback.
+        message = str(e) or type(e).__name__
+        raise FunctionError(
+            message,
+            detail=f'Call to function "{f.name}" failed: {_sentence(message)}',
+            function=f.name,
+        ) from None
     return result.with_marks(result_marks)
 
 
