@@ -100,7 +100,7 @@ _BRACKET = "["
 _INTERP_QUOTED = "q"  # a `${`/`%{` sequence inside a quoted template
 _INTERP_HEREDOC = "h"  # ... inside a heredoc
 _INTERP_TEMPLATE = "t"  # ... inside a bare template
-_CLOSERS = {")": _PAREN, "]": _BRACKET, "}": _BRACE}
+_CLOSERS = {")": _PAREN, "]": _BRACKET}
 
 
 def tokenize(text: str, *, newlines: bool = True) -> Tokens:
@@ -166,9 +166,13 @@ class _Lexer:
                         stack.append(op)
                     nl_on = op == "{" and stack[-1] == _BRACE
                     kinds.append(op)
-                elif op in ")]}" or op == "~}":
+                elif op == "}" or op == "~}":
+                    # Brackets left open inside are dropped (the parser reports them), so a
+                    # brace still closes what it belongs to.
+                    while stack and stack[-1] in "([":
+                        stack.pop()
                     top = stack[-1] if stack else ""
-                    if top and top in "qht" and op != ")" and op != "]":
+                    if top and top in "qht":
                         # The end of a template sequence: back to template text.
                         stack.pop()
                         kinds.append(TSEQEND)
@@ -194,22 +198,19 @@ class _Lexer:
                         ends.append(s + 1)
                         pos = s + 1
                         continue
-                    want = _CLOSERS[op]
-                    if top == want or (want == _BRACE and top == _FOR_BRACE):
+                    if top:
                         stack.pop()
-                    elif want in stack or (want == _BRACE and _FOR_BRACE in stack):
-                        # A closer for something further out: drop what was left open so the
-                        # rest of the file still tokenizes sensibly; the parser reports it.
-                        while (
-                            stack
-                            and stack[-1] != want
-                            and not (want == _BRACE and stack[-1] == _FOR_BRACE)
-                        ):
-                            if stack[-1] in "qht":
-                                break
-                            stack.pop()
-                        if stack and stack[-1] not in "qht":
-                            stack.pop()
+                    nl_on = not stack or stack[-1] == _BRACE
+                    kinds.append(op)
+                elif op == ")" or op == "]":
+                    want = _CLOSERS[op]
+                    # Close the matching bracket if it is open inside the innermost brace or
+                    # template sequence, dropping any left open within it.
+                    j = len(stack) - 1
+                    while j >= 0 and stack[j] in "([" and stack[j] != want:
+                        j -= 1
+                    if j >= 0 and stack[j] == want:
+                        del stack[j:]
                     nl_on = not stack or stack[-1] == _BRACE
                     kinds.append(op)
                 else:

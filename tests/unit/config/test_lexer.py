@@ -299,3 +299,14 @@ def test_unbalanced_closers_do_not_break_the_rest() -> None:
         "NL",
         "EOF",
     ]
+
+
+def test_a_brace_closes_its_sequence_despite_open_brackets_inside() -> None:
+    assert kinds('a = "${ f( }x"\nb = 1\n') == [
+        "IDENT", "=", "OQUOTE", "TINTERP", "IDENT", "(", "TSEQEND", "QLIT", "CQUOTE", "NL",
+        "IDENT", "=", "NUMBER", "NL", "EOF",
+    ]  # fmt: skip
+    # A stray ")" does not close anything outside its brace.
+    assert kinds("a {\n b = 1)\n}\n") == [
+        "IDENT", "{", "NL", "IDENT", "=", "NUMBER", ")", "NL", "}", "NL", "EOF",
+    ]  # fmt: skip
