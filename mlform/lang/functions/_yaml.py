@@ -229,30 +229,42 @@ def load(text: str) -> Value:
         nodes = list(yaml.compose_all(text, Loader=_loader()))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise YamlError(f"on line {line}: {getattr(e, 'problem', None) or e}") from None
+        where = f"on line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = str(getattr(e, "problem", None) or e)
+        if problem.startswith("found undefined alias"):
+            name = problem.split("'")[1] if "'" in problem else ""
+            problem = f"reference to undefined anchor {_quote(name)}"
+        raise YamlError(where + problem) from None
     if len(nodes) > 1:
         raise YamlError("unexpected extra content after value")
     if not nodes:
         from mlform.lang.values import NULL
 
         return NULL
-    return _node(nodes[0])
+    return _node(nodes[0], set())
 
 
-def _node(node: object) -> Value:
+def _node(node: object, open_nodes: set[int]) -> Value:
     import yaml
 
     from mlform.lang.values import object_of, tuple_of
 
-    if isinstance(node, yaml.MappingNode):
-        items: dict[str, Value] = {}
-        for knode, vnode in node.value:
-            key = _node(knode)
-            items[_key_text(key)] = _node(vnode)
-        return object_of(items)
-    if isinstance(node, yaml.SequenceNode):
-        return tuple_of(_node(n) for n in node.value)
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        if id(node) in open_nodes:
+            # An alias to an anchor from inside its own definition: values must be finite.
+            name = getattr(node, "anchor_name", "")
+            raise YamlError(f"cannot refer to anchor {_quote(name)} from inside its own definition")
+        open_nodes.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                items: dict[str, Value] = {}
+                for knode, vnode in node.value:
+                    key = _node(knode, open_nodes)
+                    items[_key_text(key)] = _node(vnode, open_nodes)
+                return object_of(items)
+            return tuple_of(_node(n, open_nodes) for n in node.value)
+        finally:
+            open_nodes.discard(id(node))
     assert isinstance(node, yaml.ScalarNode)
     if node.tag == _PLAIN:
         return _resolve("", node.value)
@@ -269,6 +281,14 @@ def _loader() -> type:
     import yaml
 
     class Loader(yaml.SafeLoader):
+        def compose_node(self, parent: object, index: object) -> object:
+            event = self.peek_event()
+            anchor = None if isinstance(event, yaml.AliasEvent) else getattr(event, "anchor", None)
+            node = super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+            if anchor:
+                node.anchor_name = anchor  # for messages about aliases
+            return node
+
         def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:  # type: ignore[override]
             if kind is yaml.ScalarNode and implicit[0]:
                 return _PLAIN

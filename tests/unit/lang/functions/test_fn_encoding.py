@@ -199,6 +199,12 @@ def test_encoding_errors(src: str, summary: str, detail: str) -> None:
         ('yamldecode("!!bool bananas")', 'cannot parse "bananas" as tag:yaml.org,2002:bool'),
         ('yamldecode("!!nope foo")', 'unsupported tag "tag:yaml.org,2002:nope"'),
         ('yamldecode(".nan")', "floating point NaN is not supported"),
+        (
+            'yamldecode("{a: &foo [1, *foo, 3]}")',
+            'cannot refer to anchor "foo" from inside its own definition',
+        ),
+        ('yamldecode("{a: !not-supported foo}")', 'unsupported tag "!not-supported"'),
+        ('yamldecode("{a: *nope}")', 'on line 1, column 5: reference to undefined anchor "nope"'),
     ],
 )
 def test_decode_errors(src: str, detail: str) -> None:
