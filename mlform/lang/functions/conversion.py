@@ -253,3 +253,16 @@ def type_string(t: Type, indent: str = "") -> str:
 )
 def _type(args: list[Value], fctx: FunctionContext) -> Value:
     return Value(TYPE_TYPE, args[0].type)
+
+
+@register(
+    "ephemeralasnull",
+    "conversion",
+    [Param("value", DYNAMIC, allow_null=True, allow_unknown=True, allow_marked=True)],
+    lambda args: args[0].type,
+    description="Takes a value and returns it with every ephemeral part replaced by null. "
+    "mlform has no ephemeral values, so the value comes back unchanged.",
+    examples=[('ephemeralasnull("x")', '"x"')],
+)
+def _ephemeralasnull(args: list[Value], fctx: FunctionContext) -> Value:
+    return args[0]
