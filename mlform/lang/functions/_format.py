@@ -16,7 +16,7 @@ from mlform.lang.convert import ConversionError, convert, format_number
 from mlform.lang.functions._core import FunctionError
 from mlform.lang.functions._util import graphemes
 from mlform.lang.types import BOOL, NUMBER, STRING
-from mlform.lang.values import Value
+from mlform.lang.values import NUMBER_CONTEXT, Value
 
 
 @dataclass
@@ -245,7 +245,7 @@ def _integer(verb: _Verb, n: int) -> str:
 def _float(verb: _Verb, n: int | Decimal) -> str:
     d = Decimal(n)
     neg = d < 0 or (d == 0 and d.is_signed())
-    d = abs(d)
+    d = d.copy_abs()
     mode = verb.mode
     if mode in "eE":
         body = _exp(d, 6 if verb.prec is None else verb.prec)
@@ -304,12 +304,13 @@ def _exp(d: Decimal, prec: int) -> str:
 
 
 def _shortest_g(n: int | Decimal) -> str:
-    """Go's %g with the shortest precision: %e when the exponent is < -4 or >= 6."""
-    d = Decimal(n)
+    """Go's %g with the shortest precision: %e when the exponent is < -4 or >= 6. The digits
+    are the shortest that identify the number's 512-bit value, as Terraform's."""
+    d = Decimal(format_number(n))
     if d == 0:
         return "0"
     neg = d < 0
-    d = abs(d).normalize()
+    d = d.copy_abs().normalize(NUMBER_CONTEXT)
     sign_, digits, e = d.as_tuple()
     ds = "".join(map(str, digits))
     exp = e + len(ds) - 1  # type: ignore[operator]

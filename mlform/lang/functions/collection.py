@@ -9,6 +9,8 @@ them, objects give tuples of keys or values, and so on.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from mlform.lang.convert import ConversionError, convert, unify
 from mlform.lang.functions._core import FunctionContext, FunctionError, Param, register
 from mlform.lang.functions._util import graphemes, whole
@@ -28,6 +30,7 @@ from mlform.lang.types import (
 )
 from mlform.lang.values import (
     FALSE,
+    NUMBER_CONTEXT,
     TRUE,
     Value,
     canonical_set,
@@ -42,8 +45,11 @@ ANY_LIST = ListType(DYNAMIC)
 ANY_SET = SetType(DYNAMIC)
 
 
-def _seq_type_name(t: Type) -> str:
-    return t.friendly()
+def _add(a: int | Decimal, b: int | Decimal) -> int | Decimal:
+    """Exact addition: Decimal's own operators would round to 28 digits."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a + b
+    return NUMBER_CONTEXT.add(Decimal(a), Decimal(b))
 
 
 @register(
@@ -736,7 +742,7 @@ def _range(args: list[Value], fctx: FunctionContext) -> Value:
                 "start and end or use a smaller step"
             )
         vals.append(number(n))
-        n = n + step
+        n = _add(n, step)
     return list_of(NUMBER, vals)
 
 
@@ -987,7 +993,7 @@ def _sum(args: list[Value], fctx: FunctionContext) -> Value:
         try:
             if e.is_null:
                 raise ConversionError("null")
-            total = total + convert(e, NUMBER).v  # type: ignore[operator]
+            total = _add(total, convert(e, NUMBER).v)  # type: ignore[arg-type]
         except ConversionError:
             raise FunctionError(
                 "argument must be list, set, or tuple of number values", 0

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from mlform.lang.functions._core import FunctionContext, FunctionError, Param, register
 from mlform.lang.types import NUMBER, STRING
-from mlform.lang.values import Value, number, string
+from mlform.lang.values import NUMBER_CONTEXT, Value, number, string
 
 
 def _go_quote(s: str) -> str:
@@ -197,7 +197,7 @@ def parse_duration(text: str, arg_index: int | None) -> int:
                     raise FunctionError(f'time: missing unit in duration "{text}"', arg_index)
                 raise FunctionError(f'time: unknown unit "{unit}" in duration "{text}"', arg_index)
             raise FunctionError(f'time: invalid duration "{text}"', arg_index)
-        total += Decimal(m.group(1)) * _UNITS[m.group(2)]
+        total = NUMBER_CONTEXT.fma(Decimal(m.group(1)), _UNITS[m.group(2)], total)
         pos = m.end()
     return sign * int(total)
 

@@ -26,7 +26,9 @@ N = Param("num", NUMBER)
     examples=[("abs(23)", "23"), ("abs(0)", "0"), ("abs(-12.4)", "12.4")],
 )
 def _abs(args: list[Value], fctx: FunctionContext) -> Value:
-    return number(abs(args[0].v))
+    n = args[0].v
+    # copy_abs, not abs(): Decimal arithmetic would round to the default 28 digits.
+    return number(n.copy_abs() if isinstance(n, Decimal) else abs(n))
 
 
 @register(

@@ -49,6 +49,16 @@ def test_numeric(src: str, expected: str) -> None:
     same(src, expected)
 
 
+def test_no_digits_are_lost_to_decimal_defaults() -> None:
+    # Python's Decimal operators round to 28 digits; the functions must not.
+    assert ev("abs(-1/3) == 1/3").v is True
+    assert str(ev("sum([0.1234567890123456789012345678901, 1])").v) == (
+        "1.1234567890123456789012345678901"
+    )
+    assert len(ev('format("%v", 1/3)').v) > 100
+    assert ev("range(0, 0.3000000000000000000000000000001, 0.1)").length() == 4
+
+
 def test_numbers_stay_exact() -> None:
     assert str(ev("abs(-0.1) + 0.2").v) == "0.3"
     assert str(ev("max(0.1, 0.25)").v) == "0.25"
