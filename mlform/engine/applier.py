@@ -158,7 +158,7 @@ class Applier(ResourceWalker):
             return V.DYNAMIC_UNKNOWN, True
         desired = value_to_data(desired_val)
         sens = sensitive_paths(desired_val)
-        problem = consistency_problem(change, desired, info)
+        problem = consistency_problem(change, with_ignored(desired, prior_rec, res, info), info)
         if problem:
             self.add_diags(
                 [
@@ -354,6 +354,22 @@ def delete_in_order(applier: Applier, changes: list[InstanceChange], parallelism
     result = dag.walk(g, visit, parallelism=max(1, parallelism), cancel=applier.cancel)
     applier.add_diags(unexpected_errors(result))
     return result.success
+
+
+def with_ignored(
+    desired: dict[str, Any], prior: InstanceRecord | None, res: ResourceConfig, info: KindInfo
+) -> dict[str, Any]:
+    """`desired` with lifecycle.ignore_changes applied, as the plan saw it: the state's values
+    at the ignored paths."""
+    if prior is None or (prior.tainted and prior.id is None):
+        return desired
+    prior_args = split_record(prior, info.schema).args
+    lc = res.lifecycle
+    if lc.ignore_all:
+        return {**desired, **prior_args}
+    for path in lc.ignore_changes or []:
+        desired = set_path(desired, list(path), get_path(prior_args, list(path)))
+    return desired
 
 
 def consistency_problem(

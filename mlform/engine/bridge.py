@@ -6,6 +6,7 @@ the state stores JSON data plus the paths of sensitive values. Values carry type
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -163,4 +164,37 @@ def derived_sensitive(data: Any, paths: list[Path]) -> list[Path]:
                 walk(x, [*path, i])
 
     walk(data, [])
+    return out
+
+
+def redact_texts(texts: list[str], sources: list[tuple[Any, list[Path]]]) -> list[str]:
+    """`texts` (reasons a provider wrote, which may quote values) with every sensitive value
+    found at `sources`' paths replaced by `(sensitive value)`."""
+    secrets: set[str] = set()
+
+    def leaves(v: Any) -> None:
+        if isinstance(v, str) and v:
+            secrets.add(v)
+        elif isinstance(v, dict):
+            for x in v.values():
+                leaves(x)
+        elif isinstance(v, list):
+            for x in v:
+                leaves(x)
+        elif isinstance(v, int | float | Decimal) and not isinstance(v, bool) and len(str(v)) > 1:
+            secrets.add(str(v))
+
+    for data, paths in sources:
+        for p in paths:
+            leaves(get_path(data, list(p)))
+    if not secrets:
+        return texts
+    out = []
+    # Longest first, so that a secret containing another is replaced whole.
+    ordered = sorted(secrets, key=len, reverse=True)
+    for text in texts:
+        for s in ordered:
+            text = text.replace(json.dumps(s, ensure_ascii=False), "(sensitive value)")
+            text = text.replace(s, "(sensitive value)")
+        out.append(text)
     return out

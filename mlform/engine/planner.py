@@ -31,7 +31,9 @@ from mlform.engine import changes as C
 from mlform.engine.bridge import (
     data_has_unknown,
     data_to_value,
+    derived_sensitive,
     get_path,
+    redact_texts,
     sensitive_paths,
     set_path,
     value_to_data,
@@ -336,6 +338,14 @@ class Planner(ResourceWalker):
         if change is None:
             return V.DYNAMIC_UNKNOWN, True
         change.after_sensitive = desired_sensitive + _schema_sensitive(info, change.after)
+        # A provider's reasons may quote values; none of them may show a sensitive one.
+        change.reasons = redact_texts(
+            change.reasons,
+            [
+                (change.before, derived_sensitive(change.before, change.before_sensitive)),
+                (change.after, derived_sensitive(change.after, change.after_sensitive)),
+            ],
+        )
         with self._lock:
             self.changes[addr] = change
         return self.data_value(change.after or {}, change.after_sensitive, info), False
