@@ -542,7 +542,7 @@ def to_resource_change(ch: InstanceChange) -> ResourceChange:
         before=ch.before,
         after=ch.after,
         before_sensitive=derived_sensitive(ch.before, ch.before_sensitive),
-        after_sensitive=derived_sensitive(ch.after, ch.after_sensitive),
+        after_sensitive=derived_sensitive(ch.after, ch.after_sensitive + _unknown_now(ch)),
         replace_paths=[[p] for p in ch.replace_paths],
         reasons=ch.reasons,
         action_reason=ch.action_reason,
@@ -552,6 +552,16 @@ def to_resource_change(ch: InstanceChange) -> ResourceChange:
             "private": ch.private,
         },
     )
+
+
+def _unknown_now(ch: InstanceChange) -> list[list[str | int]]:
+    """Paths sensitive before whose value is unknown until apply: presumed still sensitive
+    (a computed copy of a secret), so no view warns that they stop being sensitive."""
+    from mlform.engine.bridge import get_path
+
+    if ch.before is None or ch.after is None:
+        return []
+    return [p for p in ch.before_sensitive if get_path(ch.after, list(p)) is UNKNOWN]
 
 
 def from_resource_change(rc: ResourceChange) -> InstanceChange:
