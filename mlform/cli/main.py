@@ -60,6 +60,14 @@ class LazyGroup(click.Group):
         cmd: click.Command = getattr(module, attr or "command")
         return cmd
 
+    def invoke(self, ctx: click.Context) -> Any:
+        # Errors become exit codes here, not only in main(), so that an embedding caller (a
+        # test's CliRunner, another program) sees the same codes as the shell does.
+        from mlform.cli.common import handle_errors
+
+        with handle_errors():
+            return super().invoke(ctx)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Listing help without importing every command module keeps `--help` fast.
         rows = [(n, COMMANDS[n][1]) for n in self.list_commands(ctx)]

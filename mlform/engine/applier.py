@@ -81,7 +81,9 @@ class Applier(ResourceWalker):
             deps = self.dependencies_of(node, mi)
             futures = {
                 key: self.pool.submit(
+                    self.guarded,
                     self.apply_instance,
+                    str(AbsResourceInstance(mi, res.addr, key)),
                     module.dir,
                     mi,
                     res,
@@ -176,6 +178,7 @@ class Applier(ResourceWalker):
         kind = provider.kind(res.type)
         if res.mode == "data":
             ctx = self.make_ctx(addr, module_dir)
+            ctx.extra = self.dependency_data(mi, res)
             try:
                 result = call_with_retries(lambda: kind.read_data(desired, ctx), self.cancel)
             except ProviderError as exc:
@@ -204,6 +207,7 @@ class Applier(ResourceWalker):
                 for path in lc.ignore_changes or []:
                     desired = set_path(desired, list(path), get_path(prior_rs.args, list(path)))
         ctx = self.make_ctx(addr, module_dir)
+        ctx.extra = self.dependency_data(mi, res)
         try:
             planned = kind.plan(prior_rs if change.action == "update" else None, desired, ctx)
         except ProviderError as exc:
@@ -218,14 +222,14 @@ class Applier(ResourceWalker):
                 assert prior_rs is not None
                 new = call_with_retries(lambda: kind.update(prior_rs, planned, ctx), self.cancel)
             elif change.action == "create":
-                new = self.create(addr, pkey, kind, planned, module_dir)
+                new = self.create(addr, pkey, kind, planned, module_dir, ctx.extra)
             elif change.action == "replace":
                 if prior_rs is not None:
                     call_with_retries(lambda: kind.delete(prior_rs, ctx), self.cancel)
                     self.session.remove_instance(addr)
-                new = self.create(addr, pkey, kind, planned, module_dir)
+                new = self.create(addr, pkey, kind, planned, module_dir, ctx.extra)
             elif change.action == "create_then_delete":
-                new = self.create(addr, pkey, kind, planned, module_dir)
+                new = self.create(addr, pkey, kind, planned, module_dir, ctx.extra)
                 if prior_rs is not None:
                     call_with_retries(lambda: kind.delete(prior_rs, ctx), self.cancel)
             else:
@@ -276,11 +280,18 @@ class Applier(ResourceWalker):
         return value, False
 
     def create(
-        self, addr: AbsResourceInstance, pkey: str, kind: Any, planned: Any, module_dir: Path
+        self,
+        addr: AbsResourceInstance,
+        pkey: str,
+        kind: Any,
+        planned: Any,
+        module_dir: Path,
+        extra: dict[str, Any] | None = None,
     ) -> ResourceState:
         token = uuid.uuid4().hex
         self.session.begin_create(addr, token, pkey)
         ctx = self.make_ctx(addr, module_dir, token=token)
+        ctx.extra = extra or {}
         return call_with_retries(lambda: kind.create(planned, ctx), self.cancel)
 
     def delete_instance(

@@ -28,7 +28,9 @@ class _ConfigureOnly(ResourceWalker):
             self.expose_prior(mi, res, info)
 
 
-def import_resource(ops: Operations, loaded: Loaded, session: StateSession, addr: AbsResourceInstance, obj_id: str) -> Any:
+def import_resource(
+    ops: Operations, loaded: Loaded, session: StateSession, addr: AbsResourceInstance, obj_id: str
+) -> Any:
     module = loaded.cg.modules.get(addr.module.module())
     res = module.resources.get(addr.resource) if module else None
     if res is None:
@@ -53,7 +55,15 @@ def import_resource(ops: Operations, loaded: Loaded, session: StateSession, addr
     evals = EvalState(loaded.cg.modules, ops.workdir, ops.workspace)
     providers = ProviderManager(ops.workdir, ops.data_dir)
     walker = _ConfigureOnly(
-        loaded.cg, evals, providers, loaded.root_vars, WalkSettings(), session.state, PlanOptions(), ops.data_dir, ops.hooks
+        loaded.cg,
+        evals,
+        providers,
+        loaded.root_vars,
+        WalkSettings(),
+        session.state,
+        PlanOptions(),
+        ops.data_dir,
+        ops.hooks,
     )
     try:
         walker.run()
@@ -62,13 +72,17 @@ def import_resource(ops: Operations, loaded: Loaded, session: StateSession, addr
         pnode = loaded.cg.resource_provider[_config_addr(addr)]
         provider = providers.instance(str(pnode))
         if provider is None:
-            raise DiagnosticsError([error("Provider not configured", f"{pnode} could not be configured.", res.range)])
+            raise DiagnosticsError(
+                [error("Provider not configured", f"{pnode} could not be configured.", res.range)]
+            )
         kind = provider.kind(res.type)
         ctx = walker.make_ctx(addr, module.dir)  # type: ignore[union-attr]
         try:
             st = kind.import_(obj_id, ctx)
         except ProviderError as exc:
-            raise DiagnosticsError([error(f"Cannot import {addr}: {exc.summary}", exc.detail, res.range)]) from None
+            raise DiagnosticsError(
+                [error(f"Cannot import {addr}: {exc.summary}", exc.detail, res.range)]
+            ) from None
         rec = C.record_from_state(st, addr.key, [], [], res.lifecycle.create_before_destroy)
         session.put_instance(addr, str(pnode), rec)
         return st

@@ -44,7 +44,9 @@ class LockedProvider:
     hash: str
 
 
-def install_modules(root_dir: Path, upgrade: bool = False, log: Callable[[str], None] = print) -> list[Diagnostic]:
+def install_modules(
+    root_dir: Path, upgrade: bool = False, log: Callable[[str], None] = print
+) -> list[Diagnostic]:
     """Fetch every git module source the configuration calls, recursively."""
     diags: list[Diagnostic] = []
     manifest = ModuleManifest.load(root_dir)
@@ -77,15 +79,30 @@ def _install(
         if is_local_source(call.source):
             child_dir = (module.dir / call.source).resolve()
             if not child_dir.is_dir():
-                diags.append(error("Module not found", f'The module folder "{call.source}" does not exist.', call.source_range))
+                diags.append(
+                    error(
+                        "Module not found",
+                        f'The module folder "{call.source}" does not exist.',
+                        call.source_range,
+                    )
+                )
                 continue
         else:
             entry = manifest.entries.get(key)
-            if entry is None or entry.source != call.source or upgrade or not entry.dir(root_dir).is_dir():
+            if (
+                entry is None
+                or entry.source != call.source
+                or upgrade
+                or not entry.dir(root_dir).is_dir()
+            ):
                 try:
                     entry = fetch_git(call.source, root_dir, key, log)
                 except (ModuleFetchError, ValueError) as exc:
-                    diags.append(error("Failed to fetch module", f'module "{name}": {exc}', call.source_range))
+                    diags.append(
+                        error(
+                            "Failed to fetch module", f'module "{name}": {exc}', call.source_range
+                        )
+                    )
                     continue
                 log(f"- {key} from {call.source}")
             manifest.entries[key] = entry
@@ -127,7 +144,7 @@ def check_providers(root: Module) -> tuple[list[LockedProvider], list[Diagnostic
                 diags.append(
                     error(
                         "Unsupported mlform version",
-                        f'This configuration requires mlform {root.settings.required_version}, but this is mlform {__version__}. '
+                        f"This configuration requires mlform {root.settings.required_version}, but this is mlform {__version__}. "
                         "Install a matching version (pip install 'mlform"
                         + _pip_spec(root.settings.required_version)
                         + "').",
@@ -135,7 +152,9 @@ def check_providers(root: Module) -> tuple[list[LockedProvider], list[Diagnostic
                     )
                 )
         except ConstraintError as exc:
-            diags.append(error("Invalid required_version", str(exc), root.settings.required_version_range))
+            diags.append(
+                error("Invalid required_version", str(exc), root.settings.required_version_range)
+            )
     for name, constraints in sorted(providers_used(root).items()):
         info = provider_info(name)
         req = root.settings.required_providers.get(name)
@@ -166,7 +185,11 @@ def check_providers(root: Module) -> tuple[list[LockedProvider], list[Diagnostic
                 )
             )
             continue
-        digest = distribution_hash(info.distribution) if info.distribution not in ("(registered)", "mlform") else ""
+        digest = (
+            distribution_hash(info.distribution)
+            if info.distribution not in ("(registered)", "mlform")
+            else ""
+        )
         locked.append(LockedProvider(name, info.distribution, info.version, constraints, digest))
     return locked, diags
 
@@ -185,7 +208,7 @@ def _pip_spec(constraints: str) -> str:
 
 def write_lock(root_dir: Path, locked: list[LockedProvider]) -> None:
     lines = [
-        "# This file is maintained automatically by \"mlform init\".",
+        '# This file is maintained automatically by "mlform init".',
         "# Commit it: it records which provider versions this configuration was last prepared with.",
         "",
     ]
@@ -222,7 +245,11 @@ def read_lock(root_dir: Path) -> dict[str, LockedProvider] | None:
             vals[k] = v.to_python() if v is not None else None
         hashes = vals.get("hashes") or [""]
         out[b.labels[0]] = LockedProvider(
-            b.labels[0], str(vals.get("distribution", "")), str(vals.get("version", "")), str(vals.get("constraints") or ""), str(hashes[0] if hashes else "")
+            b.labels[0],
+            str(vals.get("distribution", "")),
+            str(vals.get("version", "")),
+            str(vals.get("constraints") or ""),
+            str(hashes[0] if hashes else ""),
         )
     return out
 

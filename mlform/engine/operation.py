@@ -99,13 +99,13 @@ class Operations:
 
     def backend(self) -> Backend:
         from mlform.config.decode import static_value
+        from mlform.config.loader import config_files
 
         root = self._root
-        if root is None:
-            try:
-                root = self.load_root()
-            except DiagnosticsError:
-                root = None
+        if root is None and config_files(self.workdir):
+            # The backend is configured in the files: a broken file must be reported, not
+            # silently replaced by the local backend.
+            root = self.load_root()
         btype, bconf = "local", {}
         if root is not None and root.settings.backend is not None:
             bc = root.settings.backend
@@ -164,7 +164,9 @@ class Operations:
 
     # -- plan ------------------------------------------------------------------------------------
 
-    def moves(self, loaded: Loaded, state: State) -> tuple[State, list[tuple[str, str]], list[Diagnostic]]:
+    def moves(
+        self, loaded: Loaded, state: State
+    ) -> tuple[State, list[tuple[str, str]], list[Diagnostic]]:
         """`moved` blocks applied to a copy of the state: the moves that apply (their source is
         in state and their destination is not), in declaration order."""
         from mlform.addrs import AddressError, parse_target
@@ -175,7 +177,13 @@ class Operations:
         diags: list[Diagnostic] = []
         for m in loaded.root.walk():
             if m.moved and not m.path.is_root:
-                diags.append(warning("moved blocks in child modules are not applied yet", f"Module {m.path} declares moved blocks; move those objects with mlform state mv.", m.moved[0].range))
+                diags.append(
+                    warning(
+                        "moved blocks in child modules are not applied yet",
+                        f"Module {m.path} declares moved blocks; move those objects with mlform state mv.",
+                        m.moved[0].range,
+                    )
+                )
                 continue
             for mv in m.moved:
                 try:
@@ -467,7 +475,6 @@ class Operations:
             )
         session.set_outputs(outs)
 
-
     def _apply_moves(self, session: StateSession, moved: list[tuple[str, str]]) -> None:
         """Each move as a durable remove and put, so that a crash never leaves an object
         recorded at neither address (or, worse, at both)."""
@@ -526,7 +533,9 @@ def _map_back(addr: AbsResourceInstance, src: Any, dst: Any) -> AbsResourceInsta
     if isinstance(src, AbsResource):
         return AbsResourceInstance(src.module, src.resource, addr.key)
     n = len(dst.steps)
-    return AbsResourceInstance(ModuleInstance(src.steps + addr.module.steps[n:]), addr.resource, addr.key)
+    return AbsResourceInstance(
+        ModuleInstance(src.steps + addr.module.steps[n:]), addr.resource, addr.key
+    )
 
 
 def _provider_of(state: State, addr: AbsResourceInstance) -> str:

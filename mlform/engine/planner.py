@@ -126,6 +126,20 @@ class ResourceWalker(Walker):
             idempotency_token=token,
         )
 
+    def dependency_data(self, mi: ModuleInstance, res: ResourceConfig) -> dict[str, Any]:
+        """The attributes of the resources an instance refers to, by address, for providers
+        that need more than the argument values (a job reading its cluster's allocation)."""
+        from mlform.addrs import ConfigResource
+
+        out: dict[str, Any] = {}
+        mv = self.evals.module_values(mi)
+        for dep in self.cg.resource_deps.get(ConfigResource(mi.module(), res.addr), set()):
+            value = mv.resources.get(dep.resource)
+            if value is not None:
+                plain, _ = value.unmark_deep()
+                out[str(AbsResource(mi, dep.resource))] = value_to_data(plain)
+        return out
+
     def mark_visited(self, abs_res: AbsResource) -> None:
         with self._visited_lock:
             self.visited.add(abs_res)
@@ -207,7 +221,9 @@ class Planner(ResourceWalker):
             deps = self.dependencies_of(node, mi)
             futures = {
                 key: self.pool.submit(
+                    self.guarded,
                     self.plan_instance,
+                    str(AbsResourceInstance(mi, res.addr, key)),
                     module.dir,
                     mi,
                     res,
@@ -273,6 +289,7 @@ class Planner(ResourceWalker):
             return V.DYNAMIC_UNKNOWN, True
         kind = provider.kind(res.type)
         ctx = self.make_ctx(addr, module_dir)
+        ctx.extra = self.dependency_data(mi, res)
         prior_rec = self.prior.instance(addr)
         if prior_rec is None and moved_from is not None:
             prior_rec = self.prior.instance(AbsResourceInstance(mi, res.addr, moved_from))

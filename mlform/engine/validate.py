@@ -113,7 +113,9 @@ def validate(
     return root, sort_diagnostics(_dedupe(diags))
 
 
-def validated_inputs(workdir: Path, root: Module, var_args: list[Any]) -> tuple[list[Path], list[Path]]:
+def validated_inputs(
+    workdir: Path, root: Module, var_args: list[Any]
+) -> tuple[list[Path], list[Path]]:
     """The folders and files a validation read, for the validate cache."""
     from mlform.config.loader import config_files
     from mlform.config.variables import AUTO_SUFFIXES, DEFAULT_FILES

@@ -31,7 +31,11 @@ def _file_hash(path: Path) -> str | None:
 
 def _listing(directory: Path) -> list[str]:
     try:
-        return sorted(n for n in os.listdir(directory) if n.endswith((".mlf.hcl", ".mlf.json", ".mlfvars.hcl", ".mlfvars.json")))
+        return sorted(
+            n
+            for n in os.listdir(directory)
+            if n.endswith((".mlf.hcl", ".mlf.json", ".mlfvars.hcl", ".mlfvars.json"))
+        )
     except OSError:
         return []
 
@@ -69,7 +73,9 @@ def lookup(workdir: Path, var_args: list[Any]) -> list[Diagnostic] | None:
     return [_diag_from(d) for d in entry.get("diagnostics", [])]
 
 
-def store(workdir: Path, var_args: list[Any], dirs: list[Path], files: list[Path], diags: list[Diagnostic]) -> None:
+def store(
+    workdir: Path, var_args: list[Any], dirs: list[Path], files: list[Path], diags: list[Diagnostic]
+) -> None:
     entry = {
         "format": FORMAT,
         "key": base_key(var_args),
@@ -91,7 +97,15 @@ def _diag_to(d: Diagnostic) -> dict[str, Any]:
     out: dict[str, Any] = {"severity": d.severity.value, "summary": d.summary, "detail": d.detail}
     if d.subject is not None:
         s = d.subject
-        out["subject"] = [s.filename, s.start.line, s.start.column, s.start.byte, s.end.line, s.end.column, s.end.byte]
+        out["subject"] = [
+            s.filename,
+            s.start.line,
+            s.start.column,
+            s.start.byte,
+            s.end.line,
+            s.end.column,
+            s.end.byte,
+        ]
     return out
 
 

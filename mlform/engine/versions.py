@@ -30,7 +30,9 @@ def parse_constraints(text: str) -> list[tuple[str, tuple[int, ...]]]:
             continue
         m = _CONSTRAINT.match(part)
         if not m:
-            raise ConstraintError(f'"{part.strip()}" is not a version constraint such as ">= 0.1", "~> 1.2" or "= 1.0.3"')
+            raise ConstraintError(
+                f'"{part.strip()}" is not a version constraint such as ">= 0.1", "~> 1.2" or "= 1.0.3"'
+            )
         out.append((m.group(1) or "=", tuple(int(p) for p in m.group(2).split("."))))
     return out
 

@@ -139,6 +139,23 @@ class Walker:
         return value, failed
 
     def visit(self, node: Node) -> None:
+        try:
+            self._visit(node)
+        except NodeFailed:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug (ours or a provider's) becomes a reported error
+            self.add_diags([internal_error(str(node), exc)])
+            raise NodeFailed(str(node)) from exc
+
+    def guarded(self, fn: Any, where: str, *args: Any) -> tuple[Value, bool]:
+        """Run one instance's work; an unexpected exception fails that instance alone."""
+        try:
+            return fn(*args)
+        except Exception as exc:  # noqa: BLE001 - reported as a diagnostic, not a crash
+            self.add_diags([internal_error(where, exc)])
+            return V.DYNAMIC_UNKNOWN, True
+
+    def _visit(self, node: Node) -> None:
         if isinstance(node, ResourceNode):
             self.visit_resource(node)
         elif isinstance(node, VarNode):
@@ -435,6 +452,20 @@ def unexpected_errors(result: dag.WalkResult[Any]) -> list[Diagnostic]:
             detail = "".join(traceback.format_exception(exc)).rstrip()
         out.append(error(f"Unexpected error in {node}: {type(exc).__name__}: {exc}", detail))
     return out
+
+
+def internal_error(where: str, exc: BaseException) -> Diagnostic:
+    """An unexpected exception while working on `where`, as a diagnostic; the traceback is
+    shown with MLFORM_LOG=debug."""
+    import os
+    import traceback
+
+    detail = f"{type(exc).__name__}: {exc}\n\nThis is a bug in mlform or in the provider. "
+    if os.environ.get("MLFORM_LOG", "").lower() in ("debug", "trace"):
+        detail += "\n" + "".join(traceback.format_exception(exc))
+    else:
+        detail += "Run again with MLFORM_LOG=debug to see the traceback, and include it when you report the problem."
+    return error(f"Internal error while processing {where}", detail)
 
 
 def _only_var(module: Module, name: str) -> Module:
