@@ -367,23 +367,32 @@ def hash_file(path: str | Path, on_bytes: Callable[[int], None] | None = None) -
     return _hash_open(path, on_bytes)[0]
 
 
+_O_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+
+
 def _hash_open(
     path: str | Path, on_bytes: Callable[[int], None] | None
 ) -> tuple[str, os.stat_result]:
     """(sha256 hex, the file's stat after reading) — the stat from the open file, to notice a
-    file that changed while it was read."""
-    with open(path, "rb", buffering=0) as f:
-        data = f.read(CHUNK)
+    file that changed while it was read. Plain descriptors: a file object per file costs more
+    than hashing a small file."""
+    fd = os.open(path, _O_FLAGS)
+    try:
+        data = os.read(fd, CHUNK)
         h = hashlib.sha256(data)
         if on_bytes is not None:
             on_bytes(len(data))
-        if len(data) == CHUNK:
+        if data:
+            # A short first read is the whole file, except on a pipe or after a signal: read on
+            # until the end either way (one more system call for a small file).
             buf, view = read_buffer()
-            while n := f.readinto(buf):
+            while n := os.readv(fd, [buf]):
                 h.update(view[:n])
                 if on_bytes is not None:
                     on_bytes(n)
-        st = os.fstat(f.fileno())
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
     return h.hexdigest(), st
 
 
