@@ -4,6 +4,7 @@ command, in human and JSON form, compared with what Terraform's console gives fo
 from __future__ import annotations
 
 import json
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,7 +32,11 @@ JSON_CASES = _cases("json_cases.txt")
 
 def _run(args: list[str], stdin: str, tmp_path: Path) -> object:
     runner = CliRunner()
-    return runner.invoke(cli, ["-C", str(tmp_path), "console", *args], input=stdin)
+    here = os.getcwd()
+    try:
+        return runner.invoke(cli, ["-C", str(tmp_path), "console", *args], input=stdin)
+    finally:
+        os.chdir(here)  # -C changes the directory of the whole process
 
 
 @pytest.mark.parametrize(("expr", "expected"), HUMAN, ids=[e for e, _ in HUMAN])
