@@ -57,8 +57,8 @@ def handle_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         click.echo("\nInterrupted.", err=True)
         sys.exit(130)
-    except SystemExit:
-        raise
+    except (SystemExit, click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+        raise  # --help, usage errors and aborts: click reports them with their own exit codes
     except BaseException as exc:  # noqa: BLE001 - the last line of defence before the user
         if debug_enabled():
             raise
