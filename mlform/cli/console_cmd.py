@@ -33,7 +33,13 @@ FILENAME = "<console-input>"
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per expression.")
 def command(var_args: tuple[str, ...], var_files: tuple[str, ...], as_json: bool) -> None:
-    """Evaluate expressions against the configuration's variables and locals."""
+    """Evaluate expressions against the configuration's variables and locals.
+
+    \b
+    Examples:
+      echo 'upper(var.name)' | mlform console
+      echo '[for s in ["a", "b"] : upper(s)]' | mlform console --json
+    """
     from mlform.cli.common import CommandFailed, print_diagnostics
 
     ctx, diags = _scope(Path.cwd(), list(var_args), list(var_files))
