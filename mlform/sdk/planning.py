@@ -78,6 +78,11 @@ def default_plan(
         return Planned(action="create", attrs=dict.fromkeys(computed_names, UNKNOWN), args=args)
 
     before = normalize_args(args_body, prior.args)
+    # An argument that is also a computed attribute is one the provider fills in when the
+    # user leaves it out: unset, it keeps the value the provider chose.
+    for name in attrs_body.attributes:
+        if name in args and args[name] is None and before.get(name) is not None:
+            args[name] = before[name]
     changed = diff_paths(before, args)
     if not changed:
         return Planned(action="noop", attrs=dict(prior.attrs), args=args)
