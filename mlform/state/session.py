@@ -70,7 +70,9 @@ def _serialized(method: F) -> F:
 
     @functools.wraps(method)
     def wrapper(self: StateSession, *args: Any, **kwargs: Any) -> Any:
-        with self._mutex:
+        # The journal's sync waits outside the lock, so other threads append meanwhile and
+        # one fsync covers them all (group commit); the change is durable when this returns.
+        with self.journal.deferred(), self._mutex:
             return method(self, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
