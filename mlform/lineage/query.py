@@ -66,6 +66,9 @@ class Node:
         }
 
 
+_ORDER = {"training_job": 0, "dataset": 1, "environment": 2, "code": 3, "cluster": 4}
+
+
 @dataclass
 class Graph:
     """A lineage graph: `root` is the node asked about; edges are (consumer, input)."""
@@ -81,10 +84,13 @@ class Graph:
             self.edges.append((consumer, used))
 
     def children(self, key: str) -> list[str]:
-        """Upstream: what `key` used. Downstream: what used `key`."""
+        """Upstream: what `key` used. Downstream: what used `key`. The producer of a model
+        first, then data, environment, code and hardware."""
         if self.direction == "upstream":
-            return [b for a, b in self.edges if a == key]
-        return [a for a, b in self.edges if b == key]
+            kids = [b for a, b in self.edges if a == key]
+        else:
+            kids = [a for a, b in self.edges if b == key]
+        return sorted(kids, key=lambda k: (_ORDER.get(self.nodes[k].kind, 9), k))
 
     def to_json(self) -> dict[str, Any]:
         return {
