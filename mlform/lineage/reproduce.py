@@ -249,10 +249,13 @@ def _code_dir(rec: Recorded, dest: Path) -> Path | None:
     path = Path(code["path"])
     top = _git(path, "rev-parse", "--show-toplevel")
     assert top is not None and top.returncode == 0
-    rel = path.resolve().relative_to(Path(top.stdout.decode().strip()).resolve())
-    arch = _git(path, "archive", "--format=tar", code["git_commit"], "--", str(rel) or ".")
+    root = Path(top.stdout.decode().strip()).resolve()
+    rel = path.resolve().relative_to(root)
+    # Paths given to git archive are relative to where it runs: run it at the top.
+    arch = _git(root, "archive", "--format=tar", code["git_commit"], "--", str(rel))
     if arch is None or arch.returncode != 0:
-        raise ReproduceError(f"git archive of commit {code['git_commit']} failed")
+        err = arch.stderr.decode(errors="replace").strip() if arch is not None else ""
+        raise ReproduceError(f"git archive of commit {code['git_commit']} failed", err)
     dest.mkdir(parents=True)
     with tempfile.TemporaryFile() as f:
         f.write(arch.stdout)

@@ -481,3 +481,33 @@ def test_mistakes_are_diagnostics(tiny: Path) -> None:
     r = mlform(tiny, "lineage", "dataset.rows", "--downstream", "--format", "json")
     g = json.loads(r.out)
     assert {n["address"] for n in g["nodes"]} == {"dataset.rows", "training_job.tiny"}
+
+
+def test_code_comes_from_its_commit_when_the_snapshot_is_gone(tiny: Path) -> None:
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=tiny, check=True)
+    subprocess.run([*git, "add", "src", "data"], cwd=tiny, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "job"], cwd=tiny, check=True)
+    ok(tiny, "apply", "-auto-approve")
+    job = instance(state_file(tiny), "training_job", "tiny")
+    code = job["lineage"]["code"]
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=tiny, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert code["git_commit"] == head and code["git_branch"] == "main"
+    assert code["dirty"] is False and code["git_remote"] is None
+
+    # The code snapshot disappears from the store: the commit still has the code.
+    from mlform.kinds.store import Store
+
+    Store(tiny / ".mlform").remove_snapshot(code["digest"])
+    (tiny / "src" / "train.py").write_text("raise SystemExit('the working copy changed')\n")
+    r = ok(tiny, "reproduce", "training_job.tiny")
+    assert "Match: training_job.tiny from serial 1 was reproduced." in r.out
+
+    # Without the commit either, reproduce names the code and stops.
+    shutil.rmtree(tiny / ".git")
+    r = mlform(tiny, "reproduce", "training_job.tiny")
+    assert r.code == 1, str(r)
+    assert f"code {code['digest']}: its snapshot is not in the content store" in r.err
+    assert f"commit {head} is not in the repository" in r.err
