@@ -9,6 +9,7 @@ its training job's fingerprint change in the same plan, which is how a plan can 
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 import uuid
@@ -110,6 +111,10 @@ class ResourceWalker(Walker):
         self.selected = select_resources(cg, options.targets, options.excludes)
         self.visited: set[AbsResource] = set()
         self._visited_lock = threading.Lock()
+        # Scratch folder names: unique per run without a random draw per provider call.
+        self._scratch_prefix = uuid.uuid4().hex[:8]
+        self._scratch_seq = itertools.count()
+        self._types: dict[type, Any] = {}
 
     def make_ctx(
         self, addr: AbsResourceInstance, module_dir: Path, token: str | None = None
@@ -119,7 +124,7 @@ class ResourceWalker(Walker):
             address=a,
             module_dir=module_dir,
             data_dir=self.data_dir,
-            scratch_dir=self.data_dir / "tmp" / uuid.uuid4().hex[:12],
+            scratch_dir=self.data_dir / "tmp" / f"{self._scratch_prefix}-{next(self._scratch_seq)}",
             on_progress=lambda d, t, m: self.hooks.progress(a, d, t, m),
             on_log=lambda line: self.hooks.log(a, line),
             cancel_event=self.cancel,
@@ -177,7 +182,12 @@ class ResourceWalker(Walker):
         from mlform.engine.bridge import mark_paths
         from mlform.sdk.schema import instance_type
 
-        t = instance_type(info.kind_cls) if info is not None else None
+        t = None
+        if info is not None:
+            # The same few kinds for thousands of instances: build each type once.
+            t = self._types.get(info.kind_cls)
+            if t is None:
+                t = self._types[info.kind_cls] = instance_type(info.kind_cls)
         value = data_to_value(data, t)
         return mark_paths(value, sensitive) if sensitive else value
 
