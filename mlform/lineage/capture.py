@@ -268,13 +268,21 @@ def training_facts(lineage: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def enrich(lineage: dict[str, Any] | None, kind: str) -> dict[str, Any] | None:
+def enrich(
+    lineage: dict[str, Any] | None,
+    kind: str,
+    provider_facts: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
     """A provider's lineage record with the engine's facts added (applied_by, applied_at, ci, and
-    for training jobs the host and GPU facts the provider did not record). Kinds that are not ML
-    kinds keep what the provider gave (usually None)."""
-    if kind not in ML_KINDS and lineage is None:
+    for training jobs the host and GPU facts the provider did not record). `provider_facts` are
+    what the provider put in `ctx.lineage` during the call (a job ARN, node addresses): they are
+    added where the record does not already hold the key. Kinds that are not ML kinds keep what
+    the provider gave (usually None)."""
+    if kind not in ML_KINDS and lineage is None and not provider_facts:
         return None
     out = dict(lineage or {})
+    for k, v in (provider_facts or {}).items():
+        out.setdefault(k, v)
     if kind == "training_job":
         out = training_facts(out)
     out["applied_by"] = who()

@@ -143,10 +143,10 @@ def plan_gc(backend: Backend, data_dir: Path, keep: int | None) -> GcPlan:
     envs = data_dir / "envs"
     if envs.is_dir():
         for child in sorted(envs.iterdir()):
-            m = re.fullmatch(r"env-([0-9a-f]{64})", child.name)
-            if m is None or not child.is_dir() or not (child / "mlform-env.json").exists():
+            env_match = re.fullmatch(r"env-([0-9a-f]{64})", child.name)
+            if env_match is None or not child.is_dir() or not (child / "mlform-env.json").exists():
                 continue  # a build in progress, or a lock file
-            if m.group(1) in names:
+            if env_match.group(1) in names:
                 plan.kept_objects += 1
                 continue
             plan.removals.append(Removal("environment", child.name, child, _tree_bytes(child)))

@@ -62,7 +62,7 @@ class Recorded:
     @property
     def datasets(self) -> dict[str, str]:
         recorded = self.lineage.get("datasets") or self.attrs.get("datasets") or {}
-        return {n: (v.get("id") if isinstance(v, dict) else v) for n, v in recorded.items()}
+        return {n: str(v.get("id") if isinstance(v, dict) else v) for n, v in recorded.items()}
 
     @property
     def code(self) -> dict[str, Any] | None:
@@ -170,6 +170,17 @@ def recorded_job(state: State, address: str, default_data_dir: Path) -> Recorded
     lock = env.get("packages") if isinstance(env.get("packages"), dict) else None
     if lock is None:
         lock = _lock_in(state, env.get("id") or attrs.get("environment"))
+    data_dir = _data_dir_of(lineage, attrs, default_data_dir)
+    env_id = env.get("id") or attrs.get("environment")
+    if lock is None and env_id:
+        # Older records: the built environment's own record still has the lock.
+        from mlform.kinds.store import environment_info
+
+        try:
+            built = environment_info(data_dir, str(env_id)) or {}
+        except ValueError:
+            built = {}
+        lock = built.get("lock") if isinstance(built.get("lock"), dict) else None
     m = re.match(r'provider\["([^"]+)"\]', res.provider or "")
     return Recorded(
         address=addr,
@@ -178,7 +189,7 @@ def recorded_job(state: State, address: str, default_data_dir: Path) -> Recorded
         attrs=attrs,
         lineage=lineage,
         lock=lock,
-        data_dir=_data_dir_of(lineage, attrs, default_data_dir),
+        data_dir=data_dir,
     )
 
 

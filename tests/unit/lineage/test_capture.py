@@ -52,3 +52,14 @@ def test_enrich_fills_host_facts_without_overwriting_the_provider() -> None:
         assert k in lin["hardware"]
     assert lin["applied_by"]["host"] == socket.gethostname()
     assert enrich(None, "some_other_kind") is None
+
+
+def test_enrich_adds_what_the_provider_put_in_the_context() -> None:
+    lin = enrich(
+        {"run_id": "r1"}, "training_job", {"job_arn": "arn:aws:sagemaker:x", "run_id": "no"}
+    )
+    assert lin is not None
+    assert lin["job_arn"] == "arn:aws:sagemaker:x"
+    assert lin["run_id"] == "r1"  # the record wins over the context
+    other = enrich(None, "bucket", {"node_addresses": ["10.0.0.1"]})
+    assert other is not None and other["node_addresses"] == ["10.0.0.1"]
