@@ -249,7 +249,7 @@ def html_page(g: Graph) -> str:
         ".detail h2{font-size:14px;margin:0 0 4px;font-family:monospace}"
         ".kind{margin:0 0 6px;color:#607d8b;font-size:12px}"
         "table{border-collapse:collapse;font-size:12px}"
-        "th{text-align:left;vertical-align:top;padding:2px 8px 2px 0;color:#455a64}"
+        "th{text-align:left;vertical-align:top;padding:2px 8px 2px 0;color:#455a64;white-space:nowrap}"
         "td{font-family:monospace;word-break:break-all;padding:2px 0}"
     )
     return (
