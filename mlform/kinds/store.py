@@ -9,6 +9,7 @@ Layout under a provider's data dir (`ctx.data_dir`, `.mlform/` by default):
     store/models/<hex>/…            model artifacts, same scheme (manifests in store/manifests/)
     envs/<env-id>/                  built environments (`mlform-env.json` inside once complete)
     cache/stat.db                   the stat cache of `mlform.kinds.digest`
+    refs/<kind>/<ref-id>.json       which resource holds which stored object (see `hold`)
 
 Snapshots are made in a temporary folder and renamed into place, so one that exists is complete.
 Files are hard-linked from the blobs where the filesystem allows, else copied; they and their
