@@ -1,0 +1,150 @@
+"""Failures through the real `mlform` command line, each on top of an applied tiny project: a job
+whose command fails, a job that times out, an environment with a package that does not exist, a
+GPU the host does not have. Each must be a clear error (exit 1, the message names the problem, no
+traceback), leave what was already recorded in the state, and the next apply after the fix must
+recover."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from e2e_cli import Project, project
+
+BASE = {"cluster.box", "dataset.points", "deployment.api", "environment.py", "training_job.fit"}
+
+JOB = """
+resource "training_job" "{name}" {{
+  cluster     = cluster.box.id
+  environment = environment.py.id
+  code        = "./extra"
+  command     = "{command}"
+  {extra}
+}}
+"""
+
+
+def _applied(p: Project) -> None:
+    p.ok("apply", "-auto-approve")
+    assert set(p.state_list()) == BASE
+
+
+def test_a_failing_job_is_tainted_with_its_last_log_lines(tmp_path: Path) -> None:
+    with project("tiny", tmp_path) as p:
+        _applied(p)
+        p.write(
+            "extra/fail.py",
+            "import sys\n"
+            "for i in range(40):\n"
+            "    print('step', i, flush=True)\n"
+            "print('ValueError: the labels column is missing', file=sys.stderr)\n"
+            "sys.exit(3)\n",
+        )
+        p.write("extra.mlf.hcl", JOB.format(name="bad", command="python fail.py", extra=""))
+        r = p.fails("apply", "-auto-approve")
+        assert "training_job.bad: training job failed: exit status 3" in r.err
+        # The last lines of its output, not the first ones.
+        assert "ValueError: the labels column is missing" in r.err
+        assert "step 39" in r.err and "step 0\n" not in r.err
+        assert "training_job.bad is tainted" in r.err
+
+        assert set(p.state_list()) == BASE | {"training_job.bad"}
+        show = p.ok("state", "show", "training_job.bad")
+        assert "tainted" in show.out
+        # The log of the failed run is kept where the error says.
+        (log,) = re.findall(r"full log: (\S+)", r.err)
+        assert "step 39" in Path(log).read_text()
+
+        plan, _ = p.plan()
+        assert plan.actions() == {"training_job.bad": "create"} or plan.actions() == {
+            "training_job.bad": "replace"
+        }, plan.changes
+
+        p.write("extra/fail.py", "print('fixed', flush=True)\n")
+        r = p.ok("apply", "-auto-approve")
+        assert "training_job.bad: fixed" in r.out
+        assert "tainted" not in p.ok("state", "show", "training_job.bad").out
+        assert p.resource("training_job.bad")["status"] == "succeeded"
+        plan, r = p.plan()
+        assert r.code == 0, r.explain()
+
+
+def test_a_job_that_times_out_is_stopped(tmp_path: Path) -> None:
+    with project("tiny", tmp_path) as p:
+        _applied(p)
+        p.write(
+            "extra/sleep.py",
+            "import time\nprint('sleeping', flush=True)\ntime.sleep(120)\n",
+        )
+        p.write(
+            "extra.mlf.hcl",
+            JOB.format(name="slow", command="python sleep.py", extra='timeout = "2s"'),
+        )
+        r = p.fails("apply", "-auto-approve", timeout=60)
+        assert 'timed out after 2s (timeout = "2s")' in r.err
+        assert "sleeping" in r.err
+        # The sleeping script itself was stopped: nothing of the job runs any more.
+        assert not [c for _pid, c in p.processes() if "sleep.py" in c]
+        assert set(p.state_list()) == BASE | {"training_job.slow"}
+        assert "tainted" in p.ok("state", "show", "training_job.slow").out
+
+        p.write("extra/sleep.py", "print('quick', flush=True)\n")
+        r = p.ok("apply", "-auto-approve")
+        assert "training_job.slow: quick" in r.out
+        assert p.resource("training_job.slow")["status"] == "succeeded"
+
+
+@pytest.mark.slow
+def test_a_package_that_does_not_exist(tmp_path: Path) -> None:
+    with project("tiny", tmp_path) as p:
+        _applied(p)
+        envs = p.root / ".mlform" / "envs"
+        before = {e.name for e in envs.iterdir() if e.is_dir()}
+        p.write(
+            "extra.mlf.hcl",
+            'resource "environment" "extra" {\n'
+            '  python   = "3.11"\n'
+            '  packages = ["mlform-surely-not-a-package-e2e==0.0.1"]\n'
+            "}\n",
+        )
+        r = p.fails("apply", "-auto-approve")
+        assert 'package "mlform-surely-not-a-package-e2e" was not found' in r.err
+        # Nothing half-built: the environments folder holds only complete environments.
+        after = {e.name for e in envs.iterdir() if e.is_dir()}
+        assert after == before
+        assert all((envs / e / "mlform-env.json").is_file() for e in after)
+        assert set(p.state_list()) >= BASE
+
+        p.write(
+            "extra.mlf.hcl",
+            'resource "environment" "extra" {\n'
+            '  python   = "3.11"\n'
+            '  packages = ["six==1.16.0"]\n'
+            "}\n",
+        )
+        p.ok("apply", "-auto-approve")
+        lock = p.resource("environment.extra")["lock"]
+        assert lock["six"] == "1.16.0", lock
+        assert set(p.state_list()) == BASE | {"environment.extra"}
+
+
+def test_a_gpu_that_is_not_there(tmp_path: Path) -> None:
+    with project("tiny", tmp_path) as p:
+        _applied(p)
+        serial = p.state()["serial"] if "serial" in p.state() else None
+        p.write("extra.mlf.hcl", 'resource "cluster" "big" {\n  gpu = "A100:8"\n}\n')
+        r = p.fails("plan")
+        assert 'cannot provide gpu = "A100:8"' in r.err
+        assert "Found:" in r.err and "CPUs" in r.err  # what the host has
+        assert "extra.mlf.hcl line 2" in r.err
+        r = p.fails("apply", "-auto-approve")
+        assert 'cannot provide gpu = "A100:8"' in r.err
+        assert set(p.state_list()) == BASE
+        if serial is not None:
+            assert p.state()["serial"] == serial
+
+        p.write("extra.mlf.hcl", 'resource "cluster" "big" {\n  gpu = "none"\n}\n')
+        r = p.ok("apply", "-auto-approve")
+        assert "Resources: 1 added, 0 changed, 0 destroyed." in r.out
+        assert p.resource("cluster.big")["gpu_count"] == 0

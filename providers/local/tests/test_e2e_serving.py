@@ -1,0 +1,78 @@
+"""A tiny project (fit a line, serve it) through the real `mlform` command line: apply, call the
+endpoint, `mlform logs` of the job and of the server, a server killed by hand (`kill -9` of the PID
+the state records) seen by the next plan as drift with its fix and restored by apply behind the
+same endpoint, and destroy leaving no process behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from e2e_cli import http, project
+
+
+def _wait_dead(pid: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} still alive")
+
+
+def test_apply_serve_logs_and_a_killed_server(tmp_path: Path) -> None:
+    with project("tiny", tmp_path) as p:
+        r = p.ok("apply", "-auto-approve")
+        assert "Apply complete! Resources: 5 added, 0 changed, 0 destroyed." in r.out
+        # Job output streams live, prefixed by its address.
+        assert "training_job.fit: fitted w=2.0000 on 3 rows" in r.out
+
+        endpoint = p.output("endpoint")
+        assert endpoint.startswith("http://127.0.0.1:")
+        assert http(endpoint + "/health")["status"] == "ok"
+        assert http(endpoint + "/predict", {"x": [1, 5]})["y"] == [2.0, 10.0]
+        assert p.output("w") == "2"
+
+        logs = p.ok("logs", "training_job.fit")
+        assert "fitted w=2.0000 on 3 rows" in logs.out
+        logs = p.ok("logs", "deployment.api")
+        assert "serving w=2.0 on port" in logs.out
+        assert "GET /health" in logs.out + logs.err
+
+        # Unknown address: a clear error.
+        bad = p.fails("logs", "training_job.nope")
+        assert "training_job.nope" in bad.err
+
+        plan, r = p.plan()
+        assert r.code == 0 and "No changes." in r.out, r.explain()
+
+        # The server dies.
+        dep = p.resource("deployment.api")
+        (pid,) = dep["pids"]
+        os.kill(pid, signal.SIGKILL)
+        _wait_dead(pid)
+
+        plan, r = p.plan()
+        assert r.code == 2, r.explain()
+        assert "deployment.api has changed" in r.out  # the drift, as refresh found it
+        assert plan.actions() == {"deployment.api": "update"}
+        assert plan.reasons("deployment.api") == [
+            f"server process {pid} is not running: it will be restarted"
+        ]
+
+        r = p.ok("apply", "-auto-approve")
+        assert "Resources: 0 added, 1 changed, 0 destroyed." in r.out
+        assert p.output("endpoint") == endpoint
+        assert http(endpoint + "/predict", {"x": [3]})["y"] == [6.0]
+        dep2 = p.resource("deployment.api")
+        assert dep2["pids"] != [pid] and dep2["status"] == "healthy"
+        assert dep2["revision"] == dep["revision"] + 1
+
+        plan, r = p.plan()
+        assert r.code == 0, r.explain()
