@@ -248,9 +248,8 @@ class Applier(ResourceWalker):
                     dependencies=deps,
                     create_before_destroy=lc.create_before_destroy,
                 )
-                if prior_rec is not None and change.action == "create_then_delete":
-                    pass
-                else:
+                # With create_before_destroy the old object is still there and stays recorded.
+                if not (prior_rec is not None and change.action == "create_then_delete"):
                     self.session.put_instance(addr, pkey, rec)
                 detail = (
                     detail + "\n\n" if detail else ""

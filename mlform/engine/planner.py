@@ -496,12 +496,12 @@ class Planner(ResourceWalker):
                             continue
                         if key_filter is not ... and caddr.key != key_filter:
                             continue
-                        if (
-                            ch.action in ("update", "replace", "create_then_delete", "create")
-                            and ch.before is not None
+                        # An existing object that will change triggers; a first create does not.
+                        if ch.before is not None and ch.action in (
+                            "update",
+                            "replace",
+                            "create_then_delete",
                         ):
-                            return True
-                        if ch.action in ("replace", "create_then_delete"):
                             return True
         return False
 
