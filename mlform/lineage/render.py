@@ -30,7 +30,12 @@ def _title(n: Node) -> str:
     serials = ""
     if len(n.serials) > 1 or n.details.get("in_latest_serial") is not None:
         serials = " (serials " + ", ".join(str(s) for s in n.serials) + ")"
-    return f"{n.addr}{ident}{serials}"
+    now = (
+        " ← in the latest serial"
+        if n.details.get("in_latest_serial") and n.kind == "deployment"
+        else ""
+    )
+    return f"{n.addr}{ident}{serials}{now}"
 
 
 # Details shown in the terminal tree; the other formats carry them all.

@@ -39,8 +39,16 @@ def test_unknown_address_names_what_the_serial_records(serial1: State) -> None:
 
 
 def test_downstream_follows_every_version_across_serials() -> None:
-    states = [make_state(1, digest=D1, model=M1), make_state(2, digest=D2, model=M2)]
+    states = [
+        make_state(1, digest=D1, model=M1),
+        make_state(2, digest=D2, model=M2, run_id="run-2"),
+    ]
     g = downstream(states, "dataset.digits", latest_serial=2)
+    # Version D2 was read by run-2 only, whose model only the serial-2 deployment served.
+    assert g.children(f"dataset.digits#{D2}") == ["training_job.digits#run-2"]
+    (served,) = g.children("training_job.digits#run-2")
+    assert g.nodes[served].details["model_digest"] == M2
+    assert "← in the latest serial" in render(g, "tree")
     deployments = [n for n in g.nodes.values() if n.kind == "deployment"]
     assert sorted(n.details["model_digest"] for n in deployments) == [M1, M2]
     serving = [n.details["model_digest"] for n in deployments if n.details["in_latest_serial"]]
