@@ -258,7 +258,7 @@ class Applier(ResourceWalker):
             return V.DYNAMIC_UNKNOWN, True
         from mlform.lineage.capture import enrich
 
-        new.lineage = enrich(new.lineage, res.type)
+        new.lineage = enrich(new.lineage, res.type, ctx.lineage)
         rec = C.record_from_state(new, key, deps, sens, lc.create_before_destroy)
         if prior_rec is not None and change.action == "update":
             rec.created_at = prior_rec.created_at
