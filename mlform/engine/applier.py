@@ -291,7 +291,11 @@ class Applier(ResourceWalker):
         self.session.begin_create(addr, token, pkey)
         ctx = self.make_ctx(addr, module_dir, token=token)
         ctx.extra = extra or {}
-        return call_with_retries(lambda: kind.create(planned, ctx), self.cancel)
+        st: ResourceState = call_with_retries(lambda: kind.create(planned, ctx), self.cancel)
+        if ctx.lineage:
+            # Facts the provider reported through the context join its lineage record.
+            st.lineage = {**(st.lineage or {}), **ctx.lineage}
+        return st
 
     def delete_instance(
         self, addr: AbsResourceInstance, change: InstanceChange, module_dir: Path | None = None
