@@ -13,7 +13,7 @@ from mlform.addrs import ConfigResource, ModulePath, Resource
 from mlform.config.model import Module, ResourceConfig
 from mlform.dag import Graph
 from mlform.diagnostics import Diagnostic, error
-from mlform.engine.refs import Ref, body_traversals, refs_of_traversals
+from mlform.engine.refs import Ref, body_traversals, expr_traversals, refs_of_traversals
 from mlform.lang import ast
 
 
@@ -21,10 +21,22 @@ def _prefix(module: ModulePath) -> str:
     return f"{module}." if module.names else ""
 
 
+# Nodes are hashed again and again by the graph's dictionaries (every edge, every pass that looks
+# for cycles), and a dataclass's hash rebuilds a tuple of its fields, which hash their own fields
+# in turn. Each node therefore computes its hash once, when it is made.
+
+
 @dataclass(frozen=True, slots=True)
 class VarNode:
     module: ModulePath
     name: str
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash(("var", self.module, self.name)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def __str__(self) -> str:
         return f"{_prefix(self.module)}var.{self.name}"
@@ -34,6 +46,13 @@ class VarNode:
 class LocalNode:
     module: ModulePath
     name: str
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash(("local", self.module, self.name)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def __str__(self) -> str:
         return f"{_prefix(self.module)}local.{self.name}"
@@ -43,6 +62,13 @@ class LocalNode:
 class OutputNode:
     module: ModulePath
     name: str
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash(("output", self.module, self.name)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def __str__(self) -> str:
         return f"{_prefix(self.module)}output.{self.name}"
@@ -53,6 +79,13 @@ class ExpandNode:
     """A module call: evaluates its count/for_each in every instance of the calling module."""
 
     module: ModulePath  # the called module's path
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash(("expand", self.module)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def __str__(self) -> str:
         return f"{self.module} (expand)"
@@ -61,6 +94,13 @@ class ExpandNode:
 @dataclass(frozen=True, slots=True)
 class ResourceNode:
     addr: ConfigResource
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash(("resource", self.addr)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def __str__(self) -> str:
         return str(self.addr)
@@ -70,6 +110,13 @@ class ResourceNode:
 class ProviderNode:
     module: ModulePath  # where the configuration is declared (root when implied)
     local_name: str  # "local", "aws.east"
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash(("provider", self.module, self.local_name)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def __str__(self) -> str:
         type_, _, alias = self.local_name.partition(".")
@@ -96,6 +143,8 @@ class ConfigGraph:
     resource_provider: dict[ConfigResource, ProviderNode] = field(default_factory=dict)
     # Resources' references resolved, for recording `dependencies` in state.
     resource_deps: dict[ConfigResource, set[ConfigResource]] = field(default_factory=dict)
+    # The cycles found while building (each reported as a diagnostic).
+    cycles: list[list[Node]] = field(default_factory=list)
 
 
 class GraphBuilder:
@@ -117,7 +166,8 @@ class GraphBuilder:
         # 4. Everything inside a called module waits for that call's expansion.
         self.add_expansion_edges()
         # 5. Cycles are reported with their path; the graph cannot be walked with one.
-        for cycle in self.graph.find_cycles():
+        self.cg.cycles = self.graph.find_cycles()
+        for cycle in self.cg.cycles:
             closed = cycle if len(cycle) > 1 and cycle[0] == cycle[-1] else [*cycle, cycle[0]]
             path = " → ".join(str(n) for n in closed)
             self.diags.append(
@@ -298,14 +348,14 @@ class GraphBuilder:
     def add_module_edges(self, m: Module) -> None:
         path = m.path
         for name, local in m.locals.items():
-            self.edges_from(LocalNode(path, name), m, list(ast.traversals(local.expr)))
+            self.edges_from(LocalNode(path, name), m, expr_traversals(local.expr))
         for name, out in m.outputs.items():
             node = OutputNode(path, name)
-            travs = list(ast.traversals(out.expr))
+            travs = expr_traversals(out.expr)
             for c in out.preconditions:
-                travs.extend(ast.traversals(c.condition))
+                travs.extend(expr_traversals(c.condition))
                 if c.error_message is not None:
-                    travs.extend(ast.traversals(c.error_message))
+                    travs.extend(expr_traversals(c.error_message))
             self.edges_from(node, m, travs)
             for dep in self.depends_on_nodes(path, out.depends_on, m):
                 self.graph.add_edge(node, dep)
@@ -317,14 +367,14 @@ class GraphBuilder:
             travs = body_traversals(res.body)
             for e in (res.count, res.for_each):
                 if e is not None:
-                    travs.extend(ast.traversals(e))
+                    travs.extend(expr_traversals(e))
             for e in res.lifecycle.replace_triggered_by:
-                travs.extend(ast.traversals(e))
+                travs.extend(expr_traversals(e))
             cond_travs = []
             for c in (*res.lifecycle.preconditions, *res.lifecycle.postconditions):
-                cond_travs.extend(ast.traversals(c.condition))
+                cond_travs.extend(expr_traversals(c.condition))
                 if c.error_message is not None:
-                    cond_travs.extend(ast.traversals(c.error_message))
+                    cond_travs.extend(expr_traversals(c.error_message))
             used = self.edges_from(node, m, travs)
             used |= self.edges_from(
                 node, m, [t for t in cond_travs if t.root != "self"], self_res=res_addr
@@ -343,7 +393,7 @@ class GraphBuilder:
             travs = []
             for e in (call.count, call.for_each):
                 if e is not None:
-                    travs.extend(ast.traversals(e))
+                    travs.extend(expr_traversals(e))
             self.edges_from(expand, m, travs)
             for dep in self.depends_on_nodes(path, call.depends_on, m):
                 self.graph.add_edge(expand, dep)
@@ -360,7 +410,7 @@ class GraphBuilder:
                         )
                     )
                     continue
-                self.edges_from(VarNode(child_path, arg_name), m, list(ast.traversals(attr.expr)))
+                self.edges_from(VarNode(child_path, arg_name), m, expr_traversals(attr.expr))
             for var_name, var in child.variables.items():
                 if var.required and var_name not in call.body.attributes:
                     self.diags.append(

@@ -184,19 +184,81 @@ def refs_of(
     for e in exprs:
         if e is None:
             continue
-        for t in ast.traversals(e):
+        for t in expr_traversals(e):
             r = classify(t, module, diags)
             if r is not None:
                 out.append((r, t))
     return out
 
 
+def expr_traversals(expr: ast.Expr) -> list[ast.ScopeTraversal]:
+    """The references of one expression, as `ast.traversals` gives them (same order, names
+    bound by `for` left out), collected into a list without a generator per tree node."""
+    out: list[ast.ScopeTraversal] = []
+    _collect(expr, _NO_NAMES, out)
+    return out
+
+
+_NO_NAMES: frozenset[str] = frozenset()
+
+
+def _collect(expr: ast.Expr, bound: frozenset[str], out: list[ast.ScopeTraversal]) -> None:
+    if isinstance(expr, ast.ScopeTraversal):
+        if expr.root not in bound:
+            out.append(expr)
+        return
+    if isinstance(expr, ast.ForExpr):
+        _collect(expr.collection, bound, out)
+        inner = bound | {expr.value_var} | ({expr.key_var} if expr.key_var else set())
+        for sub in (expr.key, expr.value, expr.cond):
+            if sub is not None:
+                _collect(sub, inner, out)
+        return
+    if isinstance(expr, ast.Template):
+        _collect_parts(expr.parts, bound, out)
+        return
+    for child in expr.children():
+        _collect(child, bound, out)
+
+
+def _collect_parts(
+    parts: list[ast.TemplatePart], bound: frozenset[str], out: list[ast.ScopeTraversal]
+) -> None:
+    for p in parts:
+        if isinstance(p, ast.TemplateInterp):
+            _collect(p.expr, bound, out)
+        elif isinstance(p, ast.TemplateIf):
+            _collect(p.cond, bound, out)
+            _collect_parts(p.then, bound, out)
+            if p.else_ is not None:
+                _collect_parts(p.else_, bound, out)
+        elif isinstance(p, ast.TemplateFor):
+            _collect(p.collection, bound, out)
+            inner = bound | {p.value_var} | ({p.key_var} if p.key_var else set())
+            _collect_parts(p.body, inner, out)
+
+
+# body_traversals is asked for the same resource body by the graph builder and again by the
+# walk; bodies live as long as the loaded configuration, so the answer is kept, by identity.
+_BODY_TRAVS: dict[int, tuple[Body, list[ast.ScopeTraversal]]] = {}
+
+
 def body_traversals(body: Body, bound: frozenset[str] = frozenset()) -> list[ast.ScopeTraversal]:
     """Every reference in a body, nested blocks included. Inside a `dynamic` block's content the
-    iterator (the block's label, or its `iterator` argument) is bound, not a reference."""
+    iterator (the block's label, or its `iterator` argument) is bound, not a reference. The
+    list returned is the caller's to change."""
+    if bound:
+        return _body_traversals(body, bound)
+    hit = _BODY_TRAVS.get(id(body))
+    if hit is None or hit[0] is not body:
+        hit = _BODY_TRAVS[id(body)] = (body, _body_traversals(body, bound))
+    return list(hit[1])
+
+
+def _body_traversals(body: Body, bound: frozenset[str]) -> list[ast.ScopeTraversal]:
     out: list[ast.ScopeTraversal] = []
     for a in body.attributes.values():
-        out.extend(t for t in ast.traversals(a.expr) if t.root not in bound)
+        _collect(a.expr, bound, out)
     for b in body.blocks:
         if b.type == "dynamic" and b.labels:
             it_attr = b.body.attributes.get("iterator")
@@ -205,11 +267,11 @@ def body_traversals(body: Body, bound: frozenset[str] = frozenset()) -> list[ast
                 iterator = it_attr.expr.root
             for name, a in b.body.attributes.items():
                 if name in ("for_each", "labels"):
-                    out.extend(t for t in ast.traversals(a.expr) if t.root not in bound)
+                    _collect(a.expr, bound, out)
             for content in b.body.blocks_of_type("content"):
-                out.extend(body_traversals(content.body, bound | {iterator}))
+                out.extend(_body_traversals(content.body, bound | {iterator}))
         else:
-            out.extend(body_traversals(b.body, bound))
+            out.extend(_body_traversals(b.body, bound))
     return out
 
 

@@ -8,17 +8,19 @@ arguments against the kinds' schemas where the provider is installed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlform.config.loader import load_config
 from mlform.config.model import Module
 from mlform.config.variables import collect, resolve
 from mlform.diagnostics import Diagnostic
 from mlform.engine.graph import ProviderNode, ResourceNode, build_graph
-from mlform.engine.providers import KindInfo, ProviderManager
 from mlform.engine.scope import EvalState, Expansion
 from mlform.engine.walk import NodeFailed, Walker, WalkSettings
 from mlform.lang import values as V
+
+if TYPE_CHECKING:
+    from mlform.engine.providers import KindInfo
 
 
 class ValidateWalker(Walker):
@@ -75,6 +77,7 @@ class ValidateWalker(Walker):
 def portable_kind_info(kind: str) -> KindInfo:
     import importlib
 
+    from mlform.engine.providers import KindInfo
     from mlform.sdk import Kind
     from mlform.sdk.schema import kind_schema
 
@@ -98,16 +101,24 @@ def validate(
     if any(d.is_error for d in diags if d not in gdiags):
         return root, diags
     # Keep going past reference errors and cycles, so that every problem is reported in one
-    # run: declarations caught in a cycle are left out of the walk.
-    for cycle in cg.graph.find_cycles():
+    # run: declarations caught in a cycle are left out of the walk. The builder found them
+    # already; looking again costs a second pass over a graph of thousands of nodes.
+    for cycle in cg.cycles:
         for node in cycle:
             if node in cg.graph:
                 cg.graph.remove_node(node)
     evals = EvalState(cg.modules, workdir, "default")
-    providers = ProviderManager(workdir, workdir / ".mlform")
-    walker = ValidateWalker(
-        cg, evals, providers, root_vars, WalkSettings(allow_unknown_expansion=True)
-    )
+    # Providers (and pydantic with them) are imported only by a configuration that has resources
+    # or provider blocks; a walk without such nodes never asks for them.
+    providers: Any = None
+    if any(isinstance(n, (ResourceNode, ProviderNode)) for n in cg.graph.nodes()):
+        from mlform.engine.providers import ProviderManager
+
+        providers = ProviderManager(workdir, workdir / ".mlform")
+    # One visit at a time: validate calls no provider and waits on nothing, so worker threads
+    # would only add lock hand-offs between the GIL-bound visits.
+    settings = WalkSettings(parallelism=1, allow_unknown_expansion=True)
+    walker = ValidateWalker(cg, evals, providers, root_vars, settings)
     walker.run()
     diags.extend(walker.diags)
     return root, sort_diagnostics(_dedupe(diags))

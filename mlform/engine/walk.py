@@ -12,14 +12,13 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlform import dag
 from mlform.addrs import AbsResourceInstance, ModuleInstance, ModulePath
 from mlform.config.model import Module, ResourceConfig
 from mlform.diagnostics import Diagnostic, error
 from mlform.engine.body import eval_body
-from mlform.engine.bridge import value_to_data
 from mlform.engine.expand import eval_expansion
 from mlform.engine.graph import (
     ConfigGraph,
@@ -31,13 +30,17 @@ from mlform.engine.graph import (
     ResourceNode,
     VarNode,
 )
-from mlform.engine.providers import KindInfo, ProviderManager
-from mlform.engine.refs import body_traversals
+from mlform.engine.refs import body_traversals, expr_traversals
 from mlform.engine.scope import EvalState, Expansion
 from mlform.lang import ast
 from mlform.lang import values as V
 from mlform.lang.eval import evaluate
 from mlform.lang.values import Value
+
+if TYPE_CHECKING:
+    # The provider layer brings in the SDK and pydantic; a walk imports it when it meets a
+    # provider or a resource, not before.
+    from mlform.engine.providers import KindInfo, ProviderManager
 
 
 class NodeFailed(Exception):
@@ -133,7 +136,7 @@ class Walker:
         self, expr: ast.Expr, mi: ModuleInstance, extra: dict[str, Value] | None = None
     ) -> tuple[Value, bool]:
         """Evaluate in module instance `mi`; returns the value and whether it failed."""
-        ctx = self.evals.scope(mi, ast.traversals(expr), extra)
+        ctx = self.evals.scope(mi, expr_traversals(expr), extra)
         value, diags = evaluate(expr, ctx)
         failed = self.add_diags(diags)
         return value, failed
@@ -279,7 +282,7 @@ class Walker:
         diags: list[Diagnostic] = []
         for pi in self.instances(parent_path):
             travs = [
-                t for e in (call.count, call.for_each) if e is not None for t in ast.traversals(e)
+                t for e in (call.count, call.for_each) if e is not None for t in expr_traversals(e)
             ]
             ctx = self.evals.scope(pi, travs)
             exp = eval_expansion(
@@ -335,6 +338,8 @@ class Walker:
             value, diags = eval_body(block.body, schema, ctx, block.range, node.type)
             if self.add_diags(diags):
                 raise NodeFailed(str(node))
+            from mlform.engine.bridge import value_to_data
+
             config = value_to_data(value)
         self.configure_provider(node, config, block.range if block else None)
 
@@ -348,9 +353,9 @@ class Walker:
     def check_condition(
         self, check: Any, mi: ModuleInstance, extra: dict[str, Value], kind: str
     ) -> bool:
-        travs = list(ast.traversals(check.condition))
+        travs = expr_traversals(check.condition)
         if check.error_message is not None:
-            travs.extend(ast.traversals(check.error_message))
+            travs.extend(expr_traversals(check.error_message))
         ctx = self.evals.scope(mi, travs, extra)
         result, diags = evaluate(check.condition, ctx)
         if self.add_diags(diags):
@@ -401,7 +406,7 @@ class Walker:
         return info, str(pnode)
 
     def expand_resource(self, mi: ModuleInstance, res: ResourceConfig) -> Expansion:
-        travs = [t for e in (res.count, res.for_each) if e is not None for t in ast.traversals(e)]
+        travs = [t for e in (res.count, res.for_each) if e is not None for t in expr_traversals(e)]
         ctx = self.evals.scope(mi, travs)
         diags: list[Diagnostic] = []
         exp = eval_expansion(

@@ -893,10 +893,11 @@ class _Evaluator:
             return self.call_try(expr, ctx)
         if name == "can":
             return self.call_can(expr, ctx)
-        from mlform.lang.functions import FUNCTIONS, FunctionError, call_function
+        from mlform.lang.functions import FunctionError, call_function, load_all
 
-        if name not in FUNCTIONS:
-            hint = suggestion(name, [*FUNCTIONS, *SPECIAL_FUNCTIONS])
+        functions = load_all()
+        if name not in functions:
+            hint = suggestion(name, [*functions, *SPECIAL_FUNCTIONS])
             for a in expr.args:
                 self.eval(a, ctx)
             return self.err(
