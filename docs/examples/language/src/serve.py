@@ -1,0 +1,1 @@
+"""Serve on $PORT, answering /health."""

@@ -1,0 +1,2 @@
+replicas = 3
+labels   = { stage = "prod", tier = "gold" }
