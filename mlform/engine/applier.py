@@ -247,6 +247,9 @@ class Applier(ResourceWalker):
                     sensitive_paths=sens,
                     dependencies=deps,
                     create_before_destroy=lc.create_before_destroy,
+                    # What the provider attached to its error (a failed run's log_path), so
+                    # that `mlform logs` can show the log of the attempt that failed.
+                    private=dict(getattr(exc, "private", None) or {}),
                 )
                 # With create_before_destroy the old object is still there and stays recorded.
                 if not (prior_rec is not None and change.action == "create_then_delete"):

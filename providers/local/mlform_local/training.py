@@ -354,11 +354,14 @@ class TrainingJobKind(Kind):
                 else f"training job failed: {_failure_summary(result, args['timeout'])}"
                 + (f" (after {attempts} attempts)" if attempts > 1 else "")
             )
-            raise ProviderError(
+            err = ProviderError(
                 summary,
                 f"last lines of its output:\n{tail}\n\nfull log: {log_path}\n"
                 f"working directory kept at {work}",
             )
+            # Recorded with the tainted instance: `mlform logs ADDR` shows the failed run.
+            err.private = {"log_path": str(log_path)}  # type: ignore[attr-defined]
+            raise err
 
         metrics = _read_metrics(metrics_file, ctx)
         tree, model_dir = store.store_model(

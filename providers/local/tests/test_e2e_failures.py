@@ -51,10 +51,12 @@ def test_a_failing_job_is_tainted_with_its_last_log_lines(tmp_path: Path) -> Non
 
         assert set(p.state_list()) == BASE | {"training_job.bad"}
         show = p.ok("state", "show", "training_job.bad")
-        assert "tainted" in show.out
-        # The log of the failed run is kept where the error says.
+        assert re.search(r"^# status: +tainted$", show.out, re.M), show.out
+        # The log of the failed run is kept where the error says, and `mlform logs` shows it.
         (log,) = re.findall(r"full log: (\S+)", r.err)
         assert "step 39" in Path(log).read_text()
+        logs = p.ok("logs", "training_job.bad").out
+        assert "step 0\n" in logs and "the labels column is missing" in logs
 
         plan, _ = p.plan()
         assert plan.actions() == {"training_job.bad": "create"} or plan.actions() == {
@@ -64,7 +66,7 @@ def test_a_failing_job_is_tainted_with_its_last_log_lines(tmp_path: Path) -> Non
         p.write("extra/fail.py", "print('fixed', flush=True)\n")
         r = p.ok("apply", "-auto-approve")
         assert "training_job.bad: fixed" in r.out
-        assert "tainted" not in p.ok("state", "show", "training_job.bad").out
+        assert re.search(r"^# status: +ready$", p.ok("state", "show", "training_job.bad").out, re.M)
         assert p.resource("training_job.bad")["status"] == "succeeded"
         plan, r = p.plan()
         assert r.code == 0, r.explain()
@@ -87,7 +89,9 @@ def test_a_job_that_times_out_is_stopped(tmp_path: Path) -> None:
         # The sleeping script itself was stopped: nothing of the job runs any more.
         assert not [c for _pid, c in p.processes() if "sleep.py" in c]
         assert set(p.state_list()) == BASE | {"training_job.slow"}
-        assert "tainted" in p.ok("state", "show", "training_job.slow").out
+        show = p.ok("state", "show", "training_job.slow")
+        assert re.search(r"^# status: +tainted$", show.out, re.M), show.out
+        assert "sleeping" in p.ok("logs", "training_job.slow").out
 
         p.write("extra/sleep.py", "print('quick', flush=True)\n")
         r = p.ok("apply", "-auto-approve")
