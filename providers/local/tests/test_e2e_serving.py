@@ -1,7 +1,7 @@
 """A tiny project (fit a line, serve it) through the real `mlform` command line: apply, call the
 endpoint, `mlform logs` of the job and of the server, a server killed by hand (`kill -9` of the PID
 the state records) seen by the next plan as drift with its fix and restored by apply behind the
-same endpoint, and destroy leaving no process behind."""
+same endpoint (and so is a killed endpoint proxy), and destroy leaving no process behind."""
 
 from __future__ import annotations
 
@@ -76,3 +76,16 @@ def test_apply_serve_logs_and_a_killed_server(tmp_path: Path) -> None:
 
         plan, r = p.plan()
         assert r.code == 0, r.explain()
+
+        # The endpoint's proxy dies: the same endpoint comes back.
+        (proxy,) = [pid for pid, cmd in p.processes() if "proxy.py" in cmd]
+        os.kill(proxy, signal.SIGKILL)
+        _wait_dead(proxy)
+        plan, r = p.plan()
+        assert r.code == 2, r.explain()
+        assert plan.reasons("deployment.api") == [
+            f"endpoint proxy process {proxy} is not running: it will be restarted"
+        ]
+        p.ok("apply", "-auto-approve")
+        assert p.output("endpoint") == endpoint
+        assert http(endpoint + "/predict", {"x": [4]})["y"] == [8.0]
