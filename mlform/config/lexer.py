@@ -67,6 +67,7 @@ _TEMPLATE_OPEN = re.compile(r"[$%]\{~?")
 _FOR_AHEAD = re.compile(r"\s*for\s")
 
 _IDENT_RE = re.compile(r"[^\W\d][\w-]*\Z")
+_IDENT_REST = re.compile(r"[\w-]*")
 
 
 @dataclass(slots=True)
@@ -87,9 +88,28 @@ class Tokens:
 
 
 def is_identifier(s: str) -> bool:
-    """Whether `s` is a valid HCL identifier (letters, digits, `_` and `-`, not starting with a
-    digit or `-`)."""
-    return _IDENT_RE.match(s) is not None
+    """Whether `s` is a valid HCL identifier: a Unicode ID_Start character or `_`, then ID_Continue
+    characters (letters, digits, combining marks, `_`) and `-`."""
+    if _IDENT_RE.match(s) is not None:
+        return True
+    m = re.match(r"[^\W\d]", s)
+    return m is not None and _ident_end(s, 1) == len(s)
+
+
+def _is_continue(ch: str) -> bool:
+    # Python identifiers follow Unicode's XID_Continue, which is what HCL's ID_Continue comes to
+    # for the characters an identifier can hold.
+    return ch == "-" or ("_" + ch).isidentifier()
+
+
+def _ident_end(text: str, e: int) -> int:
+    """Where an identifier whose first part ends at `e` really ends, taking in characters the
+    ordinary scanner's word pattern leaves out (combining marks such as U+0301)."""
+    n = len(text)
+    while e < n and _is_continue(text[e]):
+        m = _IDENT_REST.match(text, e + 1)
+        e = m.end() if m is not None else e + 1
+    return e
 
 
 # Modes of the scanner, kept on the bracket stack: what the innermost open construct is.
@@ -156,6 +176,10 @@ class _Lexer:
             s, e = m.span(g)
             pos = e
             if g == 4:
+                if e < n and text[e] > "\x7f":
+                    # A combining mark (or another ID_Continue character the word pattern lacks) goes on
+                    # the identifier, as HCL's Unicode identifiers allow.
+                    e = pos = _ident_end(text, e)
                 kinds.append(IDENT)
             elif g == 9:
                 op = text[s:e]
@@ -351,7 +375,11 @@ class _Lexer:
                     j += 1
                 if text.startswith(marker, j):
                     k = j + len(marker)
-                    if k == n or text[k] == "\n" or text.startswith("\r\n", k):
+                    # Blanks may follow the marker on its line, as they may precede it.
+                    t = k
+                    while t < n and text[t] in " \t":
+                        t += 1
+                    if t == n or text[t] == "\n" or text.startswith("\r\n", t):
                         kinds.append(CHEREDOC)
                         starts.append(j)
                         ends.append(k)

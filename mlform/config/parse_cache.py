@@ -40,7 +40,7 @@ from mlform.lang.types import NUMBER, STRING
 __all__ = ["parse_file_cached", "encode_file", "decode_file", "FORMAT", "DEFAULT_CACHE_DIR"]
 
 # Bump when the stored form or the parser's output changes shape.
-FORMAT = 5
+FORMAT = 6  # 6: heredoc markers with trailing blanks, Unicode identifiers, object commas
 DEFAULT_CACHE_DIR = Path(".mlform") / "cache" / "parse"
 
 # Node tags of the stored form.

@@ -822,7 +822,9 @@ class _Parser:
         items: list[ObjectItem] = []
         while True:
             kind = k[self.i]
-            if kind == NL or kind == ",":
+            # Only newlines may stand between items; a comma is taken after an item alone, so
+            # `{ a = 1\n, b = 2 }` and `{ , a = 1 }` are errors, as in Terraform.
+            if kind == NL:
                 self.i += 1
                 continue
             if kind == "}":
