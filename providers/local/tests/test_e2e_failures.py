@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from e2e_cli import Project, project
+from e2e_cli import Project, http, project
 
 BASE = {"cluster.box", "dataset.points", "deployment.api", "environment.py", "training_job.fit"}
 
@@ -152,3 +152,31 @@ def test_a_gpu_that_is_not_there(tmp_path: Path) -> None:
         r = p.ok("apply", "-auto-approve")
         assert "Resources: 1 added, 0 changed, 0 destroyed." in r.out
         assert p.resource("cluster.big")["gpu_count"] == 0
+
+
+def test_a_new_revision_that_never_gets_healthy_leaves_the_old_one_serving(
+    tmp_path: Path,
+) -> None:
+    with project("tiny", tmp_path) as p:
+        _applied(p)
+        endpoint = p.output("endpoint")
+        serve = p.root / "src/serve.py"
+        good = serve.read_text()
+        serve.write_text(
+            "import sys\nprint('cannot load the model: broken', file=sys.stderr)\nsys.exit(2)\n"
+        )
+        r = p.fails("apply", "-auto-approve")
+        assert "deployment.api: the server exited before its health check passed" in r.err
+        assert "cannot load the model: broken" in r.err
+        # The old revision still answers behind the same endpoint, and the state says so.
+        assert http(endpoint + "/predict", {"x": [1]})["y"] == [2.0]
+        assert set(p.state_list()) == BASE
+        dep = p.resource("deployment.api")
+        assert dep["revision"] == 1 and dep["status"] == "healthy"
+
+        serve.write_text(good)
+        p.ok("apply", "-auto-approve")
+        assert p.output("endpoint") == endpoint
+        assert http(endpoint + "/predict", {"x": [2]})["y"] == [4.0]
+        plan, r = p.plan()
+        assert r.code == 0, r.explain()
