@@ -25,6 +25,15 @@ locals {
     { path = "/health", timeout = "2s" },
     { path = "/ready", timeout = "5s" },
   ]
+  banner = <<-EOT
+    datasets: ${join(", ", local.names)}
+    regions:  ${length(var.regions)}
+  EOT
+  hosts  = <<EOT
+%{for r in var.regions~}
+host ${r}.example.com
+%{endfor~}
+EOT
 }
 
 resource "environment" "py" {
