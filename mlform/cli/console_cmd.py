@@ -33,7 +33,7 @@ FILENAME = "<console-input>"
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per expression.")
 def command(var_args: tuple[str, ...], var_files: tuple[str, ...], as_json: bool) -> None:
-    """Evaluate expressions against the configuration's variables and locals.
+    """Evaluate expressions against the configuration's variables, locals and recorded state.
 
     \b
     Examples:
