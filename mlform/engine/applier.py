@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mlform import dag
-from mlform.addrs import AbsResource, AbsResourceInstance, Key, ModuleInstance, parse_instance
+from mlform.addrs import AbsResourceInstance, Key, ModuleInstance, parse_instance
 from mlform.config.model import ResourceConfig
 from mlform.diagnostics import error
 from mlform.engine import changes as C
@@ -26,13 +26,11 @@ from mlform.engine.bridge import (
     value_to_data,
 )
 from mlform.engine.changes import InstanceChange, split_record
-from mlform.engine.graph import ResourceNode
 from mlform.engine.planner import (
     PlanOptions,
     ResourceWalker,
     about,
     call_with_retries,
-    implicit_moves,
 )
 from mlform.engine.providers import KindInfo
 from mlform.engine.scope import Expansion
@@ -61,57 +59,17 @@ class Applier(ResourceWalker):
     def state(self):  # type: ignore[no-untyped-def]
         return self.session.state
 
-    def visit_resource(self, node: ResourceNode) -> None:
-        module, res = self.resource_config(node)
-        info, pkey = self.kind_for(node, res)
-        if info is None:
-            raise NodeFailed(str(node))
-        selected = self.is_selected(node)
-        failed = False
-        for mi in self.instances(node.addr.module):
-            if not selected:
-                self.expose_prior(mi, res, info)
-                continue
-            exp = self.expand_resource(mi, res)
-            abs_res = AbsResource(mi, res.addr)
-            self.mark_visited(abs_res)
-            rec = self.state.resource(abs_res)
-            prior_keys = [i.index_key for i in rec.instances] if rec else []
-            moves = implicit_moves(prior_keys, exp)
-            deps = self.dependencies_of(node, mi)
-            futures = {
-                key: self.pool.submit(
-                    self.guarded,
-                    self.apply_instance,
-                    str(AbsResourceInstance(mi, res.addr, key)),
-                    module.dir,
-                    mi,
-                    res,
-                    info,
-                    pkey,
-                    exp,
-                    key,
-                    moves.get(key),
-                    deps,
-                )
-                for key in exp.keys
-            }
-            by_key: dict[Key, Value] = {}
-            for key, fut in futures.items():
-                value, bad = fut.result()
-                by_key[key] = value
-                failed |= bad
-            # Instances the plan deletes because count or for_each shrank.
-            for key in prior_keys:
-                if key in exp.keys or key in moves.values():
-                    continue
-                addr = AbsResourceInstance(mi, res.addr, key)
-                change = self.planned.get(addr)
-                if change is not None and change.action == "delete":
-                    failed |= not self.delete_instance(addr, change, module.dir)
-            self.evals.expose_resource(mi, res.addr, exp, by_key)
-        if failed:
-            raise NodeFailed(str(node))
+    def instance_work(self, *args: Any) -> tuple[Value, bool]:
+        return self.apply_instance(*args)
+
+    def orphan_instance(
+        self, addr: AbsResourceInstance, pkey: str, info: KindInfo, exp: Expansion, module_dir: Path
+    ) -> bool:
+        # Deleted here when the plan says so (count or for_each shrank).
+        change = self.planned.get(addr)
+        if change is not None and change.action == "delete":
+            return self.delete_instance(addr, change, module_dir)
+        return True
 
     def apply_instance(
         self,

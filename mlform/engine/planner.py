@@ -171,6 +171,67 @@ class ResourceWalker(Walker):
             exp = Expansion.single()
         self.evals.expose_resource(mi, res.addr, exp, by_key)
 
+    def instance_work(self, *args: Any) -> tuple[Value, bool]:
+        """Plan or apply one instance: (its value for dependents, whether it failed)."""
+        raise NotImplementedError
+
+    def orphan_instance(
+        self, addr: AbsResourceInstance, pkey: str, info: KindInfo, exp: Expansion, module_dir: Path
+    ) -> bool:
+        """An instance in state whose key count or for_each no longer produces."""
+        raise NotImplementedError
+
+    def visit_resource(self, node: ResourceNode) -> None:
+        module, res = self.resource_config(node)
+        info, pkey = self.kind_for(node, res)
+        if info is None:
+            raise NodeFailed(str(node))
+        selected = self.is_selected(node)
+        failed = False
+        for mi in self.instances(node.addr.module):
+            if not selected:
+                self.expose_prior(mi, res, info)
+                continue
+            exp = self.expand_resource(mi, res)
+            abs_res = AbsResource(mi, res.addr)
+            self.mark_visited(abs_res)
+            prior_res = self.prior.resource(abs_res)
+            prior_keys = [i.index_key for i in prior_res.instances] if prior_res else []
+            moved_keys = implicit_moves(prior_keys, exp)
+            deps = self.dependencies_of(node, mi)
+            # Instances of one resource run side by side, within the parallelism limit.
+            futures = {
+                key: self.pool.submit(
+                    self.guarded,
+                    self.instance_work,
+                    str(AbsResourceInstance(mi, res.addr, key)),
+                    module.dir,
+                    mi,
+                    res,
+                    info,
+                    pkey,
+                    exp,
+                    key,
+                    moved_keys.get(key),
+                    deps,
+                )
+                for key in exp.keys
+            }
+            by_key: dict[Key, Value] = {}
+            for key, fut in futures.items():
+                value, bad = fut.result()
+                by_key[key] = value
+                failed |= bad
+            for key in prior_keys:
+                if key in exp.keys or key in moved_keys.values():
+                    continue
+                failed |= not self.orphan_instance(
+                    AbsResourceInstance(mi, res.addr, key), pkey, info, exp, module.dir
+                )
+            self.evals.expose_resource(mi, res.addr, exp, by_key)
+        if failed:
+            raise NodeFailed(str(node))
+
     def record_value(self, rec: InstanceRecord | None, info: KindInfo | None) -> Value:
         if rec is None:
             return V.DYNAMIC_UNKNOWN
@@ -211,55 +272,14 @@ class Planner(ResourceWalker):
         self._lock = threading.Lock()
         self.pending = {p.addr: p for p in self.prior.pending}
 
-    def visit_resource(self, node: ResourceNode) -> None:
-        module, res = self.resource_config(node)
-        info, pkey = self.kind_for(node, res)
-        if info is None:
-            raise NodeFailed(str(node))
-        selected = self.is_selected(node)
-        failed = False
-        for mi in self.instances(node.addr.module):
-            if not selected:
-                self.expose_prior(mi, res, info)
-                continue
-            exp = self.expand_resource(mi, res)
-            abs_res = AbsResource(mi, res.addr)
-            self.mark_visited(abs_res)
-            prior_res = self.prior.resource(abs_res)
-            prior_keys = [i.index_key for i in prior_res.instances] if prior_res else []
-            moved_keys = implicit_moves(prior_keys, exp)
-            deps = self.dependencies_of(node, mi)
-            futures = {
-                key: self.pool.submit(
-                    self.guarded,
-                    self.plan_instance,
-                    str(AbsResourceInstance(mi, res.addr, key)),
-                    module.dir,
-                    mi,
-                    res,
-                    info,
-                    pkey,
-                    exp,
-                    key,
-                    moved_keys.get(key),
-                    deps,
-                )
-                for key in exp.keys
-            }
-            by_key: dict[Key, Value] = {}
-            for key, fut in futures.items():
-                value, bad = fut.result()
-                by_key[key] = value
-                failed |= bad
-            for key in prior_keys:
-                if key in exp.keys or key in moved_keys.values():
-                    continue
-                addr = AbsResourceInstance(mi, res.addr, key)
-                reason = orphan_reason(key, exp)
-                self.plan_delete(addr, pkey, info, reason)
-            self.evals.expose_resource(mi, res.addr, exp, by_key)
-        if failed:
-            raise NodeFailed(str(node))
+    def instance_work(self, *args: Any) -> tuple[Value, bool]:
+        return self.plan_instance(*args)
+
+    def orphan_instance(
+        self, addr: AbsResourceInstance, pkey: str, info: KindInfo, exp: Expansion, module_dir: Path
+    ) -> bool:
+        self.plan_delete(addr, pkey, info, orphan_reason(addr.key, exp))
+        return True
 
     # -- one instance ---------------------------------------------------------------------------
 
