@@ -60,3 +60,42 @@ def test_usage_error_is_not_an_internal_error() -> None:
     assert result.exit_code == 2
     assert "internal error" not in result.output
     assert "No such option" in result.output
+
+
+def _example_lines(name: str) -> list[list[str]]:
+    """The `mlform NAME ...` commands of NAME's Example section, as argument lists: each line
+    is cut at shell pipes and redirections, and leading VAR=value assignments are dropped."""
+    import shlex
+
+    out = _help(name).splitlines()
+    heads = [i for i, line in enumerate(out) if line.strip() in ("Example:", "Examples:")]
+    lines: list[list[str]] = []
+    for line in out[heads[0] + 1 :]:
+        if not line.strip():
+            break
+        words = shlex.split(line.split("#", 1)[0], posix=True)
+        segments: list[list[str]] = [[]]
+        for w in words:
+            if w in ("|", ">", ">>", "<", "&&", ";", "2>&1"):
+                segments.append([])
+            else:
+                segments[-1].append(w)
+        for cut in segments:
+            while cut and "=" in cut[0] and not cut[0].startswith("-"):
+                cut = cut[1:]
+            if len(cut) >= 2 and cut[0] == "mlform" and cut[1] == name:
+                lines.append(cut[1:])
+    return lines
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_help_examples_use_real_options(name: str) -> None:
+    """Every option an example uses exists: click parses the whole line before it acts on
+    `--help`, so an unknown option or a missing value fails here without running anything."""
+    from mlform.cli.main import terraform_style_args
+
+    examples = _example_lines(name)
+    assert examples, f"no `mlform {name}` line in the examples of mlform {name} --help"
+    for args in examples:
+        result = CliRunner().invoke(cli, [*terraform_style_args(args), "--help"])
+        assert result.exit_code == 0, f"example `mlform {' '.join(args)}`:\n{result.output}"
