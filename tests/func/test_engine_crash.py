@@ -157,3 +157,26 @@ def test_second_apply_waits_for_the_lock_then_names_the_holder(
         assert wrong.code == 1 and stale["id"] in wrong.all
     force_unlock(mlform, workdir, stale["id"])
     assert mlform("plan", "--detailed-exitcode").code == 0
+
+
+def test_interrupt_stops_new_work_and_saves_what_was_done(mlform, write, workdir, store, insts):
+    write(config(100).replace(f"count      = {N}", "count      = 200"))
+    proc = mlform.popen("apply", "--auto-approve", "--parallelism", "5")
+    try:
+        wait_for(lambda: store.count() >= 10 or proc.poll() is not None)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err
+    assert "Gracefully shutting down" in err
+    assert "Stopped early after an interrupt" in out
+    done = store.count()
+    assert done < 100, "the interrupt did not stop new work"
+    # everything the provider holds is in the state, which was committed normally
+    assert {i["id"] for i in insts().values()} == set(store.objects())
+    assert not (workdir / "mlform.state.json.journal").exists()
+    assert not (workdir / "mlform.state.json.lock.info").exists()
+    plan = mlform.ok("plan")
+    assert f"Plan: {200 - done} to add, 0 to change, 0 to destroy." in plan.out
