@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from e2e_cli import http, project
 
 RUNS = {
@@ -16,7 +15,6 @@ RUNS = {
 }
 
 
-@pytest.mark.slow
 def test_a_sweep_retrains_only_the_runs_whose_data_changed(tmp_path: Path) -> None:
     with project("sweep", tmp_path) as p:
         plan, r = p.plan()
