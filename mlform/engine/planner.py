@@ -661,19 +661,14 @@ def select_resources(
     the excluded ones and what depends on them. None: everything."""
     if not targets and not excludes:
         return None
-    from mlform.addrs import AbsResource as _AR
     from mlform.addrs import ModuleInstance as _MI
 
     def matches(node: ResourceNode, t: Target) -> bool:
-        names = (
-            tuple(s.name for s in t.module.steps)
-            if isinstance(t, _MI)
-            else tuple(s.name for s in t.module.steps)
-        )
+        # Nodes are declarations, not instances: compare module names, not instance keys.
         if isinstance(t, _MI):
+            names = tuple(s.name for s in t.steps)
             return node.addr.module.names[: len(names)] == names
-        if isinstance(t, _AR):
-            return node.addr.module.names == names and node.addr.resource == t.resource
+        names = tuple(s.name for s in t.module.steps)
         return node.addr.module.names == names and node.addr.resource == t.resource
 
     resource_nodes = [n for n in cg.graph.nodes() if isinstance(n, ResourceNode)]
