@@ -41,18 +41,56 @@ def _listing(directory: Path) -> list[str]:
 
 
 def base_key(var_args: list[Any]) -> str:
-    from importlib.metadata import entry_points
-
     h = hashlib.sha256()
     h.update(f"{FORMAT}\0{__version__}\0".encode())
     h.update(json.dumps([list(a) if isinstance(a, tuple) else a for a in var_args]).encode())
     for k in sorted(os.environ):
         if k.startswith("MLFORM_VAR_"):
             h.update(f"{k}={os.environ[k]}\0".encode())
-    for ep in sorted(entry_points(group="mlform.providers"), key=lambda e: e.name):
-        dist = ep.dist
-        h.update(f"{ep.name}={ep.value}@{dist.version if dist else ''}\0".encode())
+    for entry in _provider_distributions():
+        h.update(f"{entry}\0".encode())
     return h.hexdigest()
+
+
+def _provider_distributions() -> list[str]:
+    """Each installed distribution that declares mlform providers: its metadata folder's name
+    (which holds its version) and its `mlform.providers` entry points.
+
+    This reads the metadata folders on `sys.path` directly: importing `importlib.metadata` (and
+    the email parser it brings) costs more than everything else a warm run does."""
+    import sys
+
+    out = []
+    for base in sys.path:
+        try:
+            names = os.listdir(base or ".")
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(base or ".", name, "entry_points.txt"), "rb") as fh:
+                    text = fh.read().decode("utf-8", "replace")
+            except OSError:
+                continue
+            section = _section(text, "mlform.providers")
+            if section:
+                out.append(f"{os.path.join(base, name)}\n{section}")
+    return sorted(out)
+
+
+def _section(ini: str, name: str) -> str:
+    """The lines of one `[name]` section of an entry_points.txt, stripped."""
+    lines: list[str] = []
+    inside = False
+    for raw in ini.splitlines():
+        line = raw.strip()
+        if line.startswith("[") and line.endswith("]"):
+            inside = line[1:-1].strip() == name
+        elif inside and line and not line.startswith(("#", ";")):
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def lookup(workdir: Path, var_args: list[Any]) -> list[Diagnostic] | None:
