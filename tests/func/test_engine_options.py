@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 CHAIN = """
 provider "test" { store = "objects.json" }
 resource "test_object" "a" { value = "a" }
@@ -244,3 +246,44 @@ def test_workspaces_keep_separate_states(mlform, write, store, insts) -> None:
     # MLFORM_WORKSPACE overrides the selection
     res = mlform("plan", "--detailed-exitcode", env={"MLFORM_WORKSPACE": "dev"})
     assert res.code == 2 and "Plan: 1 to add" in res.out
+
+
+MODULES = """
+provider "test" { store = "objects.json" }
+module "team" {
+  source   = "./team"
+  for_each = toset(["red", "blue"])
+  name     = each.key
+}
+resource "test_object" "top" { value = "top" }
+"""
+TEAM = """
+variable "name" { type = string }
+resource "test_object" "lead" { value = var.name }
+"""
+
+
+def test_target_and_exclude_a_module(mlform, write, insts) -> None:
+    write(MODULES)
+    write(TEAM, "team/main.mlf.hcl")
+    plan = mlform.ok("plan", "--target", "module.team")
+    assert planned(plan.out) == [
+        ('module.team["blue"].test_object.lead', "will be created"),
+        ('module.team["red"].test_object.lead', "will be created"),
+    ]
+    plan = mlform.ok("plan", "--exclude", "module.team")
+    assert planned(plan.out) == [("test_object.top", "will be created")]
+    mlform.ok("apply", "--auto-approve", "--exclude", "module.team")
+    assert sorted(insts()) == ["test_object.top"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="targets select declarations, not instances: a keyed module or resource instance "
+    "target plans every instance of its declaration",
+)
+def test_target_one_module_instance(mlform, write) -> None:
+    write(MODULES)
+    write(TEAM, "team/main.mlf.hcl")
+    plan = mlform.ok("plan", "--target", 'module.team["red"]')
+    assert planned(plan.out) == [('module.team["red"].test_object.lead', "will be created")]
