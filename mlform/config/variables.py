@@ -115,7 +115,10 @@ def _parse_text(var: Variable, rv: RawValue) -> tuple[Value | None, list[Diagnos
     from mlform.config.parser import parse_expression
 
     assert rv.text is not None
-    if var.type == STRING:
+    if var.type == STRING or var.type.is_primitive():
+        # As Terraform: text for a string, number or bool is taken as a string and converted
+        # to the declared type, so `--var n=abc` says "a number is required", not that `abc`
+        # is an unknown variable (which would also echo a sensitive value).
         return V.string(rv.text), []
     if var.type is DYNAMIC:
         # Terraform reads an untyped variable's text as a string unless it parses as HCL
@@ -129,7 +132,7 @@ def _parse_text(var: Variable, rv: RawValue) -> tuple[Value | None, list[Diagnos
         return None, [
             error(
                 "Invalid value for input variable",
-                f"The value given for var.{var.name} ({rv.text!r}) is not a valid HCL expression for type {var.type.hcl()}: "
+                f"The value given for var.{var.name}{'' if var.sensitive else f' ({rv.text!r})'} is not a valid HCL expression for type {var.type.hcl()}: "
                 + "; ".join(d.summary for d in pdiags if d.is_error),
             )
         ]
