@@ -109,6 +109,18 @@ class ResourceWalker(Walker):
         self.options = options
         self.data_dir = data_dir
         self.selected = select_resources(cg, options.targets, options.excludes)
+        # Resources a target names directly (as opposed to ones kept because a target depends
+        # on them): only their instances that a target covers are planned.
+        self.targeted = (
+            {n for n in self.selected if any(_names_resource(n, t) for t in options.targets)}
+            if self.selected is not None and options.targets
+            else set()
+        )
+        self.dependency_only = (
+            {a for a in cg.graph.ancestors(*self.targeted) if isinstance(a, ResourceNode)}
+            if self.targeted
+            else set()
+        )
         self.visited: set[AbsResource] = set()
         self._visited_lock = threading.Lock()
         # Scratch folder names: unique per run without a random draw per provider call.
@@ -151,6 +163,15 @@ class ResourceWalker(Walker):
 
     def is_selected(self, node: ResourceNode) -> bool:
         return self.selected is None or node in self.selected
+
+    def instance_selected(self, node: ResourceNode, addr: AbsResourceInstance) -> bool:
+        """Within a selected resource, whether --target/--exclude cover this very instance."""
+        opts = self.options
+        if any(target_contains(e, addr) for e in opts.excludes):
+            return False
+        if node in self.targeted and node not in self.dependency_only:
+            return any(target_contains(t, addr) for t in opts.targets)
+        return True
 
     def expose_prior(self, mi: ModuleInstance, res: ResourceConfig, info: KindInfo | None) -> None:
         """A resource left out by --target/--exclude: dependents see what the state records."""
@@ -200,6 +221,10 @@ class ResourceWalker(Walker):
             moved_keys = implicit_moves(prior_keys, exp)
             deps = self.dependencies_of(node, mi)
             # Instances of one resource run side by side, within the parallelism limit.
+            in_scope = {
+                key: self.instance_selected(node, AbsResourceInstance(mi, res.addr, key))
+                for key in {*exp.keys, *prior_keys}
+            }
             futures = {
                 key: self.pool.submit(
                     self.guarded,
@@ -216,14 +241,21 @@ class ResourceWalker(Walker):
                     deps,
                 )
                 for key in exp.keys
+                if in_scope[key]
             }
-            by_key: dict[Key, Value] = {}
+            by_key: dict[Key, Value] = {
+                key: self.record_value(
+                    self.prior.instance(AbsResourceInstance(mi, res.addr, key)), info
+                )
+                for key in exp.keys
+                if not in_scope[key]
+            }
             for key, fut in futures.items():
                 value, bad = fut.result()
                 by_key[key] = value
                 failed |= bad
             for key in prior_keys:
-                if key in exp.keys or key in moved_keys.values():
+                if key in exp.keys or key in moved_keys.values() or not in_scope[key]:
                     continue
                 failed |= not self.orphan_instance(
                     AbsResourceInstance(mi, res.addr, key), pkey, info, exp, module.dir
@@ -654,6 +686,15 @@ def _delete_reason_text(reason: str, addr: AbsResourceInstance) -> str:
     }.get(reason, reason)
 
 
+def _names_resource(node: Node, t: Target) -> bool:
+    from mlform.addrs import ModuleInstance as _MI
+
+    if not isinstance(node, ResourceNode) or isinstance(t, _MI):
+        return False
+    names = tuple(st.name for st in t.module.steps)
+    return node.addr.module.names == names and node.addr.resource == t.resource
+
+
 def select_resources(
     cg: ConfigGraph, targets: list[Target], excludes: list[Target]
 ) -> set[Node] | None:
@@ -682,9 +723,16 @@ def select_resources(
     else:
         keep = set(resource_nodes)
     if excludes:
-        dropped = {n for n in resource_nodes if any(matches(n, t) for t in excludes)}
-        if dropped:
-            dropped |= {d for d in cg.graph.descendants(*dropped) if isinstance(d, ResourceNode)}
+        from mlform.addrs import AbsResourceInstance as _ARI
+
+        # A whole resource or module excluded goes with everything that depends on it; an
+        # excluded instance takes its dependents along but leaves its siblings (filtered
+        # instance by instance).
+        whole = {n for n in resource_nodes if any(matches(n, t) for t in excludes if not isinstance(t, _ARI))}
+        partly = {n for n in resource_nodes if any(matches(n, t) for t in excludes if isinstance(t, _ARI))}
+        dropped = set(whole)
+        if whole or partly:
+            dropped |= {d for d in cg.graph.descendants(*whole, *partly) if isinstance(d, ResourceNode)}
         keep -= dropped
     return set(keep)
 
