@@ -219,6 +219,8 @@ class Plan:
     prior_state: dict[str, Any] | None = None
     # Root module variables: name -> value as plain JSON data.
     variables: dict[str, Any] = field(default_factory=dict)
+    # The names of those declared `sensitive = true`: their values stay out of JSON plans.
+    sensitive_variables: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
     excludes: list[str] = field(default_factory=list)
     # Addresses given with `--replace`.
@@ -416,6 +418,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "excludes": plan.excludes,
         "force_replace": plan.force_replace,
         "variables": _enc(plan.variables),
+        "sensitive_variables": plan.sensitive_variables,
         "changes": [_change_to_dict(rc) for rc in plan.changes],
         "drift": [_change_to_dict(rc) for rc in plan.drift],
         "output_changes": [
@@ -455,6 +458,7 @@ def plan_from_dict(d: dict[str, Any]) -> Plan:
         ],
         prior_state=d.get("prior_state"),
         variables=_dec(d.get("variables", {"value": {}})) or {},
+        sensitive_variables=d.get("sensitive_variables", []),
         targets=d.get("targets", []),
         excludes=d.get("excludes", []),
         force_replace=d.get("force_replace", []),

@@ -337,6 +337,7 @@ class Operations:
             output_changes=outputs,
             prior_state=prior.to_json(),
             variables={k: value_to_data(v) for k, v in loaded.root_vars.items()},
+            sensitive_variables=sorted(k for k, v in loaded.root_vars.items() if v.is_sensitive),
             targets=[str(t) for t in options.targets],
             excludes=[str(t) for t in options.excludes],
             force_replace=[str(r) for r in options.replace],

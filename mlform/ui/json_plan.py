@@ -297,8 +297,12 @@ def plan_json(plan: Plan, config_json: dict[str, Any] | None = None) -> dict[str
         "mlform_version": plan.mlform_version,
     }
     if plan.variables:
+        # Terraform prints a sensitive variable's value here; mlform keeps it out, as it does
+        # everywhere else in a JSON plan.
+        hidden = set(plan.sensitive_variables)
         doc["variables"] = {
-            name: {"value": to_json_data(value)} for name, value in sorted(plan.variables.items())
+            name: {"sensitive": True} if name in hidden else {"value": to_json_data(value)}
+            for name, value in sorted(plan.variables.items())
         }
     doc["planned_values"] = _planned_values(plan)
     drift = [_change_json(rc) for rc in _sorted(plan.drift)]

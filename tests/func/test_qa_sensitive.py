@@ -1,0 +1,70 @@
+"""A new user's checks that sensitive values stay hidden: in `plan --json`, and in the errors
+for a badly given `--var` value."""
+
+from __future__ import annotations
+
+import json
+
+SECRET = "hunter2-SECRET-value"
+
+CONFIG = """
+provider "test" { store = "objects.json" }
+variable "secret" {
+  type      = string
+  sensitive = true
+}
+variable "plain" {
+  type    = string
+  default = "visible"
+}
+resource "test_object" "a" { value = var.secret }
+"""
+
+
+def test_plan_json_hides_a_sensitive_variable_value(mlform, write) -> None:
+    write(CONFIG)
+    res = mlform.ok("plan", "--json", "--var", f"secret={SECRET}")
+    assert SECRET not in res.out
+    doc = json.loads(res.out)
+    assert doc["variables"]["plain"] == {"value": "visible"}
+    assert "value" not in doc["variables"]["secret"]
+    assert doc["variables"]["secret"]["sensitive"] is True
+
+
+def test_show_json_of_a_saved_plan_hides_a_sensitive_variable_value(mlform, write) -> None:
+    write(CONFIG)
+    mlform.ok("plan", "--out", "p.plan", "--var", f"secret={SECRET}")
+    res = mlform.ok("show", "--json", "p.plan")
+    assert SECRET not in res.out
+    json.loads(res.out)
+
+
+NUMBER_SECRET = """
+variable "n" {
+  type      = number
+  sensitive = true
+}
+variable "l" {
+  type      = list(number)
+  sensitive = true
+  default   = []
+}
+"""
+
+
+def test_a_non_number_var_for_a_number_variable_says_a_number_is_required(mlform, write) -> None:
+    write(NUMBER_SECRET)
+    res = mlform("plan", "-var", "n=hunter2abc")
+    assert res.code == 1, str(res)
+    assert "a number is required" in res.err
+    assert "Variables not allowed" not in res.err
+    assert "hunter2abc" not in res.all
+    assert "Traceback" not in res.all
+
+
+def test_a_bad_hcl_value_for_a_sensitive_list_variable_is_not_echoed(mlform, write) -> None:
+    write(NUMBER_SECRET)
+    res = mlform("plan", "-var", "n=1", "-var", "l=[hunter3x")
+    assert res.code == 1, str(res)
+    assert "Invalid value for input variable" in res.err
+    assert "hunter3x" not in res.all
