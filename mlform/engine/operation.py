@@ -397,7 +397,11 @@ class Operations:
             if options.mode == "destroy":
                 deletes = [c for c in result.changes.values() if c.action == "delete"]
                 self._configure_for_destroy(providers, deletes)
-                delete_in_order(applier, deletes, options.parallelism)
+                if delete_in_order(applier, deletes, options.parallelism) and not self.cancel.is_set():
+                    # Data sources hold nothing to destroy; they leave the state with the rest.
+                    for addr, rec, _inst in list(session.state.all_instances()):
+                        if rec.mode == "data":
+                            session.remove_instance(addr)
             else:
                 applier.run()
                 orphans = [
