@@ -27,6 +27,7 @@ from mlform.engine.bridge import (
 )
 from mlform.engine.changes import InstanceChange, split_record
 from mlform.engine.planner import (
+    NOT_MOVED,
     PlanOptions,
     ResourceWalker,
     about,
@@ -86,7 +87,7 @@ class Applier(ResourceWalker):
         addr = AbsResourceInstance(mi, res.addr, key)
         change = self.planned.get(addr)
         prior_rec = self.state.instance(addr)
-        if prior_rec is None and moved_from is not None:
+        if prior_rec is None and moved_from is not NOT_MOVED:
             old = AbsResourceInstance(mi, res.addr, moved_from)
             moved = self.state.instance(old)
             if moved is not None:

@@ -51,6 +51,9 @@ from mlform.sdk import ConfigError, Context, Planned, ProviderError, ResourceSta
 from mlform.state import InstanceRecord, State
 
 RETRIES = 3
+# The key an instance moved from can be None (a resource without count or for_each), so "did
+# not move" needs its own value.
+NOT_MOVED: Any = object()
 
 
 @dataclass
@@ -237,7 +240,7 @@ class ResourceWalker(Walker):
                     pkey,
                     exp,
                     key,
-                    moved_keys.get(key),
+                    moved_keys.get(key, NOT_MOVED),
                     deps,
                 )
                 for key in exp.keys
@@ -353,7 +356,7 @@ class Planner(ResourceWalker):
         ctx = self.make_ctx(addr, module_dir)
         ctx.extra = self.dependency_data(mi, res)
         prior_rec = self.prior.instance(addr)
-        if prior_rec is None and moved_from is not None:
+        if prior_rec is None and moved_from is not NOT_MOVED:
             prior_rec = self.prior.instance(AbsResourceInstance(mi, res.addr, moved_from))
         # A create whose answer a crash lost: find the object by its token and adopt it.
         pend = self.pending.get(str(addr))
