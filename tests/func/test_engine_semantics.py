@@ -325,3 +325,35 @@ resource "test_object" "a" { value = "a" }
     assert debug.code == 1
     assert "Traceback (most recent call last)" in debug.err
     assert 'mlform/testing/provider.py", line' in debug.err
+
+
+def test_adding_or_removing_count_moves_the_instance(mlform, write, store, insts) -> None:
+    single = """
+provider "test" { store = "objects.json" }
+resource "test_object" "a" { value = "a" }
+resource "test_object" "b" { value = test_object.a.id }
+"""
+    counted = """
+provider "test" { store = "objects.json" }
+resource "test_object" "a" {
+  count = 1
+  value = "a"
+}
+resource "test_object" "b" { value = test_object.a[0].id }
+"""
+    write(single)
+    mlform.ok("apply", "--auto-approve")
+    first = insts()["test_object.a"]["id"]
+    write(counted)
+    assert mlform("plan", "--detailed-exitcode").code == 0
+    write(counted.replace("count = 1", "count = 2"))
+    mlform.ok("apply", "--auto-approve")
+    assert insts()["test_object.a[0]"]["id"] == first
+    assert "test_object.a" not in insts()
+    assert store.count() == 3
+    write(single)
+    plan = mlform.ok("plan")
+    assert planned(plan.out) == [("test_object.a[1]", "will be destroyed")]
+    mlform.ok("apply", "--auto-approve")
+    assert insts()["test_object.a"]["id"] == first
+    assert store.count() == 2
