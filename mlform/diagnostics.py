@@ -52,7 +52,11 @@ class Range:
     def to_json(self) -> dict[str, object]:
         return {
             "filename": self.filename,
-            "start": {"line": self.start.line, "column": self.start.column, "byte": self.start.byte},
+            "start": {
+                "line": self.start.line,
+                "column": self.start.column,
+                "byte": self.start.byte,
+            },
             "end": {"line": self.end.line, "column": self.end.column, "byte": self.end.byte},
         }
 
@@ -141,6 +145,19 @@ def suggestion(name: str, candidates: Iterable[str]) -> str:
     return f' Did you mean "{best}"?' if best else ""
 
 
+def encoding_error(filename: str, data: bytes, exc: UnicodeDecodeError) -> Diagnostic:
+    """The diagnostic for a file that is not UTF-8, pointing at the first bad byte."""
+    before = data[: exc.start]
+    line = before.count(b"\n") + 1
+    col = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+    return error(
+        "Invalid file encoding",
+        f"{filename} is not valid UTF-8 ({exc.reason} at byte {exc.start}). All input files "
+        "must be UTF-8 encoded. Ensure that UTF-8 encoding is selected in your editor.",
+        Range(filename, Pos(line, col, exc.start), Pos(line, col + 1, exc.start + 1)),
+    )
+
+
 # --- rendering ---------------------------------------------------------------------------------
 
 _source_cache: dict[str, list[str]] = {}
@@ -203,5 +220,7 @@ def render(diag: Diagnostic, sources: Mapping[str, str] | None = None, color: bo
     return "\n".join(out) + "\n"
 
 
-def render_all(diags: Iterable[Diagnostic], sources: Mapping[str, str] | None = None, color: bool = False) -> str:
+def render_all(
+    diags: Iterable[Diagnostic], sources: Mapping[str, str] | None = None, color: bool = False
+) -> str:
     return "\n".join(render(d, sources, color) for d in diags)

@@ -82,8 +82,10 @@ def _parse_display(
 
     try:
         text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        return None, [error("Invalid file encoding", f"{display} is not valid UTF-8 text.")]
+    except UnicodeDecodeError as exc:
+        from mlform.diagnostics import encoding_error
+
+        return None, [encoding_error(display, path.read_bytes(), exc)]
     except OSError as exc:
         return None, [error("Cannot read configuration file", f"{display}: {exc.strerror}")]
     register_source(display, text)

@@ -1388,12 +1388,7 @@ def parse_file(
         try:
             text = Path(filename).read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
-            diag = Diagnostic(
-                Severity.ERROR,
-                "Invalid file encoding",
-                f"The file {filename} is not valid UTF-8 ({exc.reason} at byte {exc.start}). "
-                "Configuration files must be UTF-8 text.",
-            )
+            diag = diagnostics.encoding_error(filename, Path(filename).read_bytes(), exc)
             return File(filename, Body()), [diag]
         except OSError as exc:
             diag = Diagnostic(
