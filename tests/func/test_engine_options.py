@@ -287,3 +287,49 @@ def test_target_one_module_instance(mlform, write) -> None:
     write(TEAM, "team/main.mlf.hcl")
     plan = mlform.ok("plan", "--target", 'module.team["red"]')
     assert planned(plan.out) == [('module.team["red"].test_object.lead', "will be created")]
+
+
+def run_on_terminal(mlform, *args: str, answer: str | None) -> tuple[int, str]:
+    """Run mlform with a terminal as standard input (not in automation), answering a prompt."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from conftest import base_env
+
+    env = base_env()
+    env.pop("MLFORM_IN_AUTOMATION")
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mlform.cli.main", *args],
+            cwd=mlform.cwd,
+            env=env,
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        if answer is not None:
+            os.write(master, (answer + "\n").encode())
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+        os.close(slave)
+    return proc.returncode, out
+
+
+def test_apply_asks_on_a_terminal_and_a_saved_plan_does_not(mlform, write, store) -> None:
+    write(CHAIN)
+    code, out = run_on_terminal(mlform, "apply", answer="no")
+    assert code == 1 and "Only 'yes' will be accepted" in out and "Apply cancelled." in out
+    assert store.count() == 0
+    code, out = run_on_terminal(mlform, "apply", answer="yes")
+    assert code == 0 and "Apply complete! Resources: 4 added" in out, out
+    write(CHAIN.replace('value = "c"', 'value = "c2"'))
+    mlform.ok("plan", "--out", "next.mlplan")
+    code, out = run_on_terminal(mlform, "apply", "next.mlplan", answer=None)
+    assert code == 0, out
+    assert "Do you want to perform these actions" not in out
+    assert "Apply complete! Resources: 0 added, 2 changed" in out
