@@ -2,8 +2,10 @@
 
 `workdir` gives a fresh working directory; `case(name)` copies a folder of
 tests/testdata/engine into it; `mlform(*args)` runs the CLI as a subprocess there, as a user
-in automation would (no terminal, `MLFORM_IN_AUTOMATION=1`, `NO_COLOR=1`); `store()` returns
-the test provider's objects (journal included) so that a test can count them.
+in automation would (no terminal, `MLFORM_IN_AUTOMATION=1`, `NO_COLOR=1`); `store` reads the
+test provider's objects (journal included) so that a test can count them, and edits or removes
+one by hand to make drift; `state()` / `insts()` read the committed state; `golden` compares
+rendered output with golden files after naming what varies (ids, times, lineages).
 """
 
 from __future__ import annotations
@@ -147,9 +149,6 @@ class Store:
 
     def count(self) -> int:
         return len(self.objects())
-
-    def values(self) -> list[Any]:
-        return sorted(json.dumps(o.get("value"), sort_keys=True) for o in self.objects().values())
 
     def edit(self, oid: str, **fields: Any) -> None:
         """Change an object by hand, as someone outside mlform would."""
