@@ -92,13 +92,16 @@ def validate(
 ) -> tuple[Module | None, list[Diagnostic]]:
     # Loading and evaluating a large configuration makes hundreds of thousands of objects that
     # live until the end and form no garbage cycles worth finding; the collector's passes over
-    # them cost several percent of the run, so it is paused until validation is done.
+    # them cost several percent of the run, so it is paused until validation is done. They are
+    # then frozen (as the parser does with its trees), or the first full collection afterwards
+    # would walk them all (0.13 s for 2,000 resources).
     enabled = gc.isenabled()
     gc.disable()
     try:
         return _validate(workdir, var_args)
     finally:
         if enabled:
+            gc.freeze()
             gc.enable()
 
 
