@@ -10,8 +10,6 @@ import re
 import threading
 import time
 
-import pytest
-
 SECRET = "hunter2-very-secret"
 
 
@@ -112,11 +110,6 @@ def test_sensitive_values_stay_out_of_resource_changes_in_json(mlform, case) -> 
     assert SECRET not in json.dumps(doc.get("prior_state", {}))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the JSON plan's `variables` prints sensitive variables' values: the plan does not "
-    "record which variables are sensitive",
-)
 def test_sensitive_variable_value_stays_out_of_the_json_plan(mlform, case) -> None:
     case("modules")
     out = mlform.ok("plan", "--json").out
