@@ -333,3 +333,22 @@ def test_apply_asks_on_a_terminal_and_a_saved_plan_does_not(mlform, write, store
     assert code == 0, out
     assert "Do you want to perform these actions" not in out
     assert "Apply complete! Resources: 0 added, 2 changed" in out
+
+
+def test_target_and_exclude_single_instances(mlform, write, insts, store) -> None:
+    write(
+        """
+provider "test" { store = "objects.json" }
+resource "test_object" "o" {
+  count = 3
+  value = "o-${count.index}"
+}
+"""
+    )
+    res = mlform.ok("apply", "--auto-approve", "--target", "test_object.o[1]")
+    assert "Apply complete! Resources: 1 added" in res.out
+    assert sorted(insts()) == ["test_object.o[1]"]
+    plan = mlform.ok("plan", "--exclude", "test_object.o[0]")
+    assert planned(plan.out) == [("test_object.o[2]", "will be created")]
+    mlform.ok("apply", "--auto-approve")
+    assert store.count() == 3
