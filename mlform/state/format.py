@@ -26,6 +26,7 @@ from mlform.state.errors import StateError
 from mlform.state.model import (
     FORMAT_VERSION,
     READY,
+    TAINTED,
     InstanceRecord,
     OutputRecord,
     PendingCreate,
@@ -112,7 +113,25 @@ def state_dumps(state: State) -> str:
 # --- reading ----------------------------------------------------------------------------------
 
 
+def _expect(d: dict[str, Any], field: str, kind: type | tuple[type, ...], what: str) -> None:
+    # A state edited by hand must fail here, with the field named, and not later as an internal
+    # error in the middle of a plan.
+    if d.get(field) is not None and not isinstance(d[field], kind):
+        raise TypeError(f"an instance's `{field}` must be {what}, not {type(d[field]).__name__}")
+
+
 def instance_from_json(d: dict[str, Any]) -> InstanceRecord:
+    if not isinstance(d, dict):
+        raise TypeError(f"an instance must be a JSON object, not {type(d).__name__}")
+    _expect(d, "attributes", dict, "an object")
+    _expect(d, "private", dict, "an object")
+    _expect(d, "sensitive_paths", list, "a list")
+    _expect(d, "dependencies", list, "a list")
+    _expect(d, "index_key", (int, str), "a number or a string")
+    if d.get("status", READY) not in (READY, TAINTED):
+        raise ValueError(
+            f"an instance's `status` must be {READY!r} or {TAINTED!r}, not {d['status']!r}"
+        )
     return InstanceRecord(
         index_key=d.get("index_key"),
         status=d.get("status", READY),
@@ -128,10 +147,24 @@ def instance_from_json(d: dict[str, Any]) -> InstanceRecord:
     )
 
 
+_TOP_LEVEL_SHAPES: tuple[tuple[str, type, str], ...] = (
+    ("resources", list, "a list"),
+    ("outputs", dict, "an object"),
+    ("pending", list, "a list"),
+    ("meta", dict, "an object"),
+)
+
+
 def state_from_json(data: Any, source: str = "state") -> State:
     """A State from parsed JSON of any supported format version (upgrading older ones)."""
     data = upgrade(data, source)
     try:
+        for field, kind, what in _TOP_LEVEL_SHAPES:
+            if data.get(field) is not None and not isinstance(data[field], kind):
+                raise TypeError(f"`{field}` must be {what}, not {type(data[field]).__name__}")
+        for r in data.get("resources") or []:
+            if not isinstance(r, dict) or not isinstance(r.get("instances", []), list):
+                raise TypeError("each resource must be an object whose `instances` is a list")
         state = State(
             format_version=FORMAT_VERSION,
             serial=int(data["serial"]),
