@@ -1,14 +1,17 @@
 """A tiny project (fit a line, serve it) through the real `mlform` command line: apply, call the
 endpoint, `mlform logs` of the job and of the server, a server killed by hand (`kill -9` of the PID
 the state records) seen by the next plan as drift with its fix and restored by apply behind the
-same endpoint (and so is a killed endpoint proxy), and destroy leaving no process behind."""
+same endpoint (and so is a killed endpoint proxy), a new model rolled out while the endpoint
+keeps answering, and destroy leaving no process behind."""
 
 from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from e2e_cli import http, project
 
@@ -89,3 +92,37 @@ def test_apply_serve_logs_and_a_killed_server(tmp_path: Path) -> None:
         p.ok("apply", "-auto-approve")
         assert p.output("endpoint") == endpoint
         assert http(endpoint + "/predict", {"x": [4]})["y"] == [8.0]
+
+
+def test_the_endpoint_keeps_answering_while_a_new_model_rolls_out(tmp_path: Path) -> None:
+    with project("tiny", tmp_path) as p:
+        p.ok("apply", "-auto-approve")
+        endpoint = p.output("endpoint")
+        seen: list[Any] = []
+        stop = threading.Event()
+
+        def poll() -> None:
+            while not stop.is_set():
+                try:
+                    seen.append(http(endpoint + "/predict", {"x": [1]}, timeout=5)["model"]["rows"])
+                except Exception as e:  # noqa: BLE001 - every failure is what the test counts
+                    seen.append(e)
+                time.sleep(0.02)
+
+        with (p.root / "data/points.csv").open("a") as f:
+            f.write("4,8\n")
+        poller = threading.Thread(target=poll)
+        poller.start()
+        try:
+            r = p.ok("apply", "-auto-approve")
+            time.sleep(0.3)
+        finally:
+            stop.set()
+            poller.join()
+        assert "deployment.api: switched the endpoint to revision 2" in r.out
+        errors = [s for s in seen if not isinstance(s, int)]
+        assert not errors, errors[:3]
+        # The old model answered until the switch, the new one after it.
+        assert seen[0] == 3 and seen[-1] == 4
+        assert seen == sorted(seen)
+        assert p.output("endpoint") == endpoint
