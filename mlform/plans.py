@@ -539,14 +539,23 @@ def read_plan(path: str | Path) -> SavedPlan:
                 if n.startswith(_CONFIG_DIR) and not n.endswith("/")
             }
     except FileNotFoundError:
-        raise PlanFileError(f"The plan file {p} does not exist.") from None
-    except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise PlanFileError(
-            f"{p} is not an mlform plan file ({exc}). Make one with `mlform plan -out {p.name}`."
+            f"The plan file {p} does not exist. Make one with `mlform plan -out FILE`."
+        ) from None
+    except OSError as exc:
+        raise PlanFileError(f"Cannot read the plan file {p}. {exc.strerror or exc}.") from None
+    except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        # The hint names no file: the one given may be the state or a configuration file,
+        # which `plan -out` would overwrite.
+        raise PlanFileError(
+            f"{p} is not an mlform plan file. It cannot be read as one ({exc}); make a plan "
+            "file with `mlform plan -out FILE`."
         ) from None
     try:
+        if not isinstance(data, dict):
+            raise TypeError("its plan.json is not a JSON object")
         plan = plan_from_dict(data)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, PlanFileError):
             raise
         raise PlanFileError(f"The plan file {p} is damaged: {exc}.") from None

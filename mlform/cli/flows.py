@@ -109,9 +109,9 @@ def run_apply(mode: str, kw: dict[str, Any], *, plan_file: str | None, auto_appr
     lock_timeout = parse_duration(kw.get("lock_timeout", "0s"))
     with interrupt_handler(ops.cancel, echo_err):
         if plan_file:
-            from mlform.plans import read_plan, stale_reasons
+            from mlform.plans import stale_reasons
 
-            saved = read_plan(plan_file)
+            saved = _read_saved_plan(plan_file)
             loaded = ops.load([], interactive=False, allow_missing=True)
             loaded.root_vars = _vars_from_plan(saved.plan, loaded)
             options = build_options(
@@ -160,7 +160,12 @@ def run_apply(mode: str, kw: dict[str, Any], *, plan_file: str | None, auto_appr
                 print_diagnostics([d for d in result.diags if d.is_error], color=color)
                 raise CommandFailed(1)
             click.echo(render_plan_text(result.plan, color))
-            if not result.plan.has_changes and not result.adopted and not result.refreshed and not result.moved:
+            if (
+                not result.plan.has_changes
+                and not result.adopted
+                and not result.refreshed
+                and not result.moved
+            ):
                 # Nothing to do; outputs may still need recording on the first run.
                 if _outputs_changed(result.plan):
                     ops.apply(loaded, sess, result, options)
@@ -285,6 +290,17 @@ def _operation(mode: str) -> str:
     return {"normal": "apply", "destroy": "destroy", "refresh_only": "refresh"}.get(mode, mode)
 
 
+def _read_saved_plan(path: str) -> Any:
+    """A saved plan, or a diagnostic when the file is missing, damaged or not a plan."""
+    from mlform.plans import PlanFileError, read_plan
+
+    try:
+        return read_plan(path)
+    except PlanFileError as exc:
+        summary, _, detail = str(exc).partition(". ")
+        raise DiagnosticsError([_err(summary, detail)]) from None
+
+
 def _err(summary: str, detail: str) -> Any:
     from mlform.diagnostics import error
 
@@ -296,9 +312,7 @@ __all__ = ["run_plan", "run_apply", "Path"]
 
 def show_plan_file(path: str, as_json: bool, color: bool) -> None:
     """`mlform show PLANFILE`: a saved plan, as text or as Terraform's JSON plan."""
-    from mlform.plans import read_plan
-
-    saved = read_plan(path)
+    saved = _read_saved_plan(path)
     if as_json:
         from mlform.ui.json_plan import plan_json
 

@@ -1,0 +1,57 @@
+"""A new user's mistakes with saved plans: a missing, truncated or wrong file given to
+`apply PLANFILE` or `show PLANFILE` is a diagnostic (never an internal error), nothing is
+applied, and the hint never suggests overwriting the file given (it may be the state)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+CONFIG = """
+provider "test" { store = "objects.json" }
+resource "test_object" "a" { value = "x" }
+"""
+
+
+@pytest.fixture
+def applied(mlform, write, workdir):
+    write(CONFIG)
+    mlform.ok("apply", "--auto-approve")
+    mlform.ok("plan", "--out", "good.plan")
+    (workdir / "trunc.plan").write_bytes((workdir / "good.plan").read_bytes()[:100])
+    (workdir / "dir.plan").mkdir()
+    return workdir
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("trunc.plan", "Error: trunc.plan is not an mlform plan file"),
+        ("missing.plan", "Error: The plan file missing.plan does not exist"),
+        ("dir.plan", "Error: Cannot read the plan file dir.plan"),
+        ("mlform.state.json", "Error: mlform.state.json is not an mlform plan file"),
+    ],
+)
+def test_apply_of_a_bad_plan_file_is_a_diagnostic(mlform, applied, store, name, says) -> None:
+    state_before = (applied / "mlform.state.json").read_bytes()
+    res = mlform("apply", name)
+    assert res.code == 1, str(res)
+    assert says in res.err, str(res)
+    assert "internal error" not in res.all and "Traceback" not in res.all
+    # the hint must not tell the user to write a plan over their state file
+    assert f"-out {name}" not in res.all
+    assert (applied / "mlform.state.json").read_bytes() == state_before
+    assert store.count() == 1
+
+
+def test_show_json_of_a_truncated_plan_is_a_diagnostic_not_json(mlform, applied) -> None:
+    res = mlform("show", "--json", "trunc.plan")
+    assert res.code == 1, str(res)
+    assert res.out == ""
+    assert "is not an mlform plan file" in res.err
+    assert "-out trunc.plan" not in res.err
+
+
+def test_show_json_of_a_good_plan_is_json(mlform, applied) -> None:
+    json.loads(mlform.ok("show", "--json", "good.plan").out)
