@@ -288,7 +288,12 @@ def _split(text: str) -> list[tuple[str, object]]:
                     decoder = json.JSONDecoder()
                     key, after = decoder.raw_decode(text, pos + 1)
                 except json.JSONDecodeError as exc:
-                    raise AddressError(f"{text!r}: bad quoted key: {exc.msg}") from None
+                    # The decoder's message ("Unterminated string starting at") expects its
+                    # position after it; give the column the user can count.
+                    why = exc.msg.lower().removesuffix(" starting at")
+                    raise AddressError(
+                        f"{text!r}: bad quoted key at column {pos + 2}: {why}"
+                    ) from None
                 if after >= n or text[after] != "]":
                     raise AddressError(f"{text!r}: expected ] after the key")
                 end = after

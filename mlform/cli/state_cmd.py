@@ -102,7 +102,8 @@ def parse_address(text: str, what: str = "address") -> Target:
             [
                 error(
                     f"Invalid {what}: {text}",
-                    f"{exc} Addresses look like training_job.digits, dataset.raw[0], "
+                    f"{str(exc).rstrip('.')}. Addresses look like training_job.digits, "
+                    "dataset.raw[0], "
                     'module.team["a"].deployment.api or module.team.',
                 )
             ]
