@@ -8,7 +8,9 @@ process so that start-up counts:
 - `terraform validate` (after a `terraform init` that is not timed);
 - `mlform validate` cold (parse cache cleared before every run) and warm (cache filled);
 - mlform's parser alone, cold and through the parse cache, on the same files: a process that
-  imports the parser and loads every file, which isolates the parser's share of validate.
+  imports the parser and loads every file, which isolates the parser's share of validate;
+- start-up (unless --no-startup): `mlform version` and `mlform validate` of two tiny
+  configurations, at least ten runs each, against `terraform version`.
 
 Each figure is the median of the repeats (min in brackets), with the process's peak resident
 memory (from `wait4`), and the ratio to Terraform's median. A row whose command is missing
@@ -98,6 +100,22 @@ def measure(
     return Row(name, times, peak)
 
 
+def compile_sources() -> None:
+    """Write the bytecode of mlform and of its installed providers, as `pip install` does for a
+    regular installation. An editable checkout is otherwise compiled by its first run, and not
+    at all where PYTHONDONTWRITEBYTECODE is set, which would add the compiler's time (about a
+    tenth of a second) to every measured process."""
+    import importlib.util
+
+    folders = []
+    for name in ("mlform", "mlform_local"):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            folders.extend(spec.submodule_search_locations)
+    if folders:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", *folders], check=False)
+
+
 def find_terraform() -> str | None:
     for candidate in (BIN / "terraform", shutil.which("terraform")):
         if candidate and Path(candidate).exists():
@@ -117,6 +135,7 @@ def main() -> None:
     ap.add_argument("--blocks", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--out", type=Path, default=HERE / "out")
+    ap.add_argument("--no-startup", action="store_true", help="skip the start-up measurements")
     ns = ap.parse_args()
 
     root = (ns.out / f"c{ns.blocks}").resolve()
@@ -129,6 +148,7 @@ def main() -> None:
     print(f"repeats: {ns.repeats}; times are wall-clock seconds for the whole process\n")
 
     env = {**os.environ, "MLFORM_IN_AUTOMATION": "1", "NO_COLOR": "1", "TF_IN_AUTOMATION": "1"}
+    compile_sources()
     rows: list[Row] = []
     skipped: list[str] = []
 
@@ -189,14 +209,92 @@ def main() -> None:
     )
 
     base = rows[0].median if terraform is not None else None
-    print(f"{'what':32} {'median s':>9} {'(min)':>8} {'peak MB':>8} {'ratio':>7}")
-    for r in rows:
-        ratio = f"{r.median / base:7.2f}" if base else "      -"
-        print(f"{r.name:32} {r.median:9.3f} {min(r.times):8.3f} {r.rss_mb:8.0f} {ratio}")
+    print_rows(rows, base)
     for s in skipped:
         print(f"skipped: {s}")
     if base:
         print("\nratio = median / terraform validate's median; targets: cold <= 1.0, warm <= 0.25")
+
+    if mlform is not None and validate_ok and not ns.no_startup:
+        startup(mlform, terraform, ns.out.resolve(), max(ns.repeats, 10), env)
+
+
+def print_rows(rows: list[Row], base: float | None) -> None:
+    print(f"{'what':38} {'median s':>9} {'(min)':>8} {'peak MB':>8} {'ratio':>7}")
+    for r in rows:
+        ratio = f"{r.median / base:7.2f}" if base else "      -"
+        print(f"{r.name:38} {r.median:9.3f} {min(r.times):8.3f} {r.rss_mb:8.0f} {ratio}")
+
+
+TINY = {
+    # Variables, locals, a function call and an output: no resource, so no provider to load.
+    "tiny": """variable "name" {
+  type    = string
+  default = "digits"
+}
+
+locals {
+  tags = { project = upper(var.name), seed = 42 }
+}
+
+output "tags" {
+  value = local.tags
+}
+""",
+    # The same with one resource of a portable kind: its schema needs the provider's kinds.
+    "tiny-resource": """variable "name" {
+  type    = string
+  default = "digits"
+}
+
+resource "dataset" "d" {
+  source = "./data/${var.name}"
+}
+
+output "uri" {
+  value = dataset.d.uri
+}
+""",
+}
+
+
+def startup(
+    mlform: str, terraform: str | None, out: Path, repeats: int, env: dict[str, str]
+) -> None:
+    """Start-up: `mlform version` and `mlform validate` on tiny configurations, each run
+    `repeats` times (hyperfine-style: the median and the minimum of separate processes)."""
+    rows: list[Row] = []
+    anchor = None
+    if terraform is not None:
+        anchor = measure("terraform version", [terraform, "version"], out, repeats, env=env)
+        rows.append(anchor)
+    rows.append(measure("mlform version", [mlform, "version"], out, repeats, env=env))
+    for name, text in TINY.items():
+        folder = out / name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "main.mlf.hcl").write_text(text)
+        cache = folder / ".mlform" / "cache"
+        rows.append(
+            measure(
+                f"mlform validate {name} (cold)",
+                [mlform, "validate"],
+                folder,
+                repeats,
+                [cache],
+                env,
+            )
+        )
+        rows.append(
+            measure(
+                f"mlform validate {name} (warm)", [mlform, "validate"], folder, repeats, env=env
+            )
+        )
+    py = sys.executable
+    rows.append(measure("python start-up (baseline)", [py, "-c", "pass"], out, repeats, env=env))
+    print(f"\nstart-up, {repeats} runs each")
+    print_rows(rows, anchor.median if anchor else None)
+    if anchor:
+        print("\nratio = median / terraform version's median; target: under 0.25 s for mlform rows")
 
 
 if __name__ == "__main__":
