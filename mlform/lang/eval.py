@@ -735,6 +735,7 @@ class _Evaluator:
         known = True
         marks = cmarks
         keys: list[str] = []
+        seen: set[str] = set()  # keys, for a constant-time duplicate check
         vals: list[Value] = []
         groups: dict[str, list[Value]] = {}
         start = len(self.diags)
@@ -802,7 +803,7 @@ class _Evaluator:
             if expr.group:
                 groups.setdefault(key, []).append(val)
                 continue
-            if key in keys:
+            if key in seen:
                 self.err(
                     "Duplicate object key",
                     f"Two different items produced the key \"{key}\" in this 'for' expression. "
@@ -813,6 +814,7 @@ class _Evaluator:
                 known = False
                 continue
             keys.append(key)
+            seen.add(key)
             vals.append(val)
         if not known or _has_errors(self.diags, start):
             return DYNAMIC_UNKNOWN.with_marks(marks)
