@@ -126,13 +126,18 @@ class LockInfo:
         return "\n".join(lines)
 
 
+def _seconds(waited: float) -> str:
+    # `1.00035s` or `5.7566e-05s` read as noise; the user set the timeout in whole seconds.
+    return f"{waited:.1f}s" if waited >= 0.05 else "0s"
+
+
 def lock_error(info: LockInfo | None, waited: float, where: str) -> LockError:
     """The error a run gets when it could not take the lock within its timeout."""
     if info is None:
         return LockError(
             f"Error acquiring the state lock on {where}",
             f"Another process holds the lock (it has not written its lock info yet). "
-            f"Waited {waited:g}s. Try again, or raise --lock-timeout.",
+            f"Waited {_seconds(waited)}. Try again, or raise --lock-timeout.",
         )
     stale = info.holder_alive() is False
     summary = f"Error acquiring the state lock: held by {info.who} ({info.operation}) since {info.created}"
@@ -144,7 +149,7 @@ def lock_error(info: LockInfo | None, waited: float, where: str) -> LockError:
         )
     else:
         hint = (
-            f"Waited {waited:g}s for it. Wait for that run to finish, or raise --lock-timeout. "
+            f"Waited {_seconds(waited)} for it. Wait for that run to finish, or raise --lock-timeout. "
             "If the holder is gone (its machine crashed, its run was killed), run\n"
             f"  mlform force-unlock {info.id}"
         )
