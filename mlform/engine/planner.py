@@ -416,7 +416,14 @@ class Planner(ResourceWalker):
         except ProviderError as exc:
             self.add_diags([error(about(addr, exc.summary), exc.detail, res.range)])
             return V.DYNAMIC_UNKNOWN, True
-        change = self.decide(addr, res, planned, prior_rec, prior_rs, desired, pkey, deps)
+        try:
+            replan = lambda: kind.plan(None, desired, ctx)  # noqa: E731
+            change = self.decide(
+                addr, res, planned, prior_rec, prior_rs, desired, pkey, deps, replan=replan
+            )
+        except ProviderError as exc:
+            self.add_diags([error(about(addr, exc.summary), exc.detail, res.range)])
+            return V.DYNAMIC_UNKNOWN, True
         if change is None:
             return V.DYNAMIC_UNKNOWN, True
         change.after_sensitive = desired_sensitive + _schema_sensitive(info, change.after)
@@ -470,6 +477,7 @@ class Planner(ResourceWalker):
         desired: dict[str, Any],
         pkey: str,
         deps: list[str],
+        replan: Callable[[], Planned] | None = None,
     ) -> InstanceChange | None:
         action = planned.action
         reasons = list(planned.reasons)
@@ -497,6 +505,24 @@ class Planner(ResourceWalker):
         if action in ("replace", "create_then_delete") and res.lifecycle.prevent_destroy:
             self.prevent_destroy_error(addr, res)
             return None
+        if (
+            replan is not None
+            and prior_rs is not None
+            and action in ("replace", "create_then_delete")
+            and planned.action != "replace"
+        ):
+            # A replacement the engine forces (taint, --replace, replace_triggered_by) creates
+            # a new object: plan it as a create, as apply will, so that what only the new object
+            # can tell (a retrained model's digest) is unknown rather than the old object's value.
+            fresh = replan()
+            planned = Planned(
+                action=planned.action,
+                attrs=fresh.attrs,
+                reasons=planned.reasons,
+                replace_paths=planned.replace_paths,
+                args=fresh.args,
+                private=fresh.private,
+            )
         args = planned.args or desired
         attrs = dict(planned.attrs)
         prior_id = prior_rs.id if prior_rs is not None else None

@@ -126,3 +126,34 @@ def test_the_endpoint_keeps_answering_while_a_new_model_rolls_out(tmp_path: Path
         assert seen[0] == 3 and seen[-1] == 4
         assert seen == sorted(seen)
         assert p.output("endpoint") == endpoint
+
+
+def test_a_tainted_job_retrains_and_the_deployment_serves_the_new_model(tmp_path: Path) -> None:
+    with project("tiny", tmp_path) as p:
+        # Training that is not reproducible: every run gives another model.
+        train = p.root / "src/train.py"
+        train.write_text(
+            train.read_text().replace(
+                '{"w": w, "rows": len(rows)}',
+                '{"w": w, "rows": len(rows), "at": __import__("time").time_ns()}',
+            )
+        )
+        p.ok("apply", "-auto-approve")
+        endpoint = p.output("endpoint")
+        first = http(endpoint + "/health")["model"]["at"]
+        old_digest = p.resource("training_job.fit")["model_digest"]
+
+        p.ok("taint", "training_job.fit")
+        plan, r = p.plan()
+        assert r.code == 2, r.explain()
+        assert plan.actions() == {"training_job.fit": "replace", "deployment.api": "update"}
+        assert plan.reasons("deployment.api") == [
+            f"model changed {old_digest[:15]}… → (known after apply)"
+        ]
+        p.ok("apply", "-auto-approve")
+        assert p.resource("training_job.fit")["model_digest"] != old_digest
+        assert http(endpoint + "/health")["model"]["at"] != first
+
+        p.ok("apply", "-auto-approve", "-replace=training_job.fit")
+        plan, r = p.plan()
+        assert r.code == 0, r.explain()
