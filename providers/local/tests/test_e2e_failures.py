@@ -180,3 +180,27 @@ def test_a_new_revision_that_never_gets_healthy_leaves_the_old_one_serving(
         assert http(endpoint + "/predict", {"x": [2]})["y"] == [4.0]
         plan, r = p.plan()
         assert r.code == 0, r.explain()
+
+
+def test_retries_run_a_failed_job_again(tmp_path: Path) -> None:
+    with project("tiny", tmp_path) as p:
+        _applied(p)
+        p.write(
+            "extra/flaky.py",
+            "import json, os, pathlib, sys\n"
+            "marker = pathlib.Path(json.loads(os.environ['MLFORM_PARAMS'])['marker'])\n"
+            "if not marker.exists():\n"
+            "    marker.write_text('1')\n"
+            "    print('first attempt fails', flush=True)\n"
+            "    sys.exit(1)\n"
+            "print('second attempt works', flush=True)\n",
+        )
+        extra = 'params = { marker = "${abspath(path.root)}/marker" }\n  retries = 1'
+        p.write("extra.mlf.hcl", JOB.format(name="flaky", command="python flaky.py", extra=extra))
+        r = p.ok("apply", "-auto-approve")
+        assert "training_job.flaky: first attempt fails" in r.out
+        assert "training_job.flaky: retrying: attempt 2 of 2" in r.out
+        assert "training_job.flaky: second attempt works" in r.out
+        assert p.resource("training_job.flaky")["status"] == "succeeded"
+        logs = p.ok("logs", "training_job.flaky").out
+        assert logs.index("first attempt fails") < logs.index("second attempt works")
