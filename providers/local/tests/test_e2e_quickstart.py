@@ -9,7 +9,10 @@ builds the scikit-learn environment (from the network or uv's cache)."""
 from __future__ import annotations
 
 import csv
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -112,6 +115,17 @@ def test_the_quickstart_readme_loop(tmp_path: Path) -> None:
         assert http(endpoint + "/health") == {"status": "ok"}
         assert http(endpoint + "/predict", {"instances": ZERO}) == {"predictions": [0]}
         assert _accuracy_on_first_rows(endpoint, data) >= 18
+        env = {**os.environ, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+        predict = subprocess.run(
+            [sys.executable, "tools/predict.py", endpoint],
+            cwd=p.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert predict.returncode == 0, predict.stderr
+        assert "predicted: [0, 1, 2, 3, 4]" in predict.stdout, predict.stdout
 
         # 3. Change a parameter: only the job and the deployment, with their reasons.
         model_before = p.resource("training_job.digits")["model_digest"]
