@@ -20,8 +20,15 @@ def in_automation() -> bool:
     return bool(os.environ.get("MLFORM_IN_AUTOMATION")) or not sys.stdin.isatty()
 
 
+# Set in click's shared context meta by the `--no-color` every command accepts (see main.py).
+NO_COLOR_META = "mlform.no_color"
+
+
 def use_color(no_color_flag: bool = False, stream: object = None) -> bool:
     if no_color_flag or "NO_COLOR" in os.environ:
+        return False
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.meta.get(NO_COLOR_META):
         return False
     s = stream if stream is not None else sys.stdout
     return bool(getattr(s, "isatty", lambda: False)())

@@ -58,6 +58,7 @@ class LazyGroup(click.Group):
                 return None
             raise
         cmd: click.Command = getattr(module, attr or "command")
+        _accept_no_color(cmd)
         return cmd
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -74,6 +75,35 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+def _no_color_callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    from mlform.cli.common import NO_COLOR_META
+
+    if value:
+        ctx.meta[NO_COLOR_META] = True
+
+
+def _accept_no_color(cmd: click.Command) -> None:
+    """Give every command (and subcommand) a `--no-color` flag, as Terraform's commands accept
+    `-no-color`, so that scripts can pass it to any of them; commands that declare their own
+    keep it."""
+    if getattr(cmd, "_mlform_no_color", False):
+        return
+    cmd._mlform_no_color = True  # type: ignore[attr-defined]
+    if not any("--no-color" in p.opts for p in cmd.params):
+        cmd.params.append(
+            click.Option(
+                ["--no-color"],
+                is_flag=True,
+                expose_value=False,
+                callback=_no_color_callback,
+                help="Print without colors.",
+            )
+        )
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            _accept_no_color(sub)
 
 
 def _module_exists(mod: str) -> bool:
