@@ -254,15 +254,53 @@ def read_lock(root_dir: Path) -> dict[str, LockedProvider] | None:
     return out
 
 
+def _constraint_diags(root: Module) -> tuple[list[Diagnostic], set[str]]:
+    """Errors for installed providers outside the configuration's `required_providers`
+    constraints, and the names they concern."""
+    from mlform.sdk.plugins import provider_info
+
+    diags: list[Diagnostic] = []
+    names: set[str] = set()
+    for name, constraints in sorted(providers_used(root).items()):
+        info = provider_info(name) if constraints else None
+        if info is None:
+            continue  # no constraint, or not installed: reported where the provider is loaded
+        req = root.settings.required_providers.get(name)
+        subject = req.range if req else None
+        try:
+            ok = satisfies(info.version, constraints)
+        except ConstraintError as exc:
+            diags.append(error("Invalid provider version constraint", str(exc), subject))
+            names.add(name)
+            continue
+        if not ok:
+            diags.append(
+                error(
+                    "Provider version does not match",
+                    f'Provider "{name}" {info.version} ({info.distribution}) is installed, but '
+                    f"the configuration requires {constraints}. Install a matching version "
+                    f"(pip install '{info.distribution}{_pip_spec(constraints)}') and run "
+                    "mlform init.",
+                    subject,
+                )
+            )
+            names.add(name)
+    return diags, names
+
+
 def check_lock(root_dir: Path, root: Module) -> list[Diagnostic]:
     """Before plan or apply: every provider the configuration uses matches the lock file."""
     from mlform.sdk.plugins import distribution_hash, provider_info
 
+    # The configuration's own constraints hold with or without a lock file: a plan must not
+    # go ahead with a provider the configuration says it cannot use.
+    diags, mismatched = _constraint_diags(root)
     lock = read_lock(root_dir)
     if lock is None:
-        return []  # no lock yet: `mlform init` is recommended, not required
-    diags: list[Diagnostic] = []
+        return diags  # no lock yet: `mlform init` is recommended, not required
     for name in providers_used(root):
+        if name in mismatched:
+            continue
         locked = lock.get(name)
         info = provider_info(name)
         if locked is None:

@@ -1,0 +1,42 @@
+"""A new user's mistakes with providers: an installed provider outside the configuration's
+`required_providers` constraint stops plan and apply (not only init), with the line of the
+constraint, before anything is created."""
+
+from __future__ import annotations
+
+CONFIG = """
+mlform {
+  required_providers {
+    test = { version = "%s" }
+  }
+}
+provider "test" { store = "objects.json" }
+resource "test_object" "a" { value = 1 }
+"""
+
+
+def test_plan_and_apply_refuse_a_provider_outside_the_constraint(mlform, write, store) -> None:
+    write(CONFIG % ">= 99.0")
+    for args in (("plan",), ("apply", "--auto-approve")):
+        res = mlform(*args)
+        assert res.code == 1, str(res)
+        assert "Error: Provider version does not match" in res.err
+        assert "on main.mlf.hcl line 4, column 5:" in res.err
+        assert "the configuration requires >= 99.0" in res.err
+    assert store.count() == 0
+
+
+def test_a_constraint_tightened_after_init_is_refused(mlform, write, store) -> None:
+    write(CONFIG % ">= 0.1")
+    mlform.ok("init")
+    write(CONFIG % ">= 99.0")
+    res = mlform("apply", "--auto-approve")
+    assert res.code == 1, str(res)
+    assert res.err.count("Error:") == 1, str(res)
+    assert "Provider version does not match" in res.err
+    assert store.count() == 0
+
+
+def test_a_matching_constraint_plans(mlform, write) -> None:
+    write(CONFIG % ">= 0.1")
+    assert "Plan: 1 to add" in mlform.ok("plan").out
