@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mlform import dag
 from mlform.addrs import AbsResourceInstance, ModuleInstance, ModulePath
 from mlform.config.model import Module, ResourceConfig
-from mlform.diagnostics import Diagnostic, error
+from mlform.diagnostics import Diagnostic, Range, error
 from mlform.engine.body import eval_body
 from mlform.engine.expand import eval_expansion
 from mlform.engine.graph import (
@@ -341,7 +341,17 @@ class Walker:
             from mlform.engine.bridge import value_to_data
 
             config = value_to_data(value)
-        self.configure_provider(node, config, block.range if block else None)
+        self.configure_provider(node, config, block.range if block else self._first_use(node))
+
+    def _first_use(self, node: ProviderNode) -> Range | None:
+        """Where a provider with no block of its own is first used, so that an error about it
+        (not installed, say) points at a line of the configuration."""
+        for m in self.module(node.module).walk():
+            for res in m.resources.values():
+                ref = res.provider_ref
+                if (ref.local_name if ref else m.provider_type_for(res)) == node.local_name:
+                    return res.range
+        return None
 
     def configure_provider(self, node: ProviderNode, config: dict[str, Any], subject: Any) -> None:
         """Plan and apply configure the provider; validate only checks its configuration."""

@@ -40,3 +40,13 @@ def test_a_constraint_tightened_after_init_is_refused(mlform, write, store) -> N
 def test_a_matching_constraint_plans(mlform, write) -> None:
     write(CONFIG % ">= 0.1")
     assert "Plan: 1 to add" in mlform.ok("plan").out
+
+
+def test_a_provider_that_is_not_installed_points_at_the_resource_using_it(mlform, write) -> None:
+    write('variable "x" { default = 1 }\n\nresource "nope_kind" "a" {\n  value = 1\n}\n')
+    for args in (("plan",), ("apply", "--auto-approve")):
+        res = mlform(*args)
+        assert res.code == 1, str(res)
+        assert "Error: Provider not available" in res.err
+        assert "on main.mlf.hcl line 3, column 1:" in res.err, str(res)
+        assert "pip install mlform-provider-nope" in res.err
