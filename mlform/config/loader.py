@@ -116,6 +116,17 @@ def _display_path(path: Path) -> str:
         return str(path)
 
 
+def _unfetchable(source: str) -> str:
+    """Why `mlform init` cannot fetch a remote module source, or "" when it can."""
+    from mlform.config.modules import GitSource
+
+    try:
+        GitSource.parse(source)
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
 def _load_children(
     module: Module,
     root_dir: Path,
@@ -138,16 +149,22 @@ def _load_children(
         if is_local_source(call.source):
             child_dir = (module.dir / call.source).resolve()
             if not child_dir.is_dir():
+                what = "is a file, not a folder" if child_dir.exists() else "does not exist"
                 diags.append(
                     error(
                         "Module not found",
-                        f'The module folder "{call.source}" does not exist (looked in {child_dir}).',
+                        f'The module folder "{call.source}" {what} (looked in {child_dir}).',
                         call.source_range,
                     )
                 )
                 continue
         else:
             entry = manifest.get(child_path)
+            unfetchable = _unfetchable(call.source)
+            if unfetchable:
+                # `mlform init` cannot fetch it either: say so rather than send the user there.
+                diags.append(error("Unsupported module source", unfetchable, call.source_range))
+                continue
             if entry is None or entry.source != call.source or not entry.dir(root_dir).is_dir():
                 diags.append(
                     error(
