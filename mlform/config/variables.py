@@ -70,7 +70,8 @@ def collect(
                 diags.append(
                     error(
                         "Failed to read variables file",
-                        f'Given variables file "{arg}" does not exist.',
+                        f'Given variables file "{arg}" '
+                        + ("is a folder, not a file." if p.is_dir() else "does not exist."),
                     )
                 )
                 continue
