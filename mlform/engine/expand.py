@@ -107,7 +107,9 @@ def _for_each(
     diags.extend(vdiags)
     if any(d.is_error for d in vdiags):
         return Expansion("unknown")
-    if value.is_sensitive:
+    # A set's elements become instance keys, shown in every plan: a sensitive element would be
+    # printed in clear (a map's values are fine, its keys are not sensitive).
+    if value.is_sensitive or (value.type.is_set() and value.has_mark_deep()):
         diags.append(
             error(
                 "Invalid for_each argument",

@@ -68,3 +68,35 @@ def test_a_bad_hcl_value_for_a_sensitive_list_variable_is_not_echoed(mlform, wri
     assert res.code == 1, str(res)
     assert "Invalid value for input variable" in res.err
     assert "hunter3x" not in res.all
+
+
+FOR_EACH = """
+provider "test" { store = "objects.json" }
+variable "tok" {
+  type      = string
+  sensitive = true
+  default   = "SEKRET42"
+}
+resource "test_object" "a" {
+  for_each = toset([var.tok])
+  value    = each.key
+}
+"""
+
+
+def test_a_set_of_sensitive_strings_cannot_be_a_for_each(mlform, write, store) -> None:
+    write(FOR_EACH)
+    for args in (("validate",), ("plan",), ("plan", "--json"), ("apply", "--auto-approve")):
+        res = mlform(*args)
+        assert res.code == 1, str(res)
+        assert "SEKRET42" not in res.all, str(res)
+        assert "Error: Invalid for_each argument" in res.err
+        assert "on main.mlf.hcl line 9, column 14:" in res.err
+    assert store.count() == 0
+
+
+def test_a_map_with_sensitive_values_is_a_fine_for_each(mlform, write) -> None:
+    write(FOR_EACH.replace("toset([var.tok])", "{ k = var.tok }").replace("each.key", "each.value"))
+    res = mlform.ok("plan")
+    assert 'test_object.a["k"] will be created' in res.out
+    assert "SEKRET42" not in res.all
