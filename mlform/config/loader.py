@@ -7,11 +7,7 @@ a git source cached under `.mlform/modules/` (see `mlform.config.modules`).
 
 from __future__ import annotations
 
-import os
-import sys
-import threading
 from pathlib import Path
-from typing import Any
 
 from mlform.addrs import ModulePath
 from mlform.config.decode import decode_module
@@ -49,12 +45,9 @@ def load_config(
             )
         )
         return Module(dir=root_dir, path=ModulePath()), diags
-    deferred: list[Any] | None = [] if use_cache else None
-    root = _load_one(root_dir, ModulePath(), use_cache, diags, deferred)
+    root = _load_one(root_dir, ModulePath(), use_cache, diags)
     if load_children:
-        _load_children(root, root_dir, manifest, use_cache, diags, 0, deferred)
-    if deferred:
-        _store_parsed(deferred)
+        _load_children(root, root_dir, manifest, use_cache, diags, depth=0)
     return root, diags
 
 
@@ -67,17 +60,13 @@ def load_module_dir(
 
 
 def _load_one(
-    directory: Path,
-    path: ModulePath,
-    use_cache: bool,
-    diags: list[Diagnostic],
-    deferred: list[Any] | None = None,
+    directory: Path, path: ModulePath, use_cache: bool, diags: list[Diagnostic]
 ) -> Module:
     module = Module(dir=directory, path=path)
     parsed = []
     for f in config_files(directory):
         display = _display_path(f)
-        file, fdiags = _parse_display(f, display, use_cache, deferred)
+        file, fdiags = _parse_display(f, display, use_cache)
         diags.extend(fdiags)
         if file is not None:
             parsed.append(file)
@@ -86,7 +75,7 @@ def _load_one(
 
 
 def _parse_display(
-    path: Path, display: str, use_cache: bool, deferred: list[Any] | None = None
+    path: Path, display: str, use_cache: bool
 ) -> tuple[object | None, list[Diagnostic]]:
     # Diagnostics name files relative to where the user stands, as Terraform does.
     from mlform.diagnostics import register_source
@@ -103,7 +92,7 @@ def _parse_display(
     if use_cache:
         from mlform.config.parse_cache import parse_file_cached
 
-        return parse_file_cached(display, text, deferred=deferred)
+        return parse_file_cached(display, text)
     from mlform.config.parser import parse_file
 
     return parse_file(display, text)
@@ -134,7 +123,6 @@ def _load_children(
     use_cache: bool,
     diags: list[Diagnostic],
     depth: int,
-    deferred: list[Any] | None = None,
 ) -> None:
     if depth > MAX_MODULE_DEPTH:
         diags.append(
@@ -185,66 +173,6 @@ def _load_children(
                 )
             )
             continue
-        child = _load_one(child_dir, child_path, use_cache, diags, deferred)
+        child = _load_one(child_dir, child_path, use_cache, diags)
         module.children[name] = child
-        _load_children(child, root_dir, manifest, use_cache, diags, depth + 1, deferred)
-
-
-# -- storing freshly parsed files in the parse cache ---------------------------------------------
-
-# Below this much source text, storing in this process is quicker than starting another.
-_FORK_MIN_CHARS = 100_000
-_writers: list[int] = []
-
-
-def _store_parsed(items: list[Any]) -> None:
-    """Store the files parsed afresh in the parse cache. Encoding a large configuration takes
-    about a tenth of a second, which a command need not wait for: on Linux, when this process
-    runs no other thread, a forked child (which shares the parsed trees) writes the entries
-    while the command goes on, and the process waits for it before exiting."""
-    from mlform.config.parse_cache import store_entries
-
-    size = sum(len(f.source) for _, f in items)
-    if size < _FORK_MIN_CHARS or not _can_fork():
-        store_entries(items)
-        return
-    _reap(block=False)
-    try:
-        pid = os.fork()
-    except OSError:
-        store_entries(items)
-        return
-    if pid == 0:  # the child: write, then leave without running any of the parent's exit code
-        code = 0
-        try:
-            store_entries(items)
-        except BaseException:  # noqa: BLE001 - a cache that is not written only costs speed
-            code = 1
-        finally:
-            os._exit(code)
-    if not _writers:
-        import atexit
-
-        atexit.register(wait_for_cache_writes)
-    _writers.append(pid)
-
-
-def _can_fork() -> bool:
-    # A fork copies only the calling thread; with others running, a lock one of them holds
-    # could never be released in the child.
-    return sys.platform.startswith("linux") and threading.active_count() == 1
-
-
-def _reap(block: bool) -> None:
-    for pid in list(_writers):
-        try:
-            done, _ = os.waitpid(pid, 0 if block else os.WNOHANG)
-        except ChildProcessError:
-            done = pid
-        if done:
-            _writers.remove(pid)
-
-
-def wait_for_cache_writes() -> None:
-    """Wait until parse cache entries being written in the background are on disk."""
-    _reap(block=True)
+        _load_children(child, root_dir, manifest, use_cache, diags, depth + 1)

@@ -37,14 +37,7 @@ from mlform.diagnostics import Diagnostic, Range
 from mlform.lang import ast, values
 from mlform.lang.types import NUMBER, STRING
 
-__all__ = [
-    "parse_file_cached",
-    "store_entries",
-    "encode_file",
-    "decode_file",
-    "FORMAT",
-    "DEFAULT_CACHE_DIR",
-]
+__all__ = ["parse_file_cached", "encode_file", "decode_file", "FORMAT", "DEFAULT_CACHE_DIR"]
 
 # Bump when the stored form or the parser's output changes shape.
 FORMAT = 6  # 6: heredoc markers with trailing blanks, Unicode identifiers, object commas
@@ -82,13 +75,9 @@ def _key(filename: str, text: str) -> str:
 
 
 def parse_file_cached(
-    path: str | os.PathLike[str],
-    text: str | None = None,
-    cache_dir: Path | None = None,
-    deferred: list[tuple[Path, File]] | None = None,
+    path: str | os.PathLike[str], text: str | None = None, cache_dir: Path | None = None
 ) -> tuple[File, list[Diagnostic]]:
-    """`parse_file`, through the parse cache. With `deferred`, a file parsed afresh is not
-    stored at once but appended there, for `store_entries` to store later."""
+    """`parse_file`, through the parse cache."""
     from mlform.config.parser import parse_file
 
     filename = os.fspath(path)
@@ -118,9 +107,7 @@ def parse_file_cached(
             diagnostics.register_source(filename, text)
             return f, []
     f, diags = parse_file(path, text)
-    if not diags and deferred is not None:
-        deferred.append((entry, f))
-    elif not diags:
+    if not diags:
         enabled = gc.isenabled()
         gc.disable()  # encoding makes many tuples; none are cyclic garbage
         try:
@@ -131,22 +118,6 @@ def parse_file_cached(
             if enabled:
                 gc.enable()
     return f, diags
-
-
-def store_entries(items: list[tuple[Path, File]]) -> None:
-    """Store files that `parse_file_cached` deferred; an entry that cannot be written is
-    skipped (an unwritable cache only costs speed)."""
-    enabled = gc.isenabled()
-    gc.disable()  # encoding makes many tuples; none are cyclic garbage
-    try:
-        for entry, f in items:
-            try:
-                _store(entry, marshal.dumps(encode_file(f)))
-            except Exception:  # noqa: BLE001
-                pass
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _store(entry: Path, data: bytes) -> None:
