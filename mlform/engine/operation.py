@@ -238,7 +238,7 @@ class Operations:
                 changes = planner.changes
         finally:
             providers.close()
-        diags = loaded.diags + planner.diags
+        diags = loaded.diags + planner.diags + _unmatched_addresses(options, changes, prior)
         plan = self._make_plan(loaded, prior, options, changes, planner, evals, diags)
         _mark_moves(plan, moved)
         return PlanResult(
@@ -397,7 +397,10 @@ class Operations:
             if options.mode == "destroy":
                 deletes = [c for c in result.changes.values() if c.action == "delete"]
                 self._configure_for_destroy(providers, deletes)
-                if delete_in_order(applier, deletes, options.parallelism) and not self.cancel.is_set():
+                if (
+                    delete_in_order(applier, deletes, options.parallelism)
+                    and not self.cancel.is_set()
+                ):
                     # Data sources hold nothing to destroy; they leave the state with the rest.
                     for addr, rec, _inst in list(session.state.all_instances()):
                         if rec.mode == "data":
@@ -633,3 +636,49 @@ def parse_replace(texts: list[str]) -> list[AbsResourceInstance]:
 
 
 __all__ = ["Operations", "PlanOptions", "PlanResult", "C", "warning"]
+
+
+def _unmatched_addresses(
+    options: PlanOptions,
+    changes: dict[AbsResourceInstance, InstanceChange],
+    prior: State,
+) -> list[Diagnostic]:
+    """A warning for each --target or --replace address that names nothing in the configuration
+    or the state: a typo there would otherwise plan silently without the user's intent."""
+    from mlform.addrs import AbsResource
+    from mlform.diagnostics import suggestion
+
+    def steps_match(want: ModuleInstance, have: ModuleInstance) -> bool:
+        # A step without a key (`module.m`) stands for every instance of that call.
+        if len(have.steps) < len(want.steps):
+            return False
+        return all(
+            w.name == h.name and (w.key is None or w.key == h.key)
+            for w, h in zip(want.steps, have.steps, strict=False)
+        )
+
+    def contains(t: Any, a: AbsResourceInstance) -> bool:
+        if isinstance(t, ModuleInstance):
+            return steps_match(t, a.module)
+        same_place = len(t.module.steps) == len(a.module.steps) and steps_match(t.module, a.module)
+        if isinstance(t, AbsResource):
+            return same_place and t.resource == a.resource
+        return same_place and t.resource == a.resource and t.key == a.key
+
+    if not options.targets and not options.replace:
+        return []
+    known = set(changes)
+    known.update(rec.addr().instance(inst.index_key) for _a, rec, inst in prior.all_instances())
+    names = sorted({str(a) for a in known})
+    out: list[Diagnostic] = []
+    for flag, addrs in (("--target", options.targets), ("--replace", options.replace)):
+        for t in addrs:
+            if not any(contains(t, a) for a in known):
+                out.append(
+                    warning(
+                        f"{flag} {t} matches nothing",
+                        f"No resource instance in the configuration or the state matches {t}, so "
+                        f"{flag} {t} has no effect.{suggestion(str(t), names)}",
+                    )
+                )
+    return out
