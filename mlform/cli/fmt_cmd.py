@@ -129,7 +129,30 @@ def _unified_diff(old: bytes, new: bytes, path: str) -> bytes:
     return "".join(out).encode("utf-8")
 
 
-@click.command("fmt")
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+
+
+class _FmtCommand(click.Command):
+    """Takes Terraform's `-list=false`, `-write=false`, `-check=true` spellings of the flags."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        out = []
+        for a in args:
+            name, eq, value = a.partition("=")
+            if eq and name in ("--list", "--write", "--diff", "--check", "--recursive"):
+                if value.lower() in _TRUE:
+                    a = name
+                elif value.lower() in _FALSE:
+                    if name in ("--list", "--write"):
+                        a = "--no-" + name[2:]
+                    else:
+                        continue  # off is the default
+            out.append(a)
+        return super().parse_args(ctx, out)
+
+
+@click.command("fmt", cls=_FmtCommand)
 @click.option(
     "--list/--no-list", "list_", default=True, help="List files whose formatting changed."
 )

@@ -30,3 +30,17 @@ def test_a_usage_error_with_detailed_exitcode_is_not_read_as_changes(mlform, wri
     res = mlform("plan", "--detailed-exitcode", "--no-such-flag")
     assert "No such option" in res.err
     assert res.code == 1, str(res)
+
+
+def test_fmt_takes_terraforms_flag_values(mlform, workdir) -> None:
+    messy = 'resource "a" "b" {\nx=1\n}\n'
+    (workdir / "a.mlf.hcl").write_text(messy)
+    check = mlform("fmt", "-check=true")
+    assert check.code == 3, str(check)
+    assert check.out == "a.mlf.hcl\n"
+    shown = mlform.ok("fmt", "-list=false", "-write=false")
+    assert shown.out == 'resource "a" "b" {\n  x = 1\n}\n'
+    assert (workdir / "a.mlf.hcl").read_text() == messy
+    listed = mlform.ok("fmt", "-check=false", "-write=true")
+    assert listed.out == "a.mlf.hcl\n"
+    assert (workdir / "a.mlf.hcl").read_text() == 'resource "a" "b" {\n  x = 1\n}\n'
