@@ -462,7 +462,19 @@ def _read_state_file(path: str) -> State:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DiagnosticsError(
-            [error(f"Cannot read {name}", f"{exc}. Give the path of a state file to push.")]
+            [
+                error(
+                    f"Cannot read {name}",
+                    (
+                        f"{exc.strerror}."
+                        if isinstance(exc, OSError) and exc.strerror
+                        else f"It is not UTF-8 text ({exc})."
+                        if isinstance(exc, UnicodeDecodeError)
+                        else f"{exc}."
+                    )
+                    + " Give the path of a state file to push (one written by `mlform state pull`).",
+                )
+            ]
         ) from None
     try:
         data = json.loads(text)

@@ -43,3 +43,15 @@ def test_a_badly_edited_state_is_refused_and_kept(mlform, write, workdir, store,
         assert "Internal error" not in res.all and "Traceback" not in res.all
     assert path.read_bytes() == before
     assert store.count() == 1
+
+
+def test_state_push_of_a_missing_file_reads_plainly(mlform, write, workdir) -> None:
+    write(CONFIG)
+    mlform.ok("apply", "--auto-approve")
+    before = (workdir / "mlform.state.json").read_bytes()
+    res = mlform("state", "push", "nope.json")
+    assert res.code == 1, str(res)
+    assert "Error: Cannot read nope.json" in res.err
+    assert "No such file or directory. Give the path of a state file" in res.err
+    assert "[Errno" not in res.err
+    assert (workdir / "mlform.state.json").read_bytes() == before
