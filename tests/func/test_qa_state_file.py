@@ -55,3 +55,21 @@ def test_state_push_of_a_missing_file_reads_plainly(mlform, write, workdir) -> N
     assert "No such file or directory. Give the path of a state file" in res.err
     assert "[Errno" not in res.err
     assert (workdir / "mlform.state.json").read_bytes() == before
+
+
+def test_a_deleted_state_file_with_its_history_kept_is_refused(mlform, write, workdir, store):
+    write(CONFIG)
+    mlform.ok("apply", "--auto-approve")
+    (workdir / "mlform.state.json").unlink()
+    for args in (("plan",), ("apply", "--auto-approve"), ("state", "list")):
+        res = mlform(*args)
+        assert res.code == 1, str(res)
+        assert "The state file mlform.state.json is missing, but its history holds serials" in (
+            res.err
+        )
+        assert "cp mlform.state.json.history/00000001.json mlform.state.json" in res.err
+    assert store.count() == 1  # nothing was created a second time
+    (workdir / "mlform.state.json").write_bytes(
+        (workdir / "mlform.state.json.history" / "00000001.json").read_bytes()
+    )
+    assert "No changes." in mlform.ok("plan").out

@@ -121,8 +121,28 @@ class LocalBackend(Backend):
     def read(self, workspace: str = DEFAULT_WORKSPACE) -> State | None:
         path = self.state_path(workspace)
         if not path.exists():
+            self._refuse_lost_state(workspace)
             return None
         return load_file(path)
+
+    def _refuse_lost_state(self, workspace: str) -> None:
+        """A state file deleted by hand while its history is kept: starting afresh would create
+        every object again and then fail to write serial 1, which the history already holds."""
+        hist = self.history_dir(workspace)
+        if not hist.is_dir():
+            return
+        serials = sorted(int(f.stem) for f in hist.glob("*.json") if f.stem.isdigit())
+        if not serials:
+            return
+        path = self.state_path(workspace)
+        latest = self._history_file(workspace, serials[-1])
+        raise StateError(
+            f"The state file {path} is missing, but its history holds serials "
+            f"{serials[0]} to {serials[-1]}",
+            "mlform will not start a new state over a kept history: it would plan every object "
+            f"again. Restore the latest serial with\n  cp {latest} {path}\nor, to really start "
+            f"over, move {hist} away first.",
+        )
 
     def write(self, workspace: str, state: State) -> None:
         path = self.state_path(workspace)
