@@ -143,6 +143,10 @@ class ConfigGraph:
     resource_provider: dict[ConfigResource, ProviderNode] = field(default_factory=dict)
     # Resources' references resolved, for recording `dependencies` in state.
     resource_deps: dict[ConfigResource, set[ConfigResource]] = field(default_factory=dict)
+    # The nearest resources upstream of each resource, also those reached through locals,
+    # variables, module outputs and module expansions: what the state records as its
+    # `dependencies` (delete order, lineage), as Terraform does.
+    resource_deps_all: dict[ConfigResource, set[ConfigResource]] = field(default_factory=dict)
     # The cycles found while building (each reported as a diagnostic).
     cycles: list[list[Node]] = field(default_factory=list)
 
@@ -165,6 +169,7 @@ class GraphBuilder:
             self.add_module_edges(module)
         # 4. Everything inside a called module waits for that call's expansion.
         self.add_expansion_edges()
+        self.attach_dependencies()
         # 5. Cycles are reported with their path; the graph cannot be walked with one.
         self.cg.cycles = self.graph.find_cycles()
         for cycle in self.cg.cycles:
@@ -179,6 +184,45 @@ class GraphBuilder:
                 )
             )
         return self.cg, self.diags
+
+    def attach_dependencies(self) -> None:
+        """Fill `resource_deps_all`: walk upstream from each resource through every node that
+        is not a resource (nor a provider configuration), stopping at the resources found."""
+        memo: dict[Node, frozenset[ConfigResource]] = {}
+
+        def through(node: Node) -> list[Node]:
+            return [
+                d
+                for d in self.graph.dependencies(node)
+                if not isinstance(d, ResourceNode | ProviderNode)
+            ]
+
+        def direct(node: Node) -> set[ConfigResource]:
+            return {d.addr for d in self.graph.dependencies(node) if isinstance(d, ResourceNode)}
+
+        def upstream(start: Node) -> frozenset[ConfigResource]:
+            # Iterative post-order: long chains of locals must not exhaust the call stack.
+            stack: list[tuple[Node, bool]] = [(start, False)]
+            while stack:
+                node, expanded = stack.pop()
+                if expanded:
+                    found = direct(node)
+                    for d in through(node):
+                        found |= memo.get(d, frozenset())
+                    memo[node] = frozenset(found)
+                elif node not in memo:
+                    memo[node] = frozenset()  # placeholder: a cycle (reported elsewhere) ends here
+                    stack.append((node, True))
+                    stack.extend((d, False) for d in through(node) if d not in memo)
+            return memo[start]
+
+        for caddr in self.cg.resource_deps:
+            node = ResourceNode(caddr)
+            found = direct(node)
+            for d in through(node):
+                found |= upstream(d)
+            found.discard(caddr)
+            self.cg.resource_deps_all[caddr] = found
 
     def add_declarations(self) -> None:
         g = self.graph

@@ -288,11 +288,20 @@ class ResourceWalker(Walker):
         return mark_paths(value, sensitive) if sensitive else value
 
     def dependencies_of(self, node: ResourceNode, mi: ModuleInstance) -> list[str]:
-        deps = self.cg.resource_deps.get(node.addr, set())
-        out = []
+        deps = self.cg.resource_deps_all.get(node.addr) or self.cg.resource_deps.get(
+            node.addr, set()
+        )
+        out: set[str] = set()
+        here = mi.module()
         for d in deps:
-            # References stay within a module instance.
-            out.append(str(AbsResource(mi, d.resource)))
+            if d.module == here:
+                out.add(str(AbsResource(mi, d.resource)))
+                continue
+            # Reached through a module call or a module's variables: every instance of that
+            # module that shares this instance's keys where their paths meet.
+            for dmi in self.instances(d.module):
+                if _same_branch(dmi, mi):
+                    out.add(str(AbsResource(dmi, d.resource)))
         return sorted(out)
 
 
@@ -654,6 +663,16 @@ class Planner(ResourceWalker):
         with self._lock:
             self.changes[addr] = change
         return self.data_value(after, desired_sensitive, info), False
+
+
+def _same_branch(a: ModuleInstance, b: ModuleInstance) -> bool:
+    """Whether two module instances agree on the keys of the module calls both paths pass."""
+    for sa, sb in zip(a.steps, b.steps, strict=False):
+        if sa.name != sb.name:
+            return True
+        if sa.key != sb.key:
+            return False
+    return True
 
 
 def about(addr: AbsResourceInstance, summary: str) -> str:
