@@ -391,6 +391,9 @@ class Walker:
             m, mdiags = evaluate(check.error_message, ctx)
             if not mdiags and m.is_known and isinstance(m.unmark().v, str):
                 message = m.unmark().v
+                if m.has_mark_deep("sensitive"):
+                    # As Terraform: a message built from a secret is not shown at all.
+                    message = "(the error message refers to a sensitive value)"
         what = (
             "Resource precondition failed"
             if kind == "precondition"

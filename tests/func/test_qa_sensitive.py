@@ -100,3 +100,31 @@ def test_a_map_with_sensitive_values_is_a_fine_for_each(mlform, write) -> None:
     res = mlform.ok("plan")
     assert 'test_object.a["k"] will be created' in res.out
     assert "SEKRET42" not in res.all
+
+
+CONDITION = """
+provider "test" { store = "objects.json" }
+variable "tok" {
+  type      = string
+  sensitive = true
+  default   = "SEKRET42"
+}
+resource "test_object" "b" {
+  value = var.tok
+  lifecycle {
+    postcondition {
+      condition     = self.echo == "nope"
+      error_message = "echo was ${self.echo}"
+    }
+  }
+}
+"""
+
+
+def test_a_condition_message_built_from_a_secret_is_not_shown(mlform, write) -> None:
+    write(CONDITION)
+    res = mlform("apply", "--auto-approve")
+    assert res.code == 1, str(res)
+    assert "Error: Resource postcondition failed" in res.err
+    assert "(the error message refers to a sensitive value)" in res.err
+    assert "SEKRET42" not in res.all
