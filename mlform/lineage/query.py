@@ -270,13 +270,56 @@ def _serial_edges(state: State) -> tuple[dict[str, _Entry], list[tuple[str, str]
     return entries, edges
 
 
+SENSITIVE_SHOWN = "(sensitive value)"
+
+
+def _leaves(v: Any) -> list[Any]:
+    if isinstance(v, dict):
+        return [x for e in v.values() for x in _leaves(e)]
+    if isinstance(v, list):
+        return [x for e in v for x in _leaves(e)]
+    return [] if v is None or isinstance(v, bool) else [v]
+
+
+def _secrets(attrs: dict[str, Any], paths: list[Any]) -> set[Any]:
+    """The values at an instance's sensitive attribute paths."""
+    out: set[Any] = set()
+    for path in paths or []:
+        v: Any = attrs
+        for step in path if isinstance(path, list) else [path]:
+            if isinstance(v, dict) and step in v:
+                v = v[step]
+            elif isinstance(v, list) and isinstance(step, int) and -len(v) <= step < len(v):
+                v = v[step]
+            else:
+                v = None
+                break
+        out.update(x for x in _leaves(v) if isinstance(x, str | int | float))
+    return out
+
+
+def _redact(v: Any, secrets: set[Any]) -> Any:
+    # By value: a job's lineage record copies its params, so a secret passed as a param shows
+    # up there as well as in the attribute the sensitive path names.
+    if isinstance(v, dict):
+        return {k: _redact(x, secrets) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_redact(x, secrets) for x in v]
+    if v is not None and not isinstance(v, bool) and v in secrets:
+        return SENSITIVE_SHOWN
+    return v
+
+
 def _node(e: _Entry, serial: int) -> Node:
+    attrs = e.inst.attributes or {}
+    shown = details(e.kind, attrs, e.inst.lineage)
+    secrets = _secrets(attrs, e.inst.sensitive_paths)
     return Node(
         key=e.addr,
         addr=e.addr,
         kind=e.kind,
         id=e.inst.id,
-        details=details(e.kind, e.inst.attributes or {}, e.inst.lineage),
+        details=_redact(shown, secrets) if secrets else shown,
         serials=[serial],
     )
 

@@ -128,3 +128,25 @@ def test_a_condition_message_built_from_a_secret_is_not_shown(mlform, write) -> 
     assert "Error: Resource postcondition failed" in res.err
     assert "(the error message refers to a sensitive value)" in res.err
     assert "SEKRET42" not in res.all
+
+
+LINEAGE = """
+provider "test" { store = "objects.json" }
+variable "tok" {
+  type      = string
+  sensitive = true
+  default   = "SEKRET42"
+}
+resource "test_object" "a" { value = var.tok }
+"""
+
+
+def test_lineage_hides_sensitive_attributes_in_every_format(mlform, write) -> None:
+    write(LINEAGE)
+    mlform.ok("apply", "--auto-approve")
+    tree = mlform.ok("lineage", "test_object.a")
+    assert "value: (sensitive value)" in tree.out
+    assert "latency_ms: 0" in tree.out
+    for fmt in ("tree", "json", "dot", "mermaid", "html"):
+        res = mlform.ok("lineage", "test_object.a", "--format", fmt)
+        assert "SEKRET42" not in res.all, fmt
