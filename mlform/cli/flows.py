@@ -152,8 +152,7 @@ def run_apply(mode: str, kw: dict[str, Any], *, plan_file: str | None, auto_appr
         with ops.open_session(
             _operation(mode), lock=kw.get("use_lock", True), lock_timeout=lock_timeout
         ) as sess:
-            for rec in sess.recovered:
-                click.echo(f"Recovered from an interrupted run: {rec}")
+            _say_recovered(sess)
             result = ops.plan(loaded, sess.state, options)
             print_diagnostics([d for d in result.diags if not d.is_error], color=color)
             if result.errored:
@@ -189,6 +188,23 @@ def run_apply(mode: str, kw: dict[str, Any], *, plan_file: str | None, auto_appr
                     )
                     raise CommandFailed(1)
             _apply_and_commit(ops, loaded, sess, result, options, mode, color)
+
+
+def _say_recovered(sess: Any) -> None:
+    """What replaying a crashed run's journal did, in one line (not one line per entry: an
+    interrupted apply of thousands of objects would print thousands)."""
+    if not sess.recovered:
+        return
+    ops = [rec.op for rec in sess.recovered]
+    parts = [f"{ops.count('put')} objects recorded"]
+    if ops.count("remove"):
+        parts.append(f"{ops.count('remove')} removed")
+    pending = len(sess.state.pending)
+    if pending:
+        parts.append(f"{pending} creates whose answer was lost, to be looked up by their tokens")
+    click.echo(
+        "Recovered from an interrupted run (its journal was replayed): " + ", ".join(parts) + "."
+    )
 
 
 def _apply_and_commit(
