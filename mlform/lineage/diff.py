@@ -195,6 +195,21 @@ def _inputs(kind: str, state: State, inst: Any) -> tuple[dict[str, Any], dict[st
     return {}, None
 
 
+def _hide_secrets(d: InstanceDiff, xa: Any, xb: Any) -> None:
+    """Show `(sensitive value)` for what either serial records as sensitive (a job's params
+    copied into its lineage record included)."""
+    from mlform.lineage.query import _redact, _secrets
+
+    sa = _secrets(xa.attributes or {}, xa.sensitive_paths)
+    sb = _secrets(xb.attributes or {}, xb.sensitive_paths)
+    if not sa and not sb:
+        return
+    for c in (*d.inputs, *d.outputs):
+        before, after = _redact(c.before, sa), _redact(c.after, sb)
+        if (before, after) != (c.before, c.after):
+            c.before, c.after, c.delta = before, after, None
+
+
 def diff_states(a: State, b: State, address: str | None = None) -> list[InstanceDiff]:
     """Every instance (or those at `address`) compared between serials `a` and `b`."""
     ia = {addr: (ra, res, inst) for addr, ra, res, inst in instances(a)}
@@ -218,6 +233,7 @@ def diff_states(a: State, b: State, address: str | None = None) -> list[Instance
         d.inputs = _compare(in_a, in_b)
         d.packages = package_changes(lock_a, lock_b)
         d.outputs = _compare(_outputs(kind, xa), _outputs(kind, xb))
+        _hide_secrets(d, xa, xb)
         if d.inputs or d.packages or d.outputs or xa.id != xb.id:
             d.status = "changed"
         out.append(d)
@@ -266,7 +282,7 @@ def render_text(serial_a: int, serial_b: int, diffs: list[InstanceDiff]) -> str:
                 lines.append(f"      {c.path}: {_v(c.before)} → {_v(c.after)}{delta}")
         lines.append("")
     n = len(changed)
-    lines.append(f"{n} instance{'s' if n != 1 else ''} differ.")
+    lines.append(f"{n} instance{'s differ' if n != 1 else ' differs'}.")
     return "\n".join(lines) + "\n"
 
 
