@@ -110,6 +110,11 @@ def test_kill_9_midway_loses_nothing_and_creates_nothing_twice(
     assert f"Plan: {N - in_store} to add, 0 to change, 0 to destroy." in plan.out
 
     res = mlform.ok("apply", "--auto-approve")
+    recovered = [x for x in res.out.splitlines() if x.startswith("Recovered from an interrupted")]
+    assert len(recovered) == 1, res.out
+    # (an object may have reached the store just before the kill, its answer not yet journaled)
+    recorded = int(re.search(r"(\d+) objects recorded", recovered[0]).group(1))
+    assert 0 < recorded <= in_store - lose_answers
     assert f"Apply complete! Resources: {N - in_store} added" in res.out
     objects = store.objects()
     assert len(objects) == N
