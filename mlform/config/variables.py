@@ -146,6 +146,17 @@ def _is_bare_traversal(expr: Expr) -> bool:
     return isinstance(expr, ScopeTraversal)
 
 
+def _given_by(rv: RawValue | None) -> str:
+    # A value from the command line or the environment has no range: say where it came from.
+    if rv is None or rv.range is not None:
+        return ""
+    if rv.source == "env":
+        return f" The value came from the {ENV_PREFIX}{rv.name} environment variable."
+    if rv.source == "cli":
+        return f" The value came from the command line (--var {rv.name}=...)."
+    return ""
+
+
 def _eval_literal(expr: Expr, name: str) -> tuple[Value | None, list[Diagnostic]]:
     from mlform.lang.eval import EvalContext, evaluate
 
@@ -153,7 +164,14 @@ def _eval_literal(expr: Expr, name: str) -> tuple[Value | None, list[Diagnostic]
     if any(d.is_error for d in diags):
         return None, [
             error(
-                "Variables not allowed" if "variable" in d.summary.lower() else d.summary,
+                "Variables not allowed",
+                f"Variables may not be used here: the value for var.{name} must be a literal "
+                'value such as "text", 5, true, [1, 2] or { key = "value" }.',
+                d.subject,
+            )
+            if "variable" in d.summary.lower()
+            else error(
+                d.summary,
                 f"The value for var.{name} must be a literal value: {d.detail}",
                 d.subject,
             )
@@ -256,7 +274,8 @@ def resolve(
             diags.append(
                 error(
                     "Invalid value for input variable",
-                    f"The given value is not suitable for var.{name} declared at {var.range.filename}:{var.range.start.line},{var.range.start.column}: {exc}.",
+                    f"The given value is not suitable for var.{name} declared at {var.range.filename}:{var.range.start.line},{var.range.start.column}: {exc}."
+                    + _given_by(rv),
                     subject,
                 )
             )

@@ -44,3 +44,26 @@ def test_fmt_takes_terraforms_flag_values(mlform, workdir) -> None:
     listed = mlform.ok("fmt", "-check=false", "-write=true")
     assert listed.out == "a.mlf.hcl\n"
     assert (workdir / "a.mlf.hcl").read_text() == 'resource "a" "b" {\n  x = 1\n}\n'
+
+
+VARS = 'variable "x" { type = string }\nvariable "n" {\n  type    = number\n  default = 1\n}\n'
+
+
+def test_a_variable_reference_in_a_var_file_says_variables_may_not_be_used(mlform, write) -> None:
+    write(VARS)
+    write("x = var.y\n", "a.mlfvars.hcl")
+    res = mlform("plan", "-var-file", "a.mlfvars.hcl")
+    assert res.code == 1, str(res)
+    assert "Error: Variables not allowed" in res.err
+    assert "on a.mlfvars.hcl line 1, column 5:" in res.err
+    assert "Variables may not be used here" in res.err
+    assert 'There is no variable named "var"' not in res.err
+
+
+def test_a_bad_value_from_the_environment_names_its_source(mlform, write) -> None:
+    write(VARS)
+    res = mlform("plan", "-var", "x=1", env={"MLFORM_VAR_n": "abc"})
+    assert res.code == 1, str(res)
+    assert "a number is required. The value came from the MLFORM_VAR_n environment" in res.err
+    res = mlform("plan", "-var", "x=1", "-var", "n=abc")
+    assert "The value came from the command line (--var n=...)." in res.err
