@@ -173,6 +173,13 @@ class Applier(ResourceWalker):
             self.add_diags([error(about(addr, exc.summary), exc.detail, res.range)])
             return V.DYNAMIC_UNKNOWN, True
         planned.action = change.action  # type: ignore[assignment]
+        # What the provider noted when the plan was made (the digest it saw of a dataset or a
+        # code folder) goes to apply, as Terraform passes a plan's private data: the provider
+        # can then refuse to apply content that changed since the plan the user approved.
+        planned.private = {
+            **planned.private,
+            **{k: v for k, v in (change.private or {}).items() if v is not None},
+        }
         sens = sens + [list(p) for p in _schema_sensitive(info, desired)]
         started = time.monotonic()
         self.hooks.start(str(addr), change.action)

@@ -204,3 +204,31 @@ def test_retries_run_a_failed_job_again(tmp_path: Path) -> None:
         assert p.resource("training_job.flaky")["status"] == "succeeded"
         logs = p.ok("logs", "training_job.flaky").out
         assert logs.index("first attempt fails") < logs.index("second attempt works")
+
+
+def test_a_saved_plan_is_refused_when_its_data_or_code_changed_since(tmp_path: Path) -> None:
+    with project("tiny", tmp_path) as p:
+        _applied(p)
+        data = p.root / "data/points.csv"
+        with data.open("a") as f:
+            f.write("4,8\n")
+        p.ok("plan", "-out", "edit.plan")
+        with data.open("a") as f:
+            f.write("5,10\n")
+        r = p.fails("apply", "edit.plan")
+        assert "dataset.points: dataset source ./data changed since the plan" in r.err
+        assert "fitted w=" not in r.out  # nothing trained on data the plan did not show
+        assert set(p.state_list()) == BASE
+
+        p.ok("plan", "-out", "code.plan")
+        train = p.root / "src/train.py"
+        train.write_text(train.read_text() + "print('not in the plan', flush=True)\n")
+        r = p.fails("apply", "code.plan")
+        assert "the job's code changed since plan" in r.err
+        assert "not in the plan" not in r.out
+
+        r = p.ok("apply", "-auto-approve")
+        assert "training_job.fit: fitted w=2.0000 on 5 rows" in r.out
+        assert "training_job.fit: not in the plan" in r.out
+        plan, r = p.plan()
+        assert r.code == 0, r.explain()
