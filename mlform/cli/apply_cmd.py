@@ -31,5 +31,48 @@ def command(
     """
     from mlform.cli.flows import run_apply
 
+    if plan_file is not None:
+        _refuse_planning_options(destroy, refresh_only, kw)
     mode = "destroy" if destroy else "refresh_only" if refresh_only else "normal"
     run_apply(mode, kw, plan_file=plan_file, auto_approve=auto_approve or plan_file is not None)
+
+
+def _refuse_planning_options(destroy: bool, refresh_only: bool, kw: dict[str, Any]) -> None:
+    """A saved plan already fixed its variables, targets and mode: an option that would change
+    them is refused, as Terraform does, rather than silently ignored."""
+    from mlform.cli.options import ordered_var_args
+    from mlform.diagnostics import DiagnosticsError, error
+
+    if ordered_var_args():
+        raise DiagnosticsError(
+            [
+                error(
+                    "Can't set variables when applying a saved plan",
+                    "The --var and --var-file options cannot be used when applying a saved plan "
+                    "file, because a saved plan includes the variable values that were set when "
+                    "it was created. Make a new plan with them: mlform plan --var ... --out FILE.",
+                )
+            ]
+        )
+    given = [
+        flag
+        for flag, on in (
+            ("--target", kw.get("targets")),
+            ("--exclude", kw.get("excludes")),
+            ("--replace", kw.get("replace")),
+            ("--destroy", destroy),
+            ("--refresh-only", refresh_only),
+        )
+        if on
+    ]
+    if given:
+        raise DiagnosticsError(
+            [
+                error(
+                    f"{given[0]} cannot be used with a saved plan",
+                    f"A saved plan already says what to change; {', '.join(given)} would not "
+                    "apply to it. Give the option to mlform plan --out FILE instead, then apply "
+                    "that plan.",
+                )
+            ]
+        )

@@ -55,3 +55,29 @@ def test_show_json_of_a_truncated_plan_is_a_diagnostic_not_json(mlform, applied)
 
 def test_show_json_of_a_good_plan_is_json(mlform, applied) -> None:
     json.loads(mlform.ok("show", "--json", "good.plan").out)
+
+
+VAR_CONFIG = """
+provider "test" { store = "objects.json" }
+variable "x" { default = "a" }
+resource "test_object" "a" { value = var.x }
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (("-var", "x=zzz"), "Can't set variables when applying a saved plan"),
+        (("-target", "test_object.a"), "--target cannot be used with a saved plan"),
+        (("-destroy",), "--destroy cannot be used with a saved plan"),
+    ],
+)
+def test_planning_options_with_a_saved_plan_are_refused(mlform, write, store, extra, says):
+    write(VAR_CONFIG)
+    mlform.ok("plan", "--out", "p.plan")
+    res = mlform("apply", *extra, "p.plan")
+    assert res.code == 1, str(res)
+    assert f"Error: {says}" in res.err
+    assert store.count() == 0
+    mlform.ok("apply", "p.plan")
+    assert [o["value"] for o in store.objects().values()] == ["a"]
