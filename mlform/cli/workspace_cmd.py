@@ -144,7 +144,10 @@ def select_cmd(name: str, or_create: bool) -> None:
                     )
                 ]
             )
-        backend, _ = _backend_and_current()
+        from mlform.engine.operation import Operations
+
+        # Not the current selection: it may be the unreadable one that select is here to fix.
+        backend = Operations(workspace=name).backend()
         names = backend.workspaces()
         if name not in names:
             if not or_create:

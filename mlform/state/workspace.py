@@ -32,6 +32,13 @@ def current_workspace(workdir: Path | str = ".") -> str:
         name = path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return DEFAULT_WORKSPACE
+    except (OSError, UnicodeDecodeError) as exc:
+        why = "it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror
+        raise StateError(
+            f"Cannot read the selected workspace from {path}",
+            f"{path} names the selected workspace, but {why}. Select a workspace with "
+            f"`mlform workspace select NAME`, or remove {path} to use the default one.",
+        ) from None
     if not name:
         return DEFAULT_WORKSPACE
     try:
