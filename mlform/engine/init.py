@@ -288,6 +288,26 @@ def _constraint_diags(root: Module) -> tuple[list[Diagnostic], set[str]]:
     return diags, names
 
 
+def _unreadable_lock(root_dir: Path) -> list[Diagnostic]:
+    from mlform.config.parser import parse_file
+
+    path = root_dir / LOCK_FILE
+    if not path.is_file():
+        return []
+    _f, diags = parse_file(path)
+    errors = [d for d in diags if d.is_error]
+    if not errors:
+        return []
+    return [
+        *errors,
+        error(
+            f"The lock file {LOCK_FILE} cannot be read",
+            f"mlform will not plan without the provider versions it records. Fix the syntax "
+            f"error reported in it, or delete {LOCK_FILE} and run mlform init to write it again.",
+        ),
+    ]
+
+
 def check_lock(root_dir: Path, root: Module) -> list[Diagnostic]:
     """Before plan or apply: every provider the configuration uses matches the lock file."""
     from mlform.sdk.plugins import distribution_hash, provider_info
@@ -297,7 +317,9 @@ def check_lock(root_dir: Path, root: Module) -> list[Diagnostic]:
     diags, mismatched = _constraint_diags(root)
     lock = read_lock(root_dir)
     if lock is None:
-        return diags  # no lock yet: `mlform init` is recommended, not required
+        # No lock yet: `mlform init` is recommended, not required. A lock that exists but
+        # cannot be read must not be skipped, though: it would silently stop pinning versions.
+        return diags + _unreadable_lock(root_dir)
     for name in providers_used(root):
         if name in mismatched:
             continue
