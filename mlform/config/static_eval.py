@@ -11,7 +11,9 @@ from mlform.lang import values as V
 from mlform.lang.eval import EvalContext
 
 
-def console_scope(workdir: Path, var_args: list[str], var_files: list[str]) -> tuple[EvalContext, list[Diagnostic]]:
+def console_scope(
+    workdir: Path, var_args: list[str], var_files: list[str]
+) -> tuple[EvalContext, list[Diagnostic]]:
     from mlform.addrs import ModuleInstance
     from mlform.config.loader import config_files
     from mlform.diagnostics import DiagnosticsError
@@ -28,7 +30,9 @@ def console_scope(workdir: Path, var_args: list[str], var_files: list[str]) -> t
         return _bare(workdir, ops.workspace), []
     from mlform.cli.options import argv_order
 
-    ordered: list[Any] = argv_order([("var", v) for v in var_args] + [("var-file", f) for f in var_files])
+    ordered: list[Any] = argv_order(
+        [("var", v) for v in var_args] + [("var-file", f) for f in var_files]
+    )
     try:
         loaded = ops.load(ordered, interactive=False, allow_missing=True)
         state = read_state(ops.backend(), ops.workspace)
@@ -50,7 +54,14 @@ def console_scope(workdir: Path, var_args: list[str], var_files: list[str]) -> t
 
     evals = EvalState(loaded.cg.modules, workdir, ops.workspace)
     walker = StateView(
-        loaded.cg, evals, ProviderManager(workdir, ops.data_dir), loaded.root_vars, WalkSettings(allow_unknown_expansion=True), state, PlanOptions(), ops.data_dir
+        loaded.cg,
+        evals,
+        ProviderManager(workdir, ops.data_dir),
+        loaded.root_vars,
+        WalkSettings(allow_unknown_expansion=True),
+        state,
+        PlanOptions(),
+        ops.data_dir,
     )
     walker.run()
     root = loaded.root
@@ -58,7 +69,9 @@ def console_scope(workdir: Path, var_args: list[str], var_files: list[str]) -> t
     roots: dict[str, V.Value] = {
         "var": V.object_of({n: mv.vars.get(n, V.DYNAMIC_UNKNOWN) for n in root.variables}),
         "local": V.object_of({n: mv.locals.get(n, V.DYNAMIC_UNKNOWN) for n in root.locals}),
-        "module": V.object_of({n: evals.module_call_value(ModuleInstance(), n) for n in root.module_calls}),
+        "module": V.object_of(
+            {n: evals.module_call_value(ModuleInstance(), n) for n in root.module_calls}
+        ),
         "path": evals._path_values[root.path],
         "mlform": V.object_of({"workspace": V.string(ops.workspace)}),
         "terraform": V.object_of({"workspace": V.string(ops.workspace)}),
@@ -66,7 +79,7 @@ def console_scope(workdir: Path, var_args: list[str], var_files: list[str]) -> t
     by_type: dict[str, dict[str, V.Value]] = {}
     data: dict[str, dict[str, V.Value]] = {}
     for addr in root.resources:
-        value = mv.resources.get(addr, V.DYNAMIC_UNKNOWN)
+        value = evals.resource_value_or(ModuleInstance(), addr, V.DYNAMIC_UNKNOWN)
         (data if addr.mode == "data" else by_type).setdefault(addr.type, {})[addr.name] = value
     for t, items in by_type.items():
         roots[t] = V.object_of(items)

@@ -38,7 +38,7 @@ from mlform.engine.scope import Expansion
 from mlform.engine.walk import NodeFailed, unexpected_errors
 from mlform.lang import values as V
 from mlform.lang.values import Value
-from mlform.sdk import UNKNOWN, ProviderError, ResourceState
+from mlform.sdk import UNKNOWN, Context, ProviderError, ResourceState
 from mlform.state import TAINTED, InstanceRecord
 from mlform.state.session import StateSession
 
@@ -109,17 +109,24 @@ class Applier(ResourceWalker):
             )
             return self.record_value(self.session.put_instance(addr, pkey, rec), info), False
         if change is None or change.action == "noop":
-            return self.record_value(prior_rec, info), False
+            return (lambda: self.record_value(prior_rec, info)), False  # type: ignore[return-value]
         if self.cancel.is_set():
             return V.DYNAMIC_UNKNOWN, True
-        desired_val, failed = self.eval_resource_body(
-            mi, res, info, self.evals.expansion_extra(exp, key), info.provider_type
-        )
-        if failed:
-            return V.DYNAMIC_UNKNOWN, True
-        desired = value_to_data(desired_val)
-        sens = sensitive_paths(desired_val)
-        problem = consistency_problem(change, with_ignored(desired, prior_rec, res, info), info)
+        known = planned_known_args(change, info) if res.mode == "managed" else None
+        if known is not None:
+            # Every argument was known when the plan was made, and a known value must not
+            # change at apply: the plan's arguments are the ones to apply.
+            desired, sens = known
+            problem = None
+        else:
+            desired_val, failed = self.eval_resource_body(
+                mi, res, info, self.evals.expansion_extra(exp, key), info.provider_type
+            )
+            if failed:
+                return V.DYNAMIC_UNKNOWN, True
+            desired = value_to_data(desired_val)
+            sens = sensitive_paths(desired_val)
+            problem = consistency_problem(change, with_ignored(desired, prior_rec, res, info), info)
         if problem:
             self.add_diags(
                 [
@@ -188,14 +195,14 @@ class Applier(ResourceWalker):
                 assert prior_rs is not None
                 new = call_with_retries(lambda: kind.update(prior_rs, planned, ctx), self.cancel)
             elif change.action == "create":
-                new = self.create(addr, pkey, kind, planned, module_dir, ctx.extra)
+                new = self.create(addr, pkey, kind, planned, ctx)
             elif change.action == "replace":
                 if prior_rs is not None:
                     call_with_retries(lambda: kind.delete(prior_rs, ctx), self.cancel)
                     self.session.remove_instance(addr)
-                new = self.create(addr, pkey, kind, planned, module_dir, ctx.extra)
+                new = self.create(addr, pkey, kind, planned, ctx)
             elif change.action == "create_then_delete":
-                new = self.create(addr, pkey, kind, planned, module_dir, ctx.extra)
+                new = self.create(addr, pkey, kind, planned, ctx)
                 if prior_rs is not None:
                     call_with_retries(lambda: kind.delete(prior_rs, ctx), self.cancel)
             else:
@@ -235,6 +242,8 @@ class Applier(ResourceWalker):
         self.hooks.done(str(addr), change.action, time.monotonic() - started, id=new.id)
         with self._visited_lock:
             self.applied.append((addr, change.action))
+        if not lc.postconditions:
+            return (lambda: self.record_value(stored, info)), False  # type: ignore[return-value]
         value = self.record_value(stored, info)
         ok = True
         for check in lc.postconditions:
@@ -248,18 +257,13 @@ class Applier(ResourceWalker):
         return value, False
 
     def create(
-        self,
-        addr: AbsResourceInstance,
-        pkey: str,
-        kind: Any,
-        planned: Any,
-        module_dir: Path,
-        extra: dict[str, Any] | None = None,
+        self, addr: AbsResourceInstance, pkey: str, kind: Any, planned: Any, ctx: Context
     ) -> ResourceState:
+        # The create is journaled with its token before the provider is called, so that an
+        # object whose answer a crash loses can be found again by that token.
         token = uuid.uuid4().hex
         self.session.begin_create(addr, token, pkey)
-        ctx = self.make_ctx(addr, module_dir, token=token)
-        ctx.extra = extra or {}
+        ctx.idempotency_token = token
         st: ResourceState = call_with_retries(lambda: kind.create(planned, ctx), self.cancel)
         if ctx.lineage:
             # Facts the provider reported through the context join its lineage record.
@@ -353,6 +357,19 @@ def with_ignored(
     for path in lc.ignore_changes or []:
         desired = set_path(desired, list(path), get_path(prior_args, list(path)))
     return desired
+
+
+def planned_known_args(
+    change: InstanceChange, info: KindInfo
+) -> tuple[dict[str, Any], list[list[str | int]]] | None:
+    """The arguments a planned change will apply, if the plan knew all of them."""
+    if change.after is None:
+        return None
+    names = info.schema.args.attributes.keys() | info.schema.args.blocks.keys()
+    args = {k: v for k, v in change.after.items() if k in names}
+    if data_has_unknown(args):
+        return None
+    return args, [p for p in change.after_sensitive if p and p[0] in names]
 
 
 def consistency_problem(

@@ -152,9 +152,8 @@ class ResourceWalker(Walker):
         from mlform.addrs import ConfigResource
 
         out: dict[str, Any] = {}
-        mv = self.evals.module_values(mi)
         for dep in self.cg.resource_deps.get(ConfigResource(mi.module(), res.addr), set()):
-            value = mv.resources.get(dep.resource)
+            value = self.evals.resource_value(mi, dep.resource)
             if value is not None:
                 plain, _ = value.unmark_deep()
                 out[str(AbsResource(mi, dep.resource))] = value_to_data(plain)
@@ -446,7 +445,8 @@ class Planner(ResourceWalker):
         )
         with self._lock:
             self.changes[addr] = change
-        return self.data_value(change.after or {}, change.after_sensitive, info), False
+        after, after_sensitive = change.after or {}, change.after_sensitive
+        return (lambda: self.data_value(after, after_sensitive, info)), False  # type: ignore[return-value]
 
     def note_refresh(
         self,
@@ -776,11 +776,19 @@ def select_resources(
         # A whole resource or module excluded goes with everything that depends on it; an
         # excluded instance takes its dependents along but leaves its siblings (filtered
         # instance by instance).
-        whole = {n for n in resource_nodes if any(matches(n, t) for t in excludes if not isinstance(t, _ARI))}
-        partly = {n for n in resource_nodes if any(matches(n, t) for t in excludes if isinstance(t, _ARI))}
+        whole = {
+            n
+            for n in resource_nodes
+            if any(matches(n, t) for t in excludes if not isinstance(t, _ARI))
+        }
+        partly = {
+            n for n in resource_nodes if any(matches(n, t) for t in excludes if isinstance(t, _ARI))
+        }
         dropped = set(whole)
         if whole or partly:
-            dropped |= {d for d in cg.graph.descendants(*whole, *partly) if isinstance(d, ResourceNode)}
+            dropped |= {
+                d for d in cg.graph.descendants(*whole, *partly) if isinstance(d, ResourceNode)
+            }
         keep -= dropped
     return set(keep)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +42,7 @@ class ModuleValues:
     locals: dict[str, Value] = field(default_factory=dict)
     outputs: dict[str, Value] = field(default_factory=dict)
     # What a reference to a resource sees: an object, a tuple (count) or an object by key.
-    resources: dict[Resource, Value] = field(default_factory=dict)
+    resources: dict[Resource, Value | _Deferred] = field(default_factory=dict)
     calls: dict[str, Expansion] = field(default_factory=dict)
 
 
@@ -114,8 +114,8 @@ class EvalState:
             elif root == "data":
                 if first is not None and len(t.steps) > 1 and isinstance(t.steps[1], ast.AttrStep):
                     name = t.steps[1].name
-                    data.setdefault(first, {})[name] = mv.resources.get(
-                        Resource("data", first, name), V.DYNAMIC_UNKNOWN
+                    data.setdefault(first, {})[name] = self.resource_value_or(
+                        mi, Resource("data", first, name), V.DYNAMIC_UNKNOWN
                     )
             elif root == "path":
                 roots["path"] = self._path_values[path]
@@ -124,8 +124,8 @@ class EvalState:
             elif root in ("count", "each", "self"):
                 pass
             elif first is not None:
-                res_types.setdefault(root, {})[first] = mv.resources.get(
-                    Resource("managed", root, first), V.DYNAMIC_UNKNOWN
+                res_types.setdefault(root, {})[first] = self.resource_value_or(
+                    mi, Resource("managed", root, first), V.DYNAMIC_UNKNOWN
                 )
         if var:
             roots["var"] = V.object_of(var)
@@ -177,15 +177,56 @@ class EvalState:
         return {}
 
     def expose_resource(
-        self, mi: ModuleInstance, res: Resource, exp: Expansion, by_key: dict[Key, Value]
+        self,
+        mi: ModuleInstance,
+        res: Resource,
+        exp: Expansion,
+        by_key: dict[Key, Value | Callable[[], Value]],
     ) -> None:
-        if exp.mode == "single":
-            value = by_key.get(None, V.DYNAMIC_UNKNOWN)
-        elif exp.mode == "count":
-            value = V.tuple_of(by_key.get(k, V.DYNAMIC_UNKNOWN) for k in exp.keys)
-        elif exp.mode == "for_each":
-            value = V.object_of({str(k): by_key.get(k, V.DYNAMIC_UNKNOWN) for k in exp.keys})
-        else:
-            value = V.DYNAMIC_UNKNOWN
+        """Record what references to a resource see. Instance values may be given as
+        functions: they are built only if some expression refers to the resource, which
+        saves converting thousands of objects nothing reads."""
+
+        def build() -> Value:
+            vals = {k: v if isinstance(v, Value) else v() for k, v in by_key.items()}
+            if exp.mode == "single":
+                return vals.get(None, V.DYNAMIC_UNKNOWN)
+            if exp.mode == "count":
+                return V.tuple_of(vals.get(k, V.DYNAMIC_UNKNOWN) for k in exp.keys)
+            if exp.mode == "for_each":
+                return V.object_of({str(k): vals.get(k, V.DYNAMIC_UNKNOWN) for k in exp.keys})
+            return V.DYNAMIC_UNKNOWN
+
         with self.lock:
-            self.module_values(mi).resources[res] = value
+            self.module_values(mi).resources[res] = _Deferred(build)
+
+    def resource_value_or(self, mi: ModuleInstance, res: Resource, default: Value) -> Value:
+        v = self.resource_value(mi, res)
+        return default if v is None else v
+
+    def resource_value(self, mi: ModuleInstance, res: Resource) -> Value | None:
+        """What a reference to `res` in module instance `mi` sees (None: not evaluated yet)."""
+        v = self.module_values(mi).resources.get(res)
+        if isinstance(v, _Deferred):
+            return v.get()
+        return v
+
+
+class _Deferred:
+    """A value built on first use, once, whichever thread asks first."""
+
+    __slots__ = ("_build", "_value", "_lock")
+
+    def __init__(self, build: Callable[[], Value]):
+        self._build: Callable[[], Value] | None = build
+        self._value: Value | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Value:
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    assert self._build is not None
+                    self._value = self._build()
+                    self._build = None
+        return self._value
