@@ -108,14 +108,19 @@ class ObjectStore:
         self._journal_offset = 0
         self._journal_lines = 0
         self._loaded = False
+        self._lock_fd: int | None = None
 
     # -- locking and catching up ---------------------------------------------------------------
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         with self._tlock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            if self._lock_fd is None:
+                # Opened once: every operation takes the same file's lock, between threads
+                # (the thread lock above) and between processes (flock).
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = self._lock_fd
             try:
                 if fcntl is not None:
                     fcntl.flock(fd, fcntl.LOCK_EX)
@@ -124,7 +129,13 @@ class ObjectStore:
             finally:
                 if fcntl is not None:
                     fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
+
+    def release(self) -> None:
+        """Close the lock file (the store stays usable: the next operation opens it again)."""
+        with self._tlock:
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
 
     @staticmethod
     def _sig(path: Path) -> tuple[int, int, int] | None:
@@ -484,3 +495,4 @@ class TestProvider(Provider):
             store = self._store
         if store is not None:
             store.compact()
+            store.release()
