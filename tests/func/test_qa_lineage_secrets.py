@@ -55,3 +55,13 @@ def test_diff_and_lineage_hide_a_sensitive_param(mlform, write) -> None:
     for fmt in ("tree", "json"):
         lin = mlform.ok("lineage", "training_job.tiny", "--format", fmt)
         assert "SEKRET4" not in lin.all, fmt
+
+
+def test_negative_retries_is_refused_at_plan(mlform, write) -> None:
+    write(CONFIG.replace("seed        = 7", "seed        = 7\n  retries     = -1"))
+    write(TRAIN, "src/train.py")
+    write("1 2\n", "data/rows.txt")
+    res = mlform("plan", "--var", "tok=x")
+    assert res.code == 1, str(res)
+    assert "Error: retries must be 0 or more" in res.err
+    assert "retries     = -1" in res.err  # the snippet

@@ -191,6 +191,8 @@ class TrainingJobKind(Kind):
                 raise ConfigError(str(e), attribute="timeout") from e
         if is_wholly_known(args.get("nodes")) and args["nodes"] < 1:
             raise ConfigError("nodes must be at least 1", attribute="nodes")
+        if is_wholly_known(args.get("retries")) and (args["retries"] or 0) < 0:
+            raise ConfigError("retries must be 0 or more", attribute="retries")
         inp = self._inputs(args, ctx, at_apply=False)
         fp = inp.fingerprint()
         scan = inp.code_scan
