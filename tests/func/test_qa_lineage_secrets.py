@@ -1,5 +1,6 @@
-"""A secret passed to a training job as a param stays hidden in `mlform diff` and `lineage`,
-though the job's lineage record copies its params (local provider, a few-line job)."""
+"""Training jobs on the local provider (a few-line job): a secret passed as a param stays hidden
+in `mlform diff` and `lineage`, though the job's lineage record copies its params; a negative
+`retries` is refused at plan."""
 
 from __future__ import annotations
 
