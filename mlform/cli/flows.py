@@ -83,7 +83,7 @@ def run_plan(
     if as_json:
         from mlform.ui.json_plan import plan_json
 
-        click.echo(json.dumps(plan_json(plan, None)))
+        click.echo(json.dumps(plan_json(plan, plan_configuration(loaded))))
     else:
         click.echo(render_plan_text(plan, color))
     if out:
@@ -332,6 +332,37 @@ def show_plan_file(path: str, as_json: bool, color: bool) -> None:
     if as_json:
         from mlform.ui.json_plan import plan_json
 
-        click.echo(json.dumps(plan_json(saved.plan, None)))
+        click.echo(json.dumps(plan_json(saved.plan, saved_configuration(saved.config_files))))
     else:
         click.echo(render_plan_text(saved.plan, color))
+
+
+def plan_configuration(loaded: Any) -> dict[str, Any]:
+    """The JSON plan's `configuration` object for a loaded configuration."""
+    from mlform.ui.json_config import configuration_json
+
+    provider_of = {}
+    for caddr, pnode in loaded.cg.resource_provider.items():
+        prefix = f"{'.'.join(pnode.module.names)}:" if pnode.module.names else ""
+        provider_of[str(caddr)] = prefix + pnode.local_name
+    return configuration_json(loaded.root, provider_of)
+
+
+def saved_configuration(files: dict[str, bytes]) -> dict[str, Any] | None:
+    """The configuration a saved plan was made from, as the JSON plan shows it."""
+    import tempfile
+
+    from mlform.config.loader import load_config
+    from mlform.ui.json_config import configuration_json
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, data in files.items():
+            target = Path(tmp) / name
+            if not target.resolve().is_relative_to(Path(tmp).resolve()):
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        root, diags = load_config(Path(tmp), use_cache=False)
+        if any(d.is_error for d in diags):
+            return None
+        return configuration_json(root)
