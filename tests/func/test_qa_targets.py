@@ -55,10 +55,10 @@ def test_module_targets_that_match_are_not_warned(mlform, write, target) -> None
 
 
 @pytest.mark.xfail(
-    reason="Planner.targeted (mlform/engine/planner.py) only narrows instances for resource "
-    'targets (_names_resource ignores module-instance targets), so --target module.m["a"] '
-    "plans every instance of module.m",
-    strict=True,
+    reason="at 3bed7e6 Planner.targeted (mlform/engine/planner.py) narrows instances only for "
+    'resource targets, so --target module.m["a"] also plans module.m["b"]; not strict: a '
+    "change to planner.py that fixes it is in progress",
+    strict=False,
 )
 def test_a_keyed_module_target_plans_only_that_module_instance(mlform, write) -> None:
     write(MODULES)
@@ -66,3 +66,11 @@ def test_a_keyed_module_target_plans_only_that_module_instance(mlform, write) ->
     res = mlform.ok("plan", "--target", 'module.m["a"]')
     assert 'module.m["a"].test_object.x will be created' in res.out
     assert 'module.m["b"]' not in res.out, res.out
+
+
+def test_an_unkeyed_module_target_plans_every_instance_of_the_call(mlform, write) -> None:
+    write(MODULES)
+    write('resource "test_object" "x" { value = 1 }\n', "mod/main.mlf.hcl")
+    res = mlform.ok("plan", "--target", "module.m")
+    assert 'module.m["a"].test_object.x will be created' in res.out, str(res)
+    assert 'module.m["b"].test_object.x will be created' in res.out, str(res)
