@@ -327,9 +327,18 @@ def parse_module_instance(text: str) -> ModuleInstance:
 
 
 def target_contains(target: Target, inst: AbsResourceInstance) -> bool:
-    """Whether a `--target`-style address selects this instance."""
+    """Whether a `--target`-style address selects this instance. A module step written
+    without a key (`module.team`) covers every instance of that module call."""
     if isinstance(target, ModuleInstance):
-        return inst.module.steps[: len(target.steps)] == target.steps
+        return _steps_cover(target.steps, inst.module.steps, prefix=True)
+    if not _steps_cover(target.module.steps, inst.module.steps, prefix=False):
+        return False
     if isinstance(target, AbsResource):
-        return inst.module == target.module and inst.resource == target.resource
-    return target == inst
+        return inst.resource == target.resource
+    return inst.resource == target.resource and inst.key == target.key
+
+
+def _steps_cover(want: tuple[ModuleStep, ...], have: tuple[ModuleStep, ...], prefix: bool) -> bool:
+    if len(want) > len(have) or (not prefix and len(want) != len(have)):
+        return False
+    return all(w.name == h.name and (w.key is None or w.key == h.key) for w, h in zip(want, have, strict=False))

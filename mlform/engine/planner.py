@@ -735,10 +735,15 @@ def _delete_reason_text(reason: str, addr: AbsResourceInstance) -> str:
 
 
 def _names_resource(node: Node, t: Target) -> bool:
+    """Whether a target names this resource block: itself, one of its instances, or a module
+    (any instance of it) that contains it."""
     from mlform.addrs import ModuleInstance as _MI
 
-    if not isinstance(node, ResourceNode) or isinstance(t, _MI):
+    if not isinstance(node, ResourceNode):
         return False
+    if isinstance(t, _MI):
+        names = tuple(st.name for st in t.steps)
+        return node.addr.module.names[: len(names)] == names
     names = tuple(st.name for st in t.module.steps)
     return node.addr.module.names == names and node.addr.resource == t.resource
 

@@ -277,11 +277,6 @@ def test_target_and_exclude_a_module(mlform, write, insts) -> None:
     assert sorted(insts()) == ["test_object.top"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="targets select declarations, not instances: a keyed module or resource instance "
-    "target plans every instance of its declaration",
-)
 def test_target_one_module_instance(mlform, write) -> None:
     write(MODULES)
     write(TEAM, "team/main.mlf.hcl")
