@@ -10,7 +10,7 @@ SLOW = """
 provider "test" { store = "objects.json" }
 resource "test_object" "a" {
   value      = "x"
-  latency_ms = 3000
+  latency_ms = 8000
 }
 """
 
