@@ -55,6 +55,7 @@ def format_values(fmt: str, args: list[Value]) -> str:
     out: list[str] = []
     pos = 0
     next_arg = 1
+    used = verbs = 0  # the highest argument a verb consumed, and how many verbs there were
     n = len(fmt)
     while True:
         i = fmt.find("%", pos)
@@ -103,8 +104,14 @@ def format_values(fmt: str, args: list[Value]) -> str:
             next_arg = argnum
         verb = _Verb(raw=fmt[i : j + 1], offset=i, flags=flags, width=width, prec=prec, mode=fmt[j])
         out.append(_append(verb, next_arg, args))
+        used = max(used, next_arg)
+        verbs += 1
         next_arg += 1
         pos = j + 1
+    if used < len(args):
+        # cty refuses arguments that no verb consumes, naming the first one left over.
+        why = f"only {used} used by format string" if verbs else "no verbs in format string"
+        raise FunctionError(f"too many arguments; {why}", used + 1)
     return "".join(out)
 
 
