@@ -218,7 +218,7 @@ def _compact(args: list[Value], fctx: FunctionContext) -> Value:
 
 def _concat_type(args: list[Value]) -> Type:
     if not args:
-        return EMPTY_TUPLE
+        raise FunctionError("at least one argument is required")
     etys: list[Type] = []
     all_lists = True
     for i, a in enumerate(args):
@@ -331,7 +331,8 @@ def _element_type(args: list[Value]) -> Type:
         return t.elems[whole(idx, None, "invalid index: ") % len(t.elems)]
     if t is DYNAMIC:
         return DYNAMIC
-    raise FunctionError(f"cannot read elements from {t.friendly()}", 0)
+    # A plain failure in cty (the parameter takes any type), hence "Error in function call".
+    raise FunctionError(f"cannot read elements from {t.friendly()}")
 
 
 @register(
@@ -503,7 +504,8 @@ def _length(args: list[Value], fctx: FunctionContext) -> Value:
         if t == STRING:
             return number(len(graphemes(v.v)))
         return number(v.length())
-    raise FunctionError("argument must be a string, a collection type, or a structural type", 0)
+    # A plain failure in cty (the parameter takes any type), hence "Error in function call".
+    raise FunctionError("argument must be a string, a collection type, or a structural type")
 
 
 def _lookup_type(args: list[Value]) -> Type:
