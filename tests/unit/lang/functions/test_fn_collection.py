@@ -40,7 +40,6 @@ from mlform.lang.values import string
         ('concat(tolist(["a"]), tolist(["b"]))', 'tolist(["a", "b"])'),
         ('concat(tolist(["a"]), tolist([1]))', 'tolist(["a", "1"])'),
         ('concat([1], ["a"])', '[1, "a"]'),
-        ("concat()", "[]"),
         ('contains(["a", "b", "c"], "a")', "true"),
         ('contains(["a", "b", "c"], "d")', "false"),
         ('contains(toset(["a"]), "a")', "true"),
@@ -151,8 +150,8 @@ def test_collection(src: str, expected: str) -> None:
         ),
         (
             "element({a = 1}, 0)",
-            "Invalid function argument",
-            'Invalid value for "list" parameter: cannot read elements from object.',
+            "Error in function call",
+            'Call to function "element" failed: cannot read elements from object.',
         ),
         (
             'lookup({a = 1}, "b")',
@@ -233,8 +232,8 @@ def test_collection(src: str, expected: str) -> None:
         ),
         (
             "length(5)",
-            "Invalid function argument",
-            'Invalid value for "value" parameter: argument must be a string, a collection type, or '
+            "Error in function call",
+            'Call to function "length" failed: argument must be a string, a collection type, or '
             "a structural type.",
         ),
         (
@@ -355,6 +354,11 @@ def test_collection(src: str, expected: str) -> None:
             "Error in function call",
             'Call to function "zipmap" failed: number of keys (1) does not match number of values '
             "(2).",
+        ),
+        (
+            "concat()",
+            "Error in function call",
+            'Call to function "concat" failed: at least one argument is required.',
         ),
         (
             'zipmap(["a"], "b")',
