@@ -959,6 +959,8 @@ class _Evaluator:
                 return DYNAMIC_UNKNOWN
             sub: list[Diagnostic] = []
             v = _Evaluator(sub).eval(arg, ctx)
+            if self._static_reference_errors(sub):
+                return DYNAMIC_UNKNOWN
             if _has_errors(sub):
                 failures.extend(sub)
                 continue
@@ -996,11 +998,20 @@ class _Evaluator:
             return unknown(BOOL)
         sub: list[Diagnostic] = []
         v = _Evaluator(sub).eval(arg, ctx)
+        if self._static_reference_errors(sub):
+            return DYNAMIC_UNKNOWN
         if _has_errors(sub):
             return FALSE
         if not v.is_wholly_known():
             return unknown(BOOL)
         return TRUE
+
+    def _static_reference_errors(self, sub: list[Diagnostic]) -> bool:
+        """Pass on references to things that are not declared: Terraform checks references
+        before it evaluates anything, so try() and can() never get to catch them."""
+        found = [d for d in sub if d.is_error and d.summary in _STATIC_REFERENCE_ERRORS]
+        self.diags.extend(found)
+        return bool(found)
 
     def _dependencies_known(self, expr: ast.Expr, ctx: EvalContext) -> bool:
         # try/can cannot decide while something the expression refers to is still unknown.
@@ -1012,6 +1023,19 @@ class _Evaluator:
             if not v.is_wholly_known():
                 return False
         return True
+
+
+# What a reference to an undeclared name is reported as (by the scope's on_missing, or for
+# var.NAME and local.NAME): mistakes in the configuration itself, not failures of a value.
+_STATIC_REFERENCE_ERRORS = frozenset(
+    {
+        "Invalid reference",
+        "Reference to undeclared resource",
+        "Reference to undeclared input variable",
+        "Reference to undeclared local value",
+        "Reference to undeclared module",
+    }
+)
 
 
 class _Failed(Value):
