@@ -33,6 +33,7 @@ from mlform.addrs import AbsResourceInstance, Mode, parse_instance
 from mlform.sdk.contract import UNKNOWN
 
 __all__ = [
+    "check_plan_target",
     "ACTION_REASONS",
     "Action",
     "OutputChange",
@@ -501,9 +502,37 @@ def config_digest(files: Mapping[str, bytes]) -> str:
     return "sha256:" + h.hexdigest()
 
 
+def check_plan_target(path: str | Path) -> None:
+    """Raise PlanFileError when a plan cannot be saved at `path`: its folder is missing, it is a
+    folder, or it is a file that is not an mlform plan (a configuration or state file, which
+    `plan -out` must not overwrite)."""
+    target = Path(path)
+    if target.is_dir():
+        raise PlanFileError(f"Cannot save the plan to {target}. It is a folder; give a file name.")
+    parent = target.parent
+    if not parent.is_dir():
+        raise PlanFileError(
+            f"Cannot save the plan to {target}. The folder {parent} does not exist; create it "
+            "first or choose another path."
+        )
+    if target.exists():
+        try:
+            with zipfile.ZipFile(target) as z:
+                is_plan = _PLAN_ENTRY in z.namelist()
+        except (OSError, zipfile.BadZipFile):
+            is_plan = False
+        if not is_plan:
+            raise PlanFileError(
+                f"Cannot save the plan to {target}. That file exists and is not an mlform plan, "
+                "so mlform will not overwrite it (it may be a configuration or a state file). "
+                "Choose another name, such as next.mlplan."
+            )
+
+
 def write_plan(path: str | Path, plan: Plan, config_files: Mapping[str, bytes]) -> None:
     """Save `plan` with the configuration it was made from. The plan's `config_digest` is
     set from the files when it is empty."""
+    check_plan_target(path)
     if not plan.config_digest:
         plan.config_digest = config_digest(config_files)
     body = json.dumps(plan_to_dict(plan), ensure_ascii=False, sort_keys=True).encode()

@@ -63,6 +63,15 @@ def run_plan(
     from mlform.ui.apply_view import ConsoleHooks
 
     color = use_color(kw.get("no_color", False))
+    if out:
+        # Before planning: a bad --out path is refused before any provider is asked anything.
+        from mlform.plans import PlanFileError, check_plan_target
+
+        try:
+            check_plan_target(out)
+        except PlanFileError as exc:
+            summary, _, detail = str(exc).partition(". ")
+            raise DiagnosticsError([_err(summary, detail)]) from None
     ops = Operations(hooks=ConsoleHooks(sys.stderr if as_json else sys.stdout, color))
     options = build_options(mode, kw)
     with interrupt_handler(ops.cancel, echo_err):

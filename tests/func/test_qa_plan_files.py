@@ -81,3 +81,31 @@ def test_planning_options_with_a_saved_plan_are_refused(mlform, write, store, ex
     assert store.count() == 0
     mlform.ok("apply", "p.plan")
     assert [o["value"] for o in store.objects().values()] == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("out", "says"),
+    [
+        ("nodir/p.plan", "Cannot save the plan to nodir/p.plan"),
+        ("adir", "Cannot save the plan to adir"),
+        ("main.mlf.hcl", "That file exists and is not an mlform plan"),
+        ("mlform.state.json", "That file exists and is not an mlform plan"),
+    ],
+)
+def test_plan_out_never_overwrites_what_is_not_a_plan(mlform, write, workdir, out, says) -> None:
+    write(VAR_CONFIG)
+    mlform.ok("apply", "--auto-approve")
+    (workdir / "adir").mkdir()
+    before = {p: (workdir / p).read_bytes() for p in ("main.mlf.hcl", "mlform.state.json")}
+    res = mlform("plan", "--out", out)
+    assert res.code == 1, str(res)
+    assert says in res.err, str(res)
+    assert "internal error" not in res.all
+    assert {p: (workdir / p).read_bytes() for p in before} == before
+
+
+def test_plan_out_replaces_an_older_plan(mlform, write) -> None:
+    write(VAR_CONFIG)
+    mlform.ok("plan", "--out", "p.plan")
+    mlform.ok("plan", "--out", "p.plan", "--var", "x=b")
+    mlform.ok("apply", "p.plan")
