@@ -87,18 +87,28 @@ def _base64encode(args: list[Value], fctx: FunctionContext) -> Value:
     [S],
     STRING,
     description="Compresses a string with gzip and then encodes the result in Base64 encoding.",
-    examples=[('base64gzip("hello world")', '"H4sIAAAAAAAA/8tIzcnJVyjPL8pJAQCFEUoNCwAAAA=="')],
+    examples=[
+        ('base64gzip("hello world")', '"H4sIAAAAAAAA/8pIzcnJVyjPL8pJAQAAAP//AQAA//+FEUoNCwAAAA=="')
+    ],
     notes=[
-        "The compressed bytes are valid gzip but need not be byte-identical to Terraform's, "
-        "whose compressor differs.",
+        "The compressed bytes are valid gzip and framed as Terraform frames them, but for text "
+        "with repeats they need not be byte-identical to Terraform's, whose compressor differs.",
     ],
 )
 def _base64gzip(args: list[Value], fctx: FunctionContext) -> Value:
-    import gzip
+    import struct
+    import zlib
 
-    data = bytearray(gzip.compress(args[0].v.encode("utf-8"), compresslevel=6, mtime=0))
-    data[9] = 0xFF  # "unknown" operating system, as Go's gzip writer puts it
-    return string(base64.b64encode(data).decode("ascii"))
+    raw = args[0].v.encode("utf-8")
+    # Framed as Terraform's Go writer frames it: a header with no time and OS 255 ("unknown"),
+    # the data flushed with a sync marker, then an empty final stored block. For text without
+    # repeats this is byte for byte Terraform's output; otherwise Go's matcher may choose
+    # other (equally valid) back-references.
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+    body = deflate.compress(raw) + deflate.flush(zlib.Z_SYNC_FLUSH) + b"\x01\x00\x00\xff\xff"
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    trailer = struct.pack("<II", zlib.crc32(raw), len(raw) & 0xFFFFFFFF)
+    return string(base64.b64encode(header + body + trailer).decode("ascii"))
 
 
 def _csv_type(args: list[Value]) -> Type:
