@@ -243,13 +243,6 @@ class _Entry:
     inst: Any
 
 
-def _mentions(inst: Any, ident: str | None) -> bool:
-    if not ident:
-        return False
-    text = json.dumps([inst.attributes, inst.lineage], default=str)
-    return ident in text
-
-
 def _serial_edges(state: State) -> tuple[dict[str, _Entry], list[tuple[str, str]]]:
     """Every managed instance by address, and the edges (consumer, input) between them."""
     entries: dict[str, _Entry] = {}
@@ -259,15 +252,44 @@ def _serial_edges(state: State) -> tuple[dict[str, _Entry], list[tuple[str, str]
         by_res.setdefault(res_addr, []).append(addr)
     edges: list[tuple[str, str]] = []
     for addr, e in entries.items():
-        for dep in e.inst.dependencies or []:
-            cands = by_res.get(dep) or ([dep] if dep in entries else [])
-            if len(cands) > 1:
-                named = [c for c in cands if _mentions(e.inst, entries[c].inst.id)]
-                cands = named or cands
-            for c in cands:
-                if c != addr:
-                    edges.append((addr, c))
+        deps = [
+            c
+            for dep in e.inst.dependencies or []
+            for c in (by_res.get(dep) or ([dep] if dep in entries else []))
+        ]
+        deps = [c for c in deps if c != addr]
+        if e.kind in CONTENT_KINDS:
+            # Dependencies say what was evaluated first, which is broader than what a model
+            # was made from (a sweep's runs all wait for every dataset of the module call).
+            # Among content-addressed inputs, lineage keeps the ones whose identity the
+            # record names: a job's datasets and environment, a deployment's model.
+            named = [
+                c
+                for c in deps
+                if entries[c].kind not in CONTENT_KINDS or _names_input(e.inst, entries[c].inst)
+            ]
+            deps = named if named else deps
+        edges.extend((addr, c) for c in dict.fromkeys(deps))
     return entries, edges
+
+
+# Kinds whose identity is their content: a record names exactly the versions it used.
+CONTENT_KINDS = ("dataset", "environment", "training_job", "deployment")
+
+
+def _names_input(consumer: Any, producer: Any) -> bool:
+    """Whether the consumer's record names this producer: its id, or the digest or location of
+    what it produced."""
+    attrs = producer.attributes or {}
+    idents = [
+        producer.id,
+        attrs.get("digest"),
+        attrs.get("model_digest"),
+        attrs.get("model"),
+        attrs.get("uri"),
+    ]
+    text = json.dumps([consumer.attributes, consumer.lineage], default=str)
+    return any(isinstance(i, str) and i and i in text for i in idents)
 
 
 SENSITIVE_SHOWN = "(sensitive value)"

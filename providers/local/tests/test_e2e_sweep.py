@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from e2e_cli import http, project
 
 RUNS = {
@@ -109,13 +108,6 @@ def test_dependencies_reach_through_the_module_and_locals(tmp_path: Path) -> Non
         assert all(lines.index(f"{a}: Destroying...") > done for a in RUNS.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="lineage follows the state's dependencies, which name every resource a block may "
-    "read (dataset.clean and dataset.noisy for each run, every run for the deployment), "
-    "rather than the ones whose content it used",
-)
 def test_lineage_names_only_the_inputs_a_model_was_made_from(tmp_path: Path) -> None:
     with project("sweep", tmp_path) as p:
         p.ok("apply", "-auto-approve")
