@@ -41,6 +41,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Terraform exits 1 on a usage error; click's 2 would read as "changes present" to a script
+# that runs `mlform plan --detailed-exitcode`.
+click.exceptions.UsageError.exit_code = 1
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(n for n, (mod, _) in COMMANDS.items() if _module_exists(mod))

@@ -57,7 +57,7 @@ def test_top_level_help_lists_every_command() -> None:
 
 def test_usage_error_is_not_an_internal_error() -> None:
     result = CliRunner().invoke(cli, ["plan", "--no-such-flag"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # as Terraform: 2 means "changes present" to --detailed-exitcode
     assert "internal error" not in result.output
     assert "No such option" in result.output
 

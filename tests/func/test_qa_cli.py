@@ -3,8 +3,6 @@ exit code 1, never mistaken for "changes present" by a script using --detailed-e
 
 from __future__ import annotations
 
-import pytest
-
 CONFIG = """
 provider "test" { store = "objects.json" }
 resource "test_object" "a" { value = "x" }
@@ -19,12 +17,6 @@ def test_a_var_file_that_is_a_folder_says_so(mlform, write, workdir) -> None:
     assert 'Given variables file "vars" is a folder, not a file.' in res.err
 
 
-@pytest.mark.xfail(
-    reason="click reports usage errors with exit code 2, which --detailed-exitcode uses for "
-    "'changes present'; Terraform exits 1 on a usage error. Changing it touches every "
-    "command's error path and tests that expect 2 (test_help.py, test_state_cmds.py).",
-    strict=True,
-)
 def test_a_usage_error_with_detailed_exitcode_is_not_read_as_changes(mlform, write) -> None:
     write(CONFIG)
     res = mlform("plan", "--detailed-exitcode", "--no-such-flag")

@@ -341,7 +341,7 @@ def test_rm_refuses_when_any_address_matches_nothing() -> None:
 
 def test_rm_needs_an_address() -> None:
     result = run("state", "rm")
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "Missing argument" in result.stderr
 
 
