@@ -165,8 +165,15 @@ class ObjectStore:
         self._objects = {}
         self._by_token = {}
         if snap is not None:
-            text = self.path.read_text(encoding="utf-8")
-            data = json.loads(text) if text.strip() else {}
+            text = self.path.read_text(encoding="utf-8", errors="replace")
+            try:
+                data = json.loads(text) if text.strip() else {}
+            except ValueError as exc:
+                # A store edited by hand: the user's mistake, named, not a crash.
+                raise ProviderError(
+                    f"The test provider's store {self.path} is not valid JSON",
+                    f"{exc}. Fix the file by hand, or delete it to start with no objects.",
+                ) from None
             objects = data.get("objects", {}) if isinstance(data, dict) else {}
             for oid, obj in objects.items():
                 if isinstance(obj, dict):

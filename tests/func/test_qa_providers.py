@@ -4,8 +4,6 @@ constraint, before anything is created."""
 
 from __future__ import annotations
 
-import pytest
-
 CONFIG = """
 mlform {
   required_providers {
@@ -76,12 +74,6 @@ def test_a_broken_lock_file_stops_plan_and_init_rewrites_it(mlform, write, workd
     assert "Plan: 1 to add" in mlform.ok("plan").out
 
 
-@pytest.mark.xfail(
-    reason="the test provider (mlform/testing/provider.py, ObjectStore) raises json's "
-    "JSONDecodeError for a store file edited badly by hand; the engine reports that as an "
-    "internal error instead of a ProviderError naming the file",
-    strict=True,
-)
 def test_a_corrupt_test_provider_store_is_a_provider_error(mlform, write, workdir) -> None:
     write(LOCKED)
     mlform.ok("apply", "--auto-approve")
