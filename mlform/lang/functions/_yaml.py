@@ -341,8 +341,14 @@ def _resolve(tag: str, src: str) -> Value:
         if head in ".+-" or head.isdigit() or short in ("int", "float"):
             if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", plain):
                 return number(plain)
-            m = re.fullmatch(r"(-?)0b([01]+)", plain)
+            # Untagged, Terraform reads 0x and 0o integers (lowercase prefix, any sign) but
+            # leaves 0b as a string; with !!int the binary form counts too.
+            m = re.fullmatch(r"([+-]?)0(x[0-9a-fA-F]+|o[0-7]+)", plain)
             if m:
+                base = 16 if m.group(2)[0] == "x" else 8
+                return number(int(m.group(1) + m.group(2)[1:], base))
+            m = re.fullmatch(r"(-?)0b([01]+)", plain)
+            if m and short in ("int", "float"):
                 return number(int(m.group(1) + m.group(2), 2))
             if short in ("int", "float"):
                 m = re.fullmatch(r"([+-]?)0([xXoO]?)([0-9a-fA-F]+)", plain)

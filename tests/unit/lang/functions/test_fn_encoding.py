@@ -64,7 +64,7 @@ from fnhelp import call, err, ev, same
         ('yamldecode("{on: 1}")', '{ "true" = 1 }'),
         (
             'yamldecode("[1e3, 010, 0x1F, 1_000, .5, 0b101, 1:20]")',
-            '[1000, 10, "0x1F", 1000, 0.5, 5, "1:20"]',
+            '[1000, 10, 31, 1000, 0.5, "0b101", "1:20"]',
         ),
         (
             'yamldecode("[!!str 12, !!int 0x10, !!bool yes, !!binary aGVsbG8=]")',
