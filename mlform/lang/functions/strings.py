@@ -239,7 +239,20 @@ def _join(args: list[Value], fctx: FunctionContext) -> Value:
     examples=[('lower("HELLO")', '"hello"'), ('lower("АЛЛО!")', '"алло!"')],
 )
 def _lower(args: list[Value], fctx: FunctionContext) -> Value:
-    return string(_s(args).lower())
+    return string("".join(_simple_lower(ch) for ch in _s(args)))
+
+
+def _simple_lower(ch: str) -> str:
+    # Go maps rune by rune (no final sigma); only U+0130 lowers to more than one character in
+    # Python, and Go lowers it to a plain "i".
+    low = ch.lower()
+    return low if len(low) == 1 else low[0]
+
+
+def _simple(ch: str, mapped: str) -> str:
+    # Go's case mapping is one rune to one rune: where Python's full mapping would give several
+    # characters ("ß" to "SS"), Go leaves the character as it is.
+    return mapped if len(mapped) == 1 else ch
 
 
 @register(
@@ -251,7 +264,7 @@ def _lower(args: list[Value], fctx: FunctionContext) -> Value:
     examples=[('upper("hello")', '"HELLO"'), ('upper("алло!")', '"АЛЛО!"')],
 )
 def _upper(args: list[Value], fctx: FunctionContext) -> Value:
-    return string(_s(args).upper())
+    return string("".join(_simple(ch, ch.upper()) for ch in _s(args)))
 
 
 def _title_sep(ch: str) -> bool:
@@ -279,7 +292,7 @@ def _title(args: list[Value], fctx: FunctionContext) -> Value:
     out: list[str] = []
     prev = " "
     for ch in _s(args):
-        out.append(ch.title() if _title_sep(prev) else ch)
+        out.append(_simple(ch, ch.title()) if _title_sep(prev) else ch)
         prev = ch
     return string("".join(out))
 
