@@ -158,8 +158,19 @@ def _given_by(rv: RawValue | None) -> str:
 
 
 def _eval_literal(expr: Expr, name: str) -> tuple[Value | None, list[Diagnostic]]:
+    from mlform.lang import ast
     from mlform.lang.eval import EvalContext, evaluate
 
+    calls = [n for n in ast.walk(expr) if isinstance(n, ast.FunctionCall)]
+    if calls:
+        # Values of variables are data, as in Terraform: nothing in them is computed.
+        return None, [
+            error(
+                "Function calls not allowed",
+                f"Functions may not be called here: the value for var.{name} must be a literal value.",
+                calls[0].range,
+            )
+        ]
     value, diags = evaluate(expr, EvalContext())
     if any(d.is_error for d in diags):
         return None, [

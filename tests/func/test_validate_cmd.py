@@ -245,3 +245,12 @@ def test_warm_validate_reuses_the_result_until_a_file_changes(case) -> None:
     r = run(["validate"], d)
     assert r.returncode == 1, "a changed module file must invalidate the cached result"
     assert "Invalid operand" in r.stderr
+
+
+def test_function_calls_are_not_allowed_in_variable_values(tmp_path: Path) -> None:
+    (tmp_path / "main.mlf.hcl").write_text('variable "x" {}\n\noutput "x" {\n  value = var.x\n}\n')
+    (tmp_path / "a.auto.mlfvars.hcl").write_text('x = upper("a")\n')
+    r = run(["plan"], tmp_path)
+    assert r.returncode == 1
+    assert "Function calls not allowed" in r.stderr
+    assert "on a.auto.mlfvars.hcl line 1, column 5:" in r.stderr
