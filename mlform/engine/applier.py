@@ -229,7 +229,7 @@ class Applier(ResourceWalker):
                     self.session.put_instance(addr, pkey, rec)
                 detail = (
                     detail + "\n\n" if detail else ""
-                ) + f"{addr} is tainted: the next plan will replace it."
+                ) + f"{addr} is recorded as tainted: the next plan will create it again."
             self.add_diags([error(about(addr, exc.summary), detail, res.range)])
             return V.DYNAMIC_UNKNOWN, True
         from mlform.lineage.capture import enrich

@@ -18,7 +18,7 @@ def test_failed_create_taints_skips_dependents_and_is_retried(
     assert res.err.count("Error: ") == 2, res.err
     assert "Error: test_object test_object.bad: create failed" in res.err
     assert "Error: test_object test_object.also_bad: create failed" in res.err
-    assert "test_object.bad is tainted: the next plan will replace it." in res.err
+    assert "test_object.bad is recorded as tainted: the next plan will create it again." in res.err
     assert "Apply complete" not in res.out
     # dependents of the failure were never started
     for addr in SKIPPED:
