@@ -291,10 +291,10 @@ def run_on_terminal(mlform, *args: str, answer: str | None) -> tuple[int, str]:
     import subprocess
     import sys
 
-    from conftest import base_env
-
-    env = base_env()
-    env.pop("MLFORM_IN_AUTOMATION")
+    # Not `from conftest import base_env`: with several conftest.py files in the suite, the
+    # name `conftest` may be another folder's module.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFORM_", "TF_"))}
+    env.update({"NO_COLOR": "1", "COLUMNS": "200"})
     master, slave = pty.openpty()
     try:
         proc = subprocess.Popen(
