@@ -3,8 +3,9 @@
 Terraform's patterns are RE2 syntax. Most of it is Python syntax too; the differences handled
 here: `(?<name>...)` groups, `\\z`, `\\Q...\\E` literals, POSIX classes such as `[[:alpha:]]`, `$`
 (which in RE2 matches only at the very end unless `(?m)` is set), and how successive matches
-are found (an empty match right after a match is skipped, as Go does). `\\pL`-style Unicode
-classes are not available.
+are found (an empty match right after a match is skipped, as Go does). Of the Unicode
+classes, only letters and decimal digits (`\\pL`, `\\p{L}`, `\\p{Nd}`, outside brackets) are
+available.
 """
 
 from __future__ import annotations
@@ -54,7 +55,18 @@ def _translate(pattern: str) -> str:
             if nxt == "z" and not in_class:
                 out.append("\\Z")
             elif nxt in "pP":
-                raise PatternError("Unicode character classes (\\p) are not supported")
+                # Python's re has no Unicode classes; letters and decimal digits, the common
+                # ones, can be written with \w and \d (outside a bracket class).
+                m = re.match(r"\\[pP](L|\{L\}|\{Nd\})", pattern[i:])
+                if m is None or in_class:
+                    raise PatternError("Unicode character classes (\\p) are not supported")
+                letters = m.group(1) in ("L", "{L}")
+                if nxt == "p":
+                    out.append("[^\\W\\d_]" if letters else "\\d")
+                else:
+                    out.append("[\\W\\d_]" if letters else "\\D")
+                i += m.end()
+                continue
             else:
                 out.append(pattern[i : i + 2])
             i += 2

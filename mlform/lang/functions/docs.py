@@ -34,7 +34,8 @@ Where mlform cannot match Terraform exactly, it says so:
 
 - `regex`, `regexall` and `replace` take Go RE2 patterns and run them on Python's `re`; named
   groups (`(?P<name>...)` and `(?<name>...)`), `\\z`, `\\Q...\\E` and POSIX classes
-  (`[[:alpha:]]`) are translated, but Unicode classes such as `\\pL` are not supported.
+  (`[[:alpha:]]`) are translated, but of the Unicode classes only `\\pL`/`\\p{L}` and
+  `\\p{Nd}` (outside brackets) are supported.
 - Numbers are always finite: where Terraform would produce an infinity (`log(0, 10)`,
   `yamldecode(".inf")`), mlform reports an error.
 - `base64gzip` produces valid gzip data whose bytes may differ from Terraform's, since the

@@ -198,7 +198,9 @@ def _formatlist(args: list[Value], fctx: FunctionContext) -> Value:
 )
 def _indent(args: list[Value], fctx: FunctionContext) -> Value:
     n = whole(args[0])
-    return string(_s(args, 1).replace("\n", "\n" + " " * max(n, 0)))
+    if n < 0:  # Terraform fails here too (its implementation panics), as a call error
+        raise FunctionError("the spaces argument must not be negative")
+    return string(_s(args, 1).replace("\n", "\n" + " " * n))
 
 
 @register(
@@ -362,7 +364,8 @@ def _regex_return(args: list[Value]) -> Type:
     notes=[
         "It is an error if the pattern does not match; use `regexall` or `can(regex(...))` to test.",
         "A pattern may not mix named and unnamed capture groups.",
-        "Go RE2 syntax is translated to Python's: `\\pL`-style Unicode classes are not supported.",
+        "Go RE2 syntax is translated to Python's: of the Unicode classes only "
+        "`\\pL`, `\\p{L}` and `\\p{Nd}` are supported.",
     ],
 )
 def _regex(args: list[Value], fctx: FunctionContext) -> Value:
