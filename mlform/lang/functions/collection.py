@@ -117,7 +117,8 @@ def _chunklist(args: list[Value], fctx: FunctionContext) -> Value:
     lst = args[0]
     size = whole(args[1], None, "invalid size: ")
     if size < 0:
-        raise FunctionError("the size argument must be positive", 1)
+        # A plain failure in cty, hence "Error in function call".
+        raise FunctionError("the size argument must be positive")
     elems = lst.elements()
     if not elems:
         return Value(ListType(lst.type), ())

@@ -217,8 +217,8 @@ def test_collection(src: str, expected: str) -> None:
         ),
         (
             'chunklist(["a"], -1)',
-            "Invalid function argument",
-            'Invalid value for "size" parameter: the size argument must be positive.',
+            "Error in function call",
+            'Call to function "chunklist" failed: the size argument must be positive.',
         ),
         (
             'flatten("a")',
