@@ -53,6 +53,14 @@ RANGE_ZERO_STEP = (
     "mlform refuses a zero step as an invalid argument at once; Terraform 1.0.3 runs into its "
     "1024-values limit (an error in both)"
 )
+INFINITY = (
+    "mlform's numbers are exact decimals and always finite: where Terraform gives an infinity, "
+    "mlform reports an error"
+)
+NEGATIVE_NEWBITS = (
+    "cidrsubnet with negative newbits widens the prefix in Terraform 1.0.3 (no check); mlform "
+    "refuses it, as the documentation says newbits extends the prefix"
+)
 
 # expression -> (reason, what mlform prints for it: its answer, or !Summary for an error).
 DIFFERENCES: dict[str, tuple[str, str]] = {
@@ -91,6 +99,11 @@ DIFFERENCES: dict[str, tuple[str, str]] = {
     "0 * -1": (NEGATIVE_ZERO, "0"),
     "range(1, 3, 0)": (RANGE_ZERO_STEP, "!Invalid function argument"),
     "nonsensitive(1)": (NONSENSITIVE, "1"),
+    "log(0, 10)": (INFINITY, "!Error in function call"),
+    "log(10, 1)": (INFINITY, "!Error in function call"),
+    'tonumber("Inf")': (INFINITY, "!Invalid function argument"),
+    'jsondecode("-0")': (NEGATIVE_ZERO, "0"),
+    'cidrsubnet("10.0.0.0/24", -1, 0)': (NEGATIVE_NEWBITS, "!Error in function call"),
     "[1, 2": (MULTI_LINE, "!Unterminated tuple constructor expression"),
 }
 
