@@ -8,6 +8,7 @@ expression is listed in DIFFERENCES with the reason (and in docs/language.md).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -181,3 +182,27 @@ def test_recording_still_matches_live_terraform(expr: str, answer: str, tmp_path
         assert f"Error: {answer[1:]}" in proc.stderr
     else:
         assert proc.stdout.rstrip("\n") == answer
+
+
+def test_json_form_fails_exactly_where_terraform_fails(tmp_path: Path) -> None:
+    # `--json` gives one line per expression: a value where Terraform printed one, the same
+    # error summary where it failed.
+    here = os.getcwd()
+    wrong = []
+    try:
+        for expr, answer in RECORDED:
+            expected = DIFFERENCES[expr][1] if expr in DIFFERENCES else answer
+            result = CliRunner().invoke(
+                cli, ["-C", str(tmp_path), "console", "--json"], input=expr + "\n"
+            )
+            lines = result.stdout.splitlines()
+            got = json.loads(lines[0]) if len(lines) == 1 else {"lines": lines}
+            if expected.startswith("!"):
+                ok = got.get("error") == expected[1:]
+            else:
+                ok = "value" in got and "type" in got and "error" not in got
+            if not ok:
+                wrong.append((expr, expected, got))
+    finally:
+        os.chdir(here)
+    assert not wrong, wrong[:5]
