@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlform.diagnostics import Diagnostic, Range, error, suggestion
+from mlform.diagnostics import Diagnostic, Range, error
 from mlform.sdk import Context, Kind, Provider, ProviderError
 from mlform.sdk.plugins import PluginError, load_provider
 from mlform.sdk.schema import KindSchema, kind_schema
@@ -57,19 +57,10 @@ class ProviderManager:
         kinds = cls.kinds
         kind_cls = kinds.get(rtype)
         if kind_cls is None or bool(getattr(kind_cls, "is_data", False)) != (mode == "data"):
-            candidates = [
-                k
-                for k, c in kinds.items()
-                if bool(getattr(c, "is_data", False)) == (mode == "data")
-            ]
-            what = "data source" if mode == "data" else "resource type"
-            return None, [
-                error(
-                    f"Invalid {what}",
-                    f'The provider "{ptype}" does not support {what} "{rtype}".{suggestion(rtype, candidates)}',
-                    subject,
-                )
-            ]
+            from mlform.engine.schema_cache import invalid_kind
+
+            pairs = [(k, bool(getattr(c, "is_data", False))) for k, c in kinds.items()]
+            return None, [invalid_kind(ptype, rtype, mode, pairs, subject)]
         key = (ptype, rtype)
         schema = self._schemas.get(key)
         if schema is None:

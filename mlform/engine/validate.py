@@ -15,47 +15,60 @@ from mlform.config.loader import load_config
 from mlform.config.model import Module
 from mlform.config.variables import collect, resolve
 from mlform.diagnostics import Diagnostic
+from mlform.engine.body import eval_body
 from mlform.engine.graph import ProviderNode, ResourceNode, build_graph
+from mlform.engine.schema_cache import portable_schema
 from mlform.engine.scope import EvalState, Expansion
 from mlform.engine.walk import NodeFailed, Walker, WalkSettings
 from mlform.lang import values as V
 
 if TYPE_CHECKING:
     from mlform.engine.providers import KindInfo
+    from mlform.sdk.schema_types import BodySchema
 
 
 class ValidateWalker(Walker):
     def configure_provider(self, node: ProviderNode, config: dict[str, Any], subject: Any) -> None:
         from mlform.diagnostics import error
-        from mlform.sdk.schema import validate_model
 
-        cls = self.providers.provider_class(node.type)
-        if cls is None:
-            return  # reported once, at the resources that need it
-        problems = [
-            p for p in validate_model(cls.config, config) if "unknown" not in p.message.lower()
-        ]
+        if config:
+            from mlform.sdk.schema import validate_model
+
+            cls = self.providers.provider_class(node.type)
+            if cls is None:
+                return  # reported once, at the resources that need it
+            messages = [p.message for p in validate_model(cls.config, config)]
+        else:
+            # No provider block, or an empty one: the answer is the same every run, and the
+            # schema cache keeps it, so that the provider need not be imported.
+            found = self.providers.empty_config_problems(node.type)
+            if found is None:
+                return
+            messages = found
+        problems = [m for m in messages if "unknown" not in m.lower()]
         if problems:
             self.add_diags(
                 error(
                     "Invalid provider configuration",
-                    f'provider "{node.local_name}": {p.message}',
+                    f'provider "{node.local_name}": {m}',
                     subject,
                 )
-                for p in problems
+                for m in problems
             )
             raise NodeFailed(str(node))
 
     def visit_resource(self, node: ResourceNode) -> None:
         module, res = self.resource_config(node)
         pnode = self.cg.resource_provider[node.addr]
-        info = None
-        if self.providers.provider_class(pnode.type) is not None:
-            info, _ = self.kind_for(node, res)
+        schema: BodySchema | None = None
+        if self.providers.installed(pnode.type):
+            kind, diags = self.providers.kind_schema(pnode.type, res.type, res.mode, res.range)
+            self.add_diags(diags)
+            schema = kind.args if kind is not None else None
         elif res.is_portable:
             # The portable kinds' arguments are the same on every provider: check them even
             # before the chosen provider is installed.
-            info = portable_kind_info(res.type)
+            schema = portable_schema(res.type).args
         failed = False
         for mi in self.instances(node.addr.module):
             exp = self.expand_resource(mi, res)
@@ -66,8 +79,10 @@ class ValidateWalker(Walker):
                 extra["each"] = V.object_of(
                     {"key": V.unknown(V.string("").type), "value": V.DYNAMIC_UNKNOWN}
                 )
-            _, bad = self.eval_resource_body(mi, res, info, extra, pnode.type)
-            failed |= bad
+            # As `eval_resource_body`, with the schema alone (no provider class is loaded).
+            ctx = self.evals.scope(mi, self._body_travs(res), extra)
+            _, diags = eval_body(res.body, schema, ctx, res.range, pnode.type)
+            failed |= self.add_diags(diags)
             self.evals.expose_resource(
                 mi, res.addr, Expansion("unknown") if exp.mode != "single" else exp, {}
             )
@@ -125,13 +140,13 @@ def _validate(workdir: Path, var_args: list[Any] | None) -> tuple[Module | None,
             if node in cg.graph:
                 cg.graph.remove_node(node)
     evals = EvalState(cg.modules, workdir, "default")
-    # Providers (and pydantic with them) are imported only by a configuration that has resources
-    # or provider blocks; a walk without such nodes never asks for them.
+    # Providers (and pydantic with them) are imported only when the schema cache cannot answer
+    # (see `schema_cache`), and only by a configuration that has resources or provider blocks.
     providers: Any = None
     if any(isinstance(n, (ResourceNode, ProviderNode)) for n in cg.graph.nodes()):
-        from mlform.engine.providers import ProviderManager
+        from mlform.engine.schema_cache import ValidateProviders
 
-        providers = ProviderManager(workdir, workdir / ".mlform")
+        providers = ValidateProviders(workdir, workdir / ".mlform")
     # One visit at a time: validate calls no provider and waits on nothing, so worker threads
     # would only add lock hand-offs between the GIL-bound visits.
     settings = WalkSettings(parallelism=1, allow_unknown_expansion=True)

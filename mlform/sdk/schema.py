@@ -21,7 +21,7 @@ import functools
 import types
 import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Literal
@@ -44,87 +44,22 @@ from mlform.lang.types import (
     Type,
 )
 from mlform.sdk.contract import UNKNOWN
+from mlform.sdk.schema_types import (  # re-exported: they used to be defined here
+    AttributeSchema,
+    BlockSchema,
+    BodySchema,
+    KindSchema,
+    Nesting,
+)
 
 if TYPE_CHECKING:
     from mlform.sdk.contract import Kind, Provider
 
 Path = list[str | int]
-Nesting = Literal["single", "list", "set"]
 
 
 class SchemaError(TypeError):
     """A model uses a Python type that has no mlform equivalent (a bug in the provider)."""
-
-
-@dataclass(frozen=True)
-class AttributeSchema:
-    """One attribute (an argument the user writes, or an attribute the provider computes)."""
-
-    name: str  # as written in HCL (the field's alias when it has one)
-    py_name: str  # the pydantic field name
-    type: Type
-    required: bool = False
-    computed: bool = False
-    replace: bool = False
-    sensitive: bool = False
-    description: str = ""
-    default: Any = None  # JSON-able default for an optional argument (None when none)
-    # For an object-typed attribute written as a nested model: its own schema, so that
-    # sensitive and replace marks inside it are found.
-    nested: BodySchema | None = None
-
-
-@dataclass(frozen=True)
-class BlockSchema:
-    """A nested block (`health_check { ... }`), possibly repeated."""
-
-    name: str
-    py_name: str
-    nesting: Nesting
-    body: BodySchema
-    min_items: int = 0
-    max_items: int = 0  # 0: no limit
-    replace: bool = False
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class BodySchema:
-    attributes: dict[str, AttributeSchema] = field(default_factory=dict)
-    blocks: dict[str, BlockSchema] = field(default_factory=dict)
-    description: str = ""
-
-    def names(self) -> list[str]:
-        return [*self.attributes, *self.blocks]
-
-    def get(self, name: str) -> AttributeSchema | BlockSchema | None:
-        return self.attributes.get(name) or self.blocks.get(name)
-
-    def type(self) -> ObjectType:
-        """The object type of a value of this body: blocks become objects or lists of them."""
-        attrs: dict[str, Type] = {n: a.type for n, a in self.attributes.items()}
-        optional = {n for n, a in self.attributes.items() if not a.required}
-        for n, b in self.blocks.items():
-            inner = b.body.type()
-            if b.nesting == "single":
-                attrs[n] = inner
-                if b.min_items == 0:
-                    optional.add(n)
-            elif b.nesting == "set":
-                attrs[n] = SetType(inner)
-                optional.add(n)
-            else:
-                attrs[n] = ListType(inner)
-                optional.add(n)
-        return ObjectType.of(attrs, optional)
-
-
-@dataclass(frozen=True)
-class KindSchema:
-    args: BodySchema
-    attrs: BodySchema
-    description: str = ""
-    is_data: bool = False
 
 
 # -- deriving schemas ------------------------------------------------------------------------------
