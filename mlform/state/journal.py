@@ -34,6 +34,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,7 @@ class Journal:
         self._syncing = False
         self._cond = threading.Condition()
         self._local = threading.local()
+        self._syncer: ThreadPoolExecutor | None = None
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -208,6 +210,29 @@ class Journal:
                 if upto:
                     self._sync_to(upto)
 
+    @contextlib.contextmanager
+    def deferred_background(self) -> Iterator[None]:
+        """Like `deferred`, but the block's appends are made durable by a background sync
+        instead of the caller waiting for it: for an intent record written just before a
+        slow call (a create sent to a provider), whose sync then overlaps the call. The
+        entry is in the file, so it survives the process being killed; the next synced
+        append from any thread waits for it too."""
+        self._local.depth = getattr(self._local, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            self._local.depth -= 1
+            if self._local.depth == 0:
+                upto, self._local.upto = getattr(self._local, "upto", 0), 0
+                if upto:
+                    with self._cond:
+                        if self._syncer is None:
+                            self._syncer = ThreadPoolExecutor(
+                                max_workers=1, thread_name_prefix="mlform-journal"
+                            )
+                        syncer = self._syncer
+                    syncer.submit(self._sync_to, upto)
+
     def _sync_to(self, end: int) -> None:
         """Wait until the first `end` bytes are durable, running the sync if no thread is."""
         with self._cond:
@@ -234,6 +259,9 @@ class Journal:
         self._sync_to(end)
 
     def close(self) -> None:
+        syncer, self._syncer = self._syncer, None
+        if syncer is not None:
+            syncer.shutdown(wait=True)
         with self._cond:
             # Never close the file under a sync in flight.
             while self._syncing:

@@ -234,15 +234,24 @@ class StateSession:
         self.journal.append(entry)
         self._dirty = True
 
-    @_serialized
     def begin_create(self, addr: AbsResourceInstance | str, token: str, provider: str) -> None:
-        """Record, durably, that a create is about to be sent with this idempotency token."""
+        """Record that a create is about to be sent with this idempotency token. The entry is
+        written before the provider is called, so a killed process leaves it behind; its sync
+        to disk runs while the call is in flight, and the `put_instance` of the result waits
+        for it, so the create is durable once its result is."""
         key = str(as_instance(addr))
         p = PendingCreate(addr=key, token=token, provider=provider, at=now_iso())
-        self._record(
-            {"op": "begin_create", "addr": key, "token": token, "provider": provider, "at": p.at}
-        )
-        self.state.add_pending(p)
+        with self.journal.deferred_background(), self._mutex:
+            self._record(
+                {
+                    "op": "begin_create",
+                    "addr": key,
+                    "token": token,
+                    "provider": provider,
+                    "at": p.at,
+                }
+            )
+            self.state.add_pending(p)
 
     @_serialized
     def put_instance(

@@ -77,7 +77,8 @@ def _module(m: Module, provider_of: dict[str, str]) -> dict[str, Any]:
         for name, v in sorted(m.variables.items()):
             entry = {}
             default = static_value(v.default) if v.default is not None else None
-            if default is not None:
+            if default is not None and not v.sensitive:
+                # A sensitive variable's default stays out of the plan, as its value does.
                 entry["default"] = default.to_json()
             if v.description:
                 entry["description"] = v.description

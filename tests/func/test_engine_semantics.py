@@ -308,10 +308,14 @@ resource "test_object" "a" { value = "a" }
 """
     )
     mlform.ok("apply", "--auto-approve")
-    (workdir / "objects.json").write_text("{not json")  # a provider that breaks
+    # A provider that breaks in a way it does not report: its journal is a folder.
+    journal = workdir / "objects.json.journal"
+    if journal.exists():
+        journal.unlink()
+    journal.mkdir()
     res = mlform("plan")
     assert res.code == 1, str(res)
-    assert "test_object.a" in res.err and "JSONDecodeError" in res.err
+    assert "test_object.a" in res.err and "IsADirectoryError" in res.err
     assert "MLFORM_LOG=debug" in res.err
     assert "Traceback" not in res.all and "No changes" not in res.out
     debug = mlform("plan", env={"MLFORM_LOG": "debug"})
