@@ -20,6 +20,8 @@ def command(as_json: bool) -> None:
       mlform version --json
     """
     if as_json:
-        click.echo(json.dumps({"mlform_version": __version__, "python_version": platform.python_version()}))
+        click.echo(
+            json.dumps({"mlform_version": __version__, "python_version": platform.python_version()})
+        )
     else:
         click.echo(f"mlform v{__version__}")
