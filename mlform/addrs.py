@@ -341,4 +341,7 @@ def target_contains(target: Target, inst: AbsResourceInstance) -> bool:
 def _steps_cover(want: tuple[ModuleStep, ...], have: tuple[ModuleStep, ...], prefix: bool) -> bool:
     if len(want) > len(have) or (not prefix and len(want) != len(have)):
         return False
-    return all(w.name == h.name and (w.key is None or w.key == h.key) for w, h in zip(want, have, strict=False))
+    return all(
+        w.name == h.name and (w.key is None or w.key == h.key)
+        for w, h in zip(want, have, strict=False)
+    )

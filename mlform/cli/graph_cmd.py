@@ -8,9 +8,18 @@ from mlform.cli.options import ordered_var_args, var_options
 
 
 @click.command("graph")
-@click.option("--format", "fmt", type=click.Choice(["dot", "mermaid"]), default="dot", show_default=True)
-@click.option("--plan", "with_plan", is_flag=True, help="Plan first and show each resource's planned action.")
-@click.option("--all", "show_all", is_flag=True, help="Include variables, locals and outputs, not only resources and modules.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["dot", "mermaid"]), default="dot", show_default=True
+)
+@click.option(
+    "--plan", "with_plan", is_flag=True, help="Plan first and show each resource's planned action."
+)
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="Include variables, locals and outputs, not only resources and modules.",
+)
 @var_options
 def command(fmt: str, with_plan: bool, show_all: bool) -> None:
     """Draw the dependency graph: which resources wait for which.
@@ -66,7 +75,7 @@ def command(fmt: str, with_plan: bool, show_all: bool) -> None:
         return f"{act} {text}" if act else text
 
     if fmt == "dot":
-        click.echo("digraph mlform {\n  rankdir = \"RL\";\n  node [shape = box];")
+        click.echo('digraph mlform {\n  rankdir = "RL";\n  node [shape = box];')
         for n in sorted(nodes, key=str):
             click.echo(f'  "{n}" [label = "{label(n)}"];')
         for a, b in sorted(edges):

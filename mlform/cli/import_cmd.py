@@ -11,7 +11,13 @@ from mlform.cli.run_options import parse_duration
 @click.command("import")
 @click.argument("address")
 @click.argument("object_id", metavar="ID")
-@click.option("--lock-timeout", default="0s", show_default=True, metavar="DURATION", help="How long to wait for a state lock.")
+@click.option(
+    "--lock-timeout",
+    default="0s",
+    show_default=True,
+    metavar="DURATION",
+    help="How long to wait for a state lock.",
+)
 @var_options
 def command(address: str, object_id: str, lock_timeout: str) -> None:
     """Adopt an existing object into the state at ADDRESS, which the configuration must
@@ -36,4 +42,6 @@ def command(address: str, object_id: str, lock_timeout: str) -> None:
     with ops.open_session("import", lock_timeout=parse_duration(lock_timeout)) as sess:
         st = import_resource(ops, loaded, sess, addr, object_id)
         sess.commit({"operation": "import", "summary": f"imported {addr}"})
-    click.echo(f"{addr}: Import prepared! id={st.id}\n\nImport successful!\n\nThe resource is now managed by mlform; run mlform plan to compare it with its configuration.")
+    click.echo(
+        f"{addr}: Import prepared! id={st.id}\n\nImport successful!\n\nThe resource is now managed by mlform; run mlform plan to compare it with its configuration."
+    )

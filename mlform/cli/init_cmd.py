@@ -10,8 +10,19 @@ from mlform.cli.common import CommandFailed, print_diagnostics, use_color
 
 
 @click.command("init")
-@click.option("--upgrade", is_flag=True, help="Fetch modules again and record the installed provider versions anew.")
-@click.option("--backend", "use_backend", type=bool, default=True, metavar="BOOL", help="Prepare the backend (--backend=false skips).")
+@click.option(
+    "--upgrade",
+    is_flag=True,
+    help="Fetch modules again and record the installed provider versions anew.",
+)
+@click.option(
+    "--backend",
+    "use_backend",
+    type=bool,
+    default=True,
+    metavar="BOOL",
+    help="Prepare the backend (--backend=false skips).",
+)
 @click.option("--no-color", is_flag=True, help="Print without colors.")
 def command(upgrade: bool, use_backend: bool, no_color: bool) -> None:
     """Prepare this folder: fetch modules from git into .mlform/modules, check that every
@@ -54,10 +65,16 @@ def command(upgrade: bool, use_backend: bool, no_color: bool) -> None:
         note = "" if before is None or before.version == p.version else f" (was {before.version})"
         click.echo(f"- {p.name}: {p.distribution} {p.version}{note}")
     if previous and not upgrade:
-        changed = [p for p in locked if p.name in previous and previous[p.name].version != p.version]
+        changed = [
+            p for p in locked if p.name in previous and previous[p.name].version != p.version
+        ]
         if changed:
-            names = ", ".join(f"{p.name} {previous[p.name].version} -> {p.version}" for p in changed)
-            click.echo(f"\nThe installed providers differ from {LOCK_FILE} ({names}); recording the installed ones. Use --upgrade to make this explicit.")
+            names = ", ".join(
+                f"{p.name} {previous[p.name].version} -> {p.version}" for p in changed
+            )
+            click.echo(
+                f"\nThe installed providers differ from {LOCK_FILE} ({names}); recording the installed ones. Use --upgrade to make this explicit."
+            )
     write_lock(workdir, locked)
     click.echo(f"\nWrote {LOCK_FILE}.")
     if use_backend:
@@ -67,4 +84,6 @@ def command(upgrade: bool, use_backend: bool, no_color: bool) -> None:
         backend = ops.backend()
         backend.require_workspace(ops.workspace) if ops.workspace == "default" else None
         click.echo(f"\nBackend: {backend.describe(ops.workspace)}")
-    click.echo("\nmlform has been successfully initialized! Run mlform plan to see what would change.")
+    click.echo(
+        "\nmlform has been successfully initialized! Run mlform plan to see what would change."
+    )

@@ -11,7 +11,12 @@ import click
 @click.command("logs")
 @click.argument("address")
 @click.option("--tail", "tail", type=int, default=0, help="Only the last N lines.")
-@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines as they are written (Ctrl-C to stop).")
+@click.option(
+    "-f",
+    "--follow",
+    is_flag=True,
+    help="Keep printing new lines as they are written (Ctrl-C to stop).",
+)
 def command(address: str, tail: int, follow: bool) -> None:
     """Show the log of a training job's last run or a deployment's server.
 
@@ -33,13 +38,29 @@ def command(address: str, tail: int, follow: bool) -> None:
     state = read_state(ops.backend(), ops.workspace)
     rec = state.instance(addr)
     if rec is None:
-        raise DiagnosticsError([error("No such resource instance", f"{addr} is not in the state. Run mlform state list to see what is.")])
+        raise DiagnosticsError(
+            [
+                error(
+                    "No such resource instance",
+                    f"{addr} is not in the state. Run mlform state list to see what is.",
+                )
+            ]
+        )
     path = rec.attributes.get("log_path") or (rec.private or {}).get("log_path")
     if not path:
-        raise DiagnosticsError([error("No log recorded", f"{addr} has no log: only training jobs and deployments keep one.")])
+        raise DiagnosticsError(
+            [
+                error(
+                    "No log recorded",
+                    f"{addr} has no log: only training jobs and deployments keep one.",
+                )
+            ]
+        )
     p = Path(path)
     if not p.is_file():
-        raise DiagnosticsError([error("Log file missing", f"The log of {addr} was at {p}, which no longer exists.")])
+        raise DiagnosticsError(
+            [error("Log file missing", f"The log of {addr} was at {p}, which no longer exists.")]
+        )
     lines = p.read_text(errors="replace").splitlines()
     for line in lines[-tail:] if tail else lines:
         click.echo(line)

@@ -40,12 +40,22 @@ def command(ctx: click.Context) -> None:
             names = {p.name for p in installed}
             click.echo("\nThis configuration uses:")
             for name, constraints in sorted(providers_used(root).items()):
-                mark = "" if name in names else "   (not installed: pip install mlform-provider-" + name + ")"
+                mark = (
+                    ""
+                    if name in names
+                    else "   (not installed: pip install mlform-provider-" + name + ")"
+                )
                 click.echo(f"  {name}{' ' + constraints if constraints else ''}{mark}")
 
 
 @command.command("schema")
-@click.option("--json", "as_json", is_flag=True, required=True, help="Print every installed provider's schema as JSON.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    required=True,
+    help="Print every installed provider's schema as JSON.",
+)
 def schema(as_json: bool) -> None:
     """Print the schemas of every installed provider (their configuration and kinds)."""
     from mlform.sdk.plugins import PluginError, installed_providers, load_provider

@@ -77,7 +77,9 @@ class TemplateInterp(TemplatePart):
 class TemplateIf(TemplatePart):
     __slots__ = ("cond", "then", "else_")
 
-    def __init__(self, cond: Expr, then: list[TemplatePart], else_: list[TemplatePart] | None, range: Range):
+    def __init__(
+        self, cond: Expr, then: list[TemplatePart], else_: list[TemplatePart] | None, range: Range
+    ):
         self.cond = cond
         self.then = then
         self.else_ = else_
@@ -88,7 +90,12 @@ class TemplateFor(TemplatePart):
     __slots__ = ("key_var", "value_var", "collection", "body")
 
     def __init__(
-        self, key_var: str | None, value_var: str, collection: Expr, body: list[TemplatePart], range: Range
+        self,
+        key_var: str | None,
+        value_var: str,
+        collection: Expr,
+        body: list[TemplatePart],
+        range: Range,
     ):
         self.key_var = key_var
         self.value_var = value_var
@@ -232,7 +239,9 @@ class Splat(Expr):
 class FunctionCall(Expr):
     __slots__ = ("name", "args", "expand_final", "name_range")
 
-    def __init__(self, name: str, args: list[Expr], expand_final: bool, range: Range, name_range: Range):
+    def __init__(
+        self, name: str, args: list[Expr], expand_final: bool, range: Range, name_range: Range
+    ):
         self.name = name
         self.args = args
         self.expand_final = expand_final
@@ -402,7 +411,9 @@ def _traversals(expr: Expr, bound: frozenset[str]) -> Iterator[ScopeTraversal]:
         yield from _traversals(child, bound)
 
 
-def _template_traversals(parts: list[TemplatePart], bound: frozenset[str]) -> Iterator[ScopeTraversal]:
+def _template_traversals(
+    parts: list[TemplatePart], bound: frozenset[str]
+) -> Iterator[ScopeTraversal]:
     for p in parts:
         if isinstance(p, TemplateInterp):
             yield from _traversals(p.expr, bound)

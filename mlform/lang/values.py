@@ -41,7 +41,9 @@ from mlform.lang.types import (
 SENSITIVE = "sensitive"
 
 # Terraform's numbers are 512-bit big floats; 160 significant digits is a little more.
-NUMBER_CONTEXT = decimal.Context(prec=160, rounding=decimal.ROUND_HALF_EVEN, Emax=999999, Emin=-999999)
+NUMBER_CONTEXT = decimal.Context(
+    prec=160, rounding=decimal.ROUND_HALF_EVEN, Emax=999999, Emin=-999999
+)
 NO_MARKS: frozenset[str] = frozenset()
 
 
@@ -216,7 +218,9 @@ class Value:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Value):
             return NotImplemented
-        return self.type == other.type and self.marks == other.marks and _payload_eq(self.v, other.v)
+        return (
+            self.type == other.type and self.marks == other.marks and _payload_eq(self.v, other.v)
+        )
 
     def __hash__(self) -> int:
         v = self.v

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 CHAIN = """
 provider "test" { store = "objects.json" }
 resource "test_object" "a" { value = "a" }
