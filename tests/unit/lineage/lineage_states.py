@@ -100,7 +100,11 @@ def make_state(
                 {
                     "id": "deploy-1",
                     "dependencies": ["cluster.box", "environment.sk", "training_job.digits"],
-                    "attributes": {"model_digest": model, "environment": ENV, "endpoint": "http://127.0.0.1:1"},
+                    "attributes": {
+                        "model_digest": model,
+                        "environment": ENV,
+                        "endpoint": "http://127.0.0.1:1",
+                    },
                     "lineage": {"code_digest": CODE},
                 },
             ),
