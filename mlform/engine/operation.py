@@ -316,13 +316,15 @@ class Operations:
                         )
                     continue
                 after = value_to_data(value) if value is not None else UNKNOWN
-                sens = out.sensitive or (value is not None and value.has_mark_deep("sensitive"))
+                hidden = out.sensitive or (value is not None and value.has_mark_deep("sensitive"))
                 if prior_out is None:
-                    outputs.append(OutputChange(name, Action.CREATE, None, after, sens))
+                    outputs.append(OutputChange(name, Action.CREATE, None, after, hidden))
                 elif data_has_unknown(after) or prior_out.value != after:
-                    outputs.append(OutputChange(name, Action.UPDATE, prior_out.value, after, sens))
+                    outputs.append(
+                        OutputChange(name, Action.UPDATE, prior_out.value, after, hidden)
+                    )
                 else:
-                    outputs.append(OutputChange(name, Action.NOOP, prior_out.value, after, sens))
+                    outputs.append(OutputChange(name, Action.NOOP, prior_out.value, after, hidden))
             for name, prior_out in prior.outputs.items():
                 if name not in root_cfg:
                     outputs.append(
