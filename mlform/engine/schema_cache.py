@@ -158,6 +158,10 @@ def _source_fingerprint(top_module: str) -> str:
     if spec is None:
         return "?"
     roots = list(spec.submodule_search_locations or ([spec.origin] if spec.origin else []))
+    return _files_fingerprint(roots)
+
+
+def _files_fingerprint(roots: Iterable[str]) -> str:
     h = hashlib.sha256()
     for root in sorted(roots):
         if os.path.isfile(root):
@@ -176,13 +180,17 @@ def _source_fingerprint(top_module: str) -> str:
     return h.hexdigest()
 
 
+# The parts of mlform that the cached answers come from: the SDK (contract, schema derivation,
+# the messages of `validate_model`), the type system, the portable kinds and the built-in test
+# provider. Other edits to a checkout leave the cache alone.
+_MLFORM_SOURCES = ("sdk", "kinds", "testing", "lang/types.py", "diagnostics.py")
+
 _mlform_key: str | None = None
 
 
 def _mlform_part() -> str:
-    """mlform's own share of every key: its version, and its sources when it runs from a
-    checkout (the schemas are derived by mlform's code, and a checkout's version does not move
-    when that code does)."""
+    """mlform's own share of every key: its version, and the sources the schemas come from when
+    it runs from a checkout (whose version does not move when that code does)."""
     global _mlform_key
     if _mlform_key is None:
         import mlform
@@ -190,7 +198,9 @@ def _mlform_part() -> str:
         package = os.path.dirname(os.path.abspath(mlform.__file__))
         checkout = os.path.exists(os.path.join(os.path.dirname(package), "pyproject.toml"))
         _mlform_key = f"{FORMAT}\0{__version__}\0" + (
-            _source_fingerprint("mlform") if checkout else ""
+            _files_fingerprint(os.path.join(package, p) for p in _MLFORM_SOURCES)
+            if checkout
+            else ""
         )
     return _mlform_key
 
