@@ -230,7 +230,12 @@ class Applier(ResourceWalker):
                 detail = (
                     detail + "\n\n" if detail else ""
                 ) + f"{addr} is recorded as tainted: the next plan will create it again."
-            self.add_diags([error(about(addr, exc.summary), detail, res.range)])
+            subject = res.range
+            attribute = getattr(exc, "attribute", None)
+            if attribute and attribute in res.body.attributes:
+                # The provider named the argument at fault (a package that does not exist).
+                subject = res.body.attributes[attribute].expr.range
+            self.add_diags([error(about(addr, exc.summary), detail, subject)])
             return V.DYNAMIC_UNKNOWN, True
         from mlform.lineage.capture import enrich
 

@@ -401,8 +401,7 @@ def _install(
                 env=env,
             )
             if rc != 0:
-                summary, _name = explain_install_failure(tail)
-                raise ProviderError(summary, tail[-3000:])
+                raise install_failure(tail, tmp)
         return "uv"
     ctx.log(f"creating a virtual environment with Python {interpreter.version} (venv)")
     rc, tail = _stream([interpreter.path, "-m", "venv", str(tmp)], ctx, env=env)
@@ -425,9 +424,18 @@ def _install(
             env=env,
         )
         if rc != 0:
-            summary, _name = explain_install_failure(tail)
-            raise ProviderError(summary, tail[-3000:])
+            raise install_failure(tail, tmp)
     return "pip"
+
+
+def install_failure(tail: str, tmp: Path) -> ProviderError:
+    """The installer's failure as the user's problem: which package, pointing at `packages`
+    when one is named; the build folder, removed by now, is not quoted."""
+    summary, name = explain_install_failure(tail)
+    detail = tail[-3000:].replace(str(tmp), "<the new environment>")
+    if name:
+        return ConfigError(summary, detail, attribute="packages")
+    return ProviderError(summary, detail)
 
 
 # -- the kind -----------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def test_a_failing_job_is_tainted_with_its_last_log_lines(tmp_path: Path) -> Non
         # The last lines of its output, not the first ones.
         assert "ValueError: the labels column is missing" in r.err
         assert "step 39" in r.err and "step 0\n" not in r.err
-        assert "training_job.bad is tainted" in r.err
+        assert "training_job.bad is recorded as tainted" in r.err
 
         assert set(p.state_list()) == BASE | {"training_job.bad"}
         show = p.ok("state", "show", "training_job.bad")
