@@ -114,6 +114,9 @@ def test_a_package_that_does_not_exist(tmp_path: Path) -> None:
         )
         r = p.fails("apply", "-auto-approve")
         assert 'package "mlform-surely-not-a-package-e2e" was not found' in r.err
+        # The error points at the argument that names it, and quotes no removed build folder.
+        assert "on extra.mlf.hcl line 3, column 14:" in r.err
+        assert ".tmp-" not in r.err
         # Nothing half-built: the environments folder holds only complete environments.
         after = {e.name for e in envs.iterdir() if e.is_dir()}
         assert after == before
