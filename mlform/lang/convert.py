@@ -366,6 +366,11 @@ def _mismatch_collections(got: Type, want: Type) -> str:
 
 def convert(value: Value, want: Type) -> Value:
     """`value` converted to type `want`; raises ConversionError when it cannot be."""
+    # The common case first: a string, number or bool already of the wanted type (every
+    # template interpolation, most arguments).
+    src = value.type
+    if want is DYNAMIC or (src is want and (want is STRING or want is NUMBER or want is BOOL)):
+        return value
     return _convert(value, want, [])
 
 
@@ -373,6 +378,8 @@ def _convert(value: Value, want: Type, path: list[str | int]) -> Value:
     if want is DYNAMIC:
         return value
     src = value.type
+    if src is want and (want is STRING or want is NUMBER or want is BOOL):
+        return value
     if src == want and _plain(want):
         return value
     marks = value.marks
