@@ -432,7 +432,7 @@ def install_failure(tail: str, tmp: Path) -> ProviderError:
     """The installer's failure as the user's problem: which package, pointing at `packages`
     when one is named; the build folder, removed by now, is not quoted."""
     summary, name = explain_install_failure(tail)
-    detail = tail[-3000:].replace(str(tmp), "<the new environment>")
+    detail = re.sub(r"\S*" + re.escape(tmp.name), "<the new environment>", tail[-3000:])
     if name:
         return ConfigError(summary, detail, attribute="packages")
     return ProviderError(summary, detail)
