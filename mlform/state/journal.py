@@ -34,7 +34,6 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,7 +81,8 @@ class Journal:
         self._syncing = False
         self._cond = threading.Condition()
         self._local = threading.local()
-        self._syncer: ThreadPoolExecutor | None = None
+        self._syncer: threading.Thread | None = None
+        self._wanted = 0
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -160,7 +160,7 @@ class Journal:
     def _opened(self, fd: int) -> None:
         with self._cond:
             self._fd = fd
-            self._written = self._durable = 0
+            self._written = self._durable = self._wanted = 0
 
     @property
     def is_open(self) -> bool:
@@ -225,13 +225,28 @@ class Journal:
             if self._local.depth == 0:
                 upto, self._local.upto = getattr(self._local, "upto", 0), 0
                 if upto:
-                    with self._cond:
-                        if self._syncer is None:
-                            self._syncer = ThreadPoolExecutor(
-                                max_workers=1, thread_name_prefix="mlform-journal"
-                            )
-                        syncer = self._syncer
-                    syncer.submit(self._sync_to, upto)
+                    self._sync_in_background(upto)
+
+    def _sync_in_background(self, upto: int) -> None:
+        with self._cond:
+            self._wanted = max(self._wanted, upto)
+            if self._syncer is None:
+                self._syncer = threading.Thread(
+                    target=self._background_syncs, name="mlform-journal", daemon=True
+                )
+                self._syncer.start()
+            self._cond.notify_all()
+
+    def _background_syncs(self) -> None:
+        # One thread syncs up to the furthest offset asked for, as often as asked.
+        while True:
+            with self._cond:
+                while self._fd is not None and self._wanted <= self._durable:
+                    self._cond.wait()
+                if self._fd is None:
+                    return
+                upto = self._wanted
+            self._sync_to(upto)
 
     def _sync_to(self, end: int) -> None:
         """Wait until the first `end` bytes are durable, running the sync if no thread is."""
@@ -259,9 +274,6 @@ class Journal:
         self._sync_to(end)
 
     def close(self) -> None:
-        syncer, self._syncer = self._syncer, None
-        if syncer is not None:
-            syncer.shutdown(wait=True)
         with self._cond:
             # Never close the file under a sync in flight.
             while self._syncing:
@@ -269,6 +281,7 @@ class Journal:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+            self._syncer = None  # the background syncer sees the file closed and ends
             self._cond.notify_all()
 
     def remove(self) -> None:

@@ -218,7 +218,10 @@ class ObjectStore:
             self._by_token.pop(old["token"], None)
 
     def _append(self, rec: dict[str, Any]) -> None:
-        line = (_dumps(rec) + "\n").encode()
+        self._append_line(_dumps(rec))
+
+    def _append_line(self, text: str) -> None:
+        line = (text + "\n").encode()
         fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT, 0o600)
         try:
             size = os.fstat(fd).st_size
@@ -276,9 +279,12 @@ class ObjectStore:
             if token and token in self._by_token:
                 return json.loads(_dumps(self._objects[self._by_token[token]]))
             oid = uuid.uuid4().hex[:16]
-            stored = json.loads(_dumps({**obj, "id": oid, "token": token}))
+            line = _dumps({"op": "put", "id": oid, "object": {**obj, "id": oid, "token": token}})
+            # The stored object is what the journal line holds (JSON's types), and the caller
+            # gets a copy of its own.
+            stored = json.loads(line)["object"]
             self._set(oid, stored)
-            self._append({"op": "put", "id": oid, "object": stored})
+            self._append_line(line)
             return json.loads(_dumps(stored))
 
     def put(self, oid: str, obj: dict[str, Any]) -> dict[str, Any] | None:

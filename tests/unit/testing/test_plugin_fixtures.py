@@ -61,4 +61,4 @@ def test_cli_in_process_and_as_subprocess(mlform_cli, workdir: Workdir) -> None:
     sub = mlform_cli("version", subprocess=True)
     assert sub.exit_code == 0 and __version__ in sub.stdout
     bad = mlform_cli("no-such-command")
-    assert bad.exit_code == 2 and "no-such-command" in bad.stderr
+    assert bad.exit_code == 1 and "no-such-command" in bad.stderr
