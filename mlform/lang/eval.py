@@ -138,6 +138,26 @@ def _merge_marks(*values: Value) -> frozenset[str]:
     return out
 
 
+# Arithmetic on whole numbers is Python's own; with a fraction in it, it is computed on 512-bit
+# floats as Terraform does, which costs tens of microseconds. The result depends only on the
+# operator and the operands' values, and a configuration repeats the same few (`v * 2` in a
+# `for` over the same map in every resource), so those results are remembered.
+_ARITH_MEMO: dict[tuple[str, Any, Any], Any] = {}
+
+
+def _arithmetic(op: str, a: Any, b: Any) -> Any:
+    if type(a) is int and type(b) is int:
+        return arithmetic(op, a, b)
+    key = (op, a, b)
+    n = _ARITH_MEMO.get(key)
+    if n is None:
+        n = arithmetic(op, a, b)
+        if len(_ARITH_MEMO) >= 4096:
+            _ARITH_MEMO.clear()
+        _ARITH_MEMO[key] = n
+    return n
+
+
 def _deep_marks(v: Value) -> tuple[Value, frozenset[str]]:
     if not v.marks and not isinstance(v.v, tuple | dict):
         return v, NO_MARKS
@@ -605,7 +625,7 @@ class _Evaluator:
         if op in ("<", ">", "<=", ">="):
             return (TRUE if compare(op, lv.v, rv.v) else FALSE).with_marks(marks)
         try:
-            n = arithmetic(op, lv.v, rv.v)
+            n = _arithmetic(op, lv.v, rv.v)
         except OperationError as e:
             self.err("Operation failed", f"Error during operation: {e}.", expr.range)
             return unknown(NUMBER)
