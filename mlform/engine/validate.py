@@ -71,7 +71,9 @@ class ValidateWalker(Walker):
             schema = portable_schema(res.type).args
         failed = False
         for mi in self.instances(node.addr.module):
-            exp = self.expand_resource(mi, res)
+            # Without count or for_each there is nothing to evaluate: skip building a scope.
+            expanded = res.count is not None or res.for_each is not None
+            exp = self.expand_resource(mi, res) if expanded else Expansion.single()
             extra: dict[str, V.Value] = {}
             if res.count is not None:
                 extra["count"] = V.object_of({"index": V.unknown(V.number(0).type)})
