@@ -54,12 +54,6 @@ def test_module_targets_that_match_are_not_warned(mlform, write, target) -> None
     assert "Warning" not in mlform.ok("plan", "--target", target).err
 
 
-@pytest.mark.xfail(
-    reason="at 3bed7e6 Planner.targeted (mlform/engine/planner.py) narrows instances only for "
-    'resource targets, so --target module.m["a"] also plans module.m["b"]; not strict: a '
-    "change to planner.py that fixes it is in progress",
-    strict=False,
-)
 def test_a_keyed_module_target_plans_only_that_module_instance(mlform, write) -> None:
     write(MODULES)
     write('resource "test_object" "x" { value = 1 }\n', "mod/main.mlf.hcl")
