@@ -29,9 +29,10 @@ def config_files(directory: Path) -> list[Path]:
 
 
 def load_config(
-    root_dir: Path, *, use_cache: bool = True, load_children: bool = True
+    root_dir: Path, *, use_cache: bool | str = True, load_children: bool = True
 ) -> tuple[Module, list[Diagnostic]]:
-    """Load the root module in `root_dir` and, recursively, every module it calls."""
+    """Load the root module in `root_dir` and, recursively, every module it calls.
+    `use_cache`: True reads and fills the parse cache, "read" only reads it, False skips it."""
     root_dir = Path(root_dir)
     diags: list[Diagnostic] = []
     manifest = ModuleManifest.load(root_dir)
@@ -52,7 +53,7 @@ def load_config(
 
 
 def load_module_dir(
-    directory: Path, path: ModulePath = ModulePath(), use_cache: bool = True
+    directory: Path, path: ModulePath = ModulePath(), use_cache: bool | str = True
 ) -> tuple[Module, list[Diagnostic]]:
     """Load one folder as a module, without its children."""
     diags: list[Diagnostic] = []
@@ -60,7 +61,7 @@ def load_module_dir(
 
 
 def _load_one(
-    directory: Path, path: ModulePath, use_cache: bool, diags: list[Diagnostic]
+    directory: Path, path: ModulePath, use_cache: bool | str, diags: list[Diagnostic]
 ) -> Module:
     module = Module(dir=directory, path=path)
     parsed = []
@@ -75,7 +76,7 @@ def _load_one(
 
 
 def _parse_display(
-    path: Path, display: str, use_cache: bool
+    path: Path, display: str, use_cache: bool | str
 ) -> tuple[object | None, list[Diagnostic]]:
     # Diagnostics name files relative to where the user stands, as Terraform does.
     from mlform.diagnostics import register_source
@@ -92,7 +93,7 @@ def _parse_display(
     if use_cache:
         from mlform.config.parse_cache import parse_file_cached
 
-        return parse_file_cached(display, text)
+        return parse_file_cached(display, text, store=use_cache != "read")
     from mlform.config.parser import parse_file
 
     return parse_file(display, text)
@@ -120,7 +121,7 @@ def _load_children(
     module: Module,
     root_dir: Path,
     manifest: ModuleManifest,
-    use_cache: bool,
+    use_cache: bool | str,
     diags: list[Diagnostic],
     depth: int,
 ) -> None:

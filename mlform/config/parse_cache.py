@@ -75,9 +75,13 @@ def _key(filename: str, text: str) -> str:
 
 
 def parse_file_cached(
-    path: str | os.PathLike[str], text: str | None = None, cache_dir: Path | None = None
+    path: str | os.PathLike[str],
+    text: str | None = None,
+    cache_dir: Path | None = None,
+    store: bool = True,
 ) -> tuple[File, list[Diagnostic]]:
-    """`parse_file`, through the parse cache."""
+    """`parse_file`, through the parse cache. `store=False` reads the cache but does not add
+    to it (for a caller with a cache of its own for the same run)."""
     from mlform.config.parser import parse_file
 
     filename = os.fspath(path)
@@ -107,7 +111,7 @@ def parse_file_cached(
             diagnostics.register_source(filename, text)
             return f, []
     f, diags = parse_file(path, text)
-    if not diags:
+    if store and not diags:
         enabled = gc.isenabled()
         gc.disable()  # encoding makes many tuples; none are cyclic garbage
         try:

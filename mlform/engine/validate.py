@@ -123,7 +123,9 @@ def validate(
 
 
 def _validate(workdir: Path, var_args: list[Any] | None) -> tuple[Module | None, list[Diagnostic]]:
-    root, diags = load_config(workdir)
+    # Validate keeps its own result cache, which is what makes the next run cheap: it reads
+    # parsed files that plan or apply cached, but does not pay for caching them itself.
+    root, diags = load_config(workdir, use_cache="read")
     if any(d.is_error for d in diags):
         return root, diags
     raw, vdiags = collect(workdir, var_args or [])
