@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from mlform.kinds.common import format_digest
 
@@ -269,6 +269,18 @@ def _scan(root: Path, flt: PathFilter) -> list[_Stat]:
 # -- the stat cache ---------------------------------------------------------------------------
 
 
+def _retry_locked(step: Callable[[], Any], attempts: int = 50) -> Any:
+    """Run a SQLite step again while another connection holds a lock it cannot wait for."""
+    for i in range(attempts):
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or i == attempts - 1:
+                raise
+            time.sleep(0.02 * (i + 1))
+    return None
+
+
 class StatCache:
     """Remembers file hashes by (path, size, mtime_ns, inode) in a sqlite database (WAL mode, so
     several mlform processes can share it). Safe to use from several threads."""
@@ -280,11 +292,17 @@ class StatCache:
         self._db = sqlite3.connect(
             str(path), timeout=30, check_same_thread=False, isolation_level=None
         )
-        self._db.execute("PRAGMA journal_mode=WAL")
+        # Several datasets are planned at once, from threads and from processes, each with a
+        # connection of its own: switching to WAL and creating the table can meet another
+        # connection doing the same, which SQLite answers with "database is locked" at once
+        # rather than through the busy timeout. Those steps are retried.
+        _retry_locked(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, "
-            "mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, sha256 TEXT NOT NULL) WITHOUT ROWID"
+        _retry_locked(
+            lambda: self._db.execute(
+                "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, "
+                "mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, sha256 TEXT NOT NULL) WITHOUT ROWID"
+            )
         )
 
     def lookup_under(self, root: str) -> dict[str, tuple[int, int, int, str]]:
@@ -313,7 +331,7 @@ class StatCache:
         if not rows:
             return
         with self._lock:
-            self._db.execute("BEGIN")
+            _retry_locked(lambda: self._db.execute("BEGIN IMMEDIATE"))
             self._db.executemany(
                 "INSERT OR REPLACE INTO files (path, size, mtime_ns, inode, sha256) VALUES (?,?,?,?,?)",
                 rows,
@@ -326,7 +344,7 @@ class StatCache:
         if not rows:
             return
         with self._lock:
-            self._db.execute("BEGIN")
+            _retry_locked(lambda: self._db.execute("BEGIN IMMEDIATE"))
             self._db.executemany("DELETE FROM files WHERE path = ?", rows)
             self._db.execute("COMMIT")
 
