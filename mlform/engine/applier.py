@@ -204,7 +204,32 @@ class Applier(ResourceWalker):
             elif change.action == "create_then_delete":
                 new = self.create(addr, pkey, kind, planned, ctx)
                 if prior_rs is not None:
-                    call_with_retries(lambda: kind.delete(prior_rs, ctx), self.cancel)
+                    try:
+                        call_with_retries(lambda: kind.delete(prior_rs, ctx), self.cancel)
+                    except ProviderError as exc:
+                        # The replacement exists and is what the state must record; the old
+                        # object could not be removed, so say which one it is.
+                        self.add_diags(
+                            [
+                                error(
+                                    about(
+                                        addr,
+                                        f"the previous object could not be deleted: {exc.summary}",
+                                    ),
+                                    (exc.detail + "\n\n" if exc.detail else "")
+                                    + f"The replacement was created and is recorded. The previous object "
+                                    f"(id {prior_rs.id}) still exists outside mlform's state: delete it by hand, "
+                                    f"or import it at another address to manage it.",
+                                    res.range,
+                                )
+                            ]
+                        )
+                        self.session.put_instance(
+                            addr,
+                            pkey,
+                            C.record_from_state(new, key, deps, sens, lc.create_before_destroy),
+                        )
+                        return V.DYNAMIC_UNKNOWN, True
             else:
                 raise AssertionError(change.action)
         except ProviderError as exc:
