@@ -11,9 +11,6 @@ from mlform.engine import changes as C
 from mlform.engine.graph import ResourceNode
 from mlform.engine.operation import Loaded, Operations
 from mlform.engine.planner import PlanOptions, ResourceWalker
-from mlform.engine.providers import ProviderManager
-from mlform.engine.scope import EvalState
-from mlform.engine.walk import WalkSettings
 from mlform.sdk import ProviderError
 from mlform.state.session import StateSession
 
@@ -52,19 +49,8 @@ def import_resource(
                 )
             ]
         )
-    evals = EvalState(loaded.cg.modules, ops.workdir, ops.workspace)
-    providers = ProviderManager(ops.workdir, ops.data_dir)
-    walker = _ConfigureOnly(
-        loaded.cg,
-        evals,
-        providers,
-        loaded.root_vars,
-        WalkSettings(),
-        session.state,
-        PlanOptions(),
-        ops.data_dir,
-        ops.hooks,
-    )
+    walker = ops.walker(_ConfigureOnly, loaded, session.state, PlanOptions())
+    providers = walker.providers
     try:
         walker.run()
         if any(d.is_error for d in walker.diags):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mlform.addrs import AbsResourceInstance, ModuleInstance, parse_instance
 from mlform.config.loader import config_files, load_config
@@ -26,7 +26,7 @@ from mlform.engine.bridge import (
 )
 from mlform.engine.changes import InstanceChange
 from mlform.engine.graph import ConfigGraph, build_graph
-from mlform.engine.planner import Planner, PlanOptions, orphan_resources
+from mlform.engine.planner import Planner, PlanOptions, ResourceWalker, orphan_resources
 from mlform.engine.providers import ProviderManager
 from mlform.engine.scope import EvalState
 from mlform.engine.validate import sort_diagnostics
@@ -37,6 +37,8 @@ from mlform.sdk import UNKNOWN
 from mlform.state import OutputRecord, State
 from mlform.state.backends import Backend, load_backend
 from mlform.state.session import StateSession
+
+W = TypeVar("W", bound=ResourceWalker)
 
 ACTION_OF = {
     "create": Action.CREATE,
@@ -164,12 +166,31 @@ class Operations:
 
     # -- plan ------------------------------------------------------------------------------------
 
+    def walker(
+        self, cls: type[W], loaded: Loaded, prior: State, options: PlanOptions, **extra: Any
+    ) -> W:
+        """A walker of the given kind over the loaded configuration, with a fresh evaluation
+        state and provider set."""
+        return cls(
+            loaded.cg,
+            EvalState(loaded.cg.modules, self.workdir, self.workspace),
+            ProviderManager(self.workdir, self.data_dir),
+            loaded.root_vars,
+            WalkSettings(parallelism=options.parallelism, cancel=self.cancel),
+            prior,
+            options,
+            self.data_dir,
+            self.hooks,
+            **extra,
+        )
+
     def moves(
         self, loaded: Loaded, state: State
     ) -> tuple[State, list[tuple[str, str]], list[Diagnostic]]:
         """`moved` blocks applied to a copy of the state: the moves that apply (their source is
         in state and their destination is not), in declaration order."""
         from mlform.addrs import AddressError, parse_target
+        from mlform.lang.ast import traversal_text
         from mlform.state.edit import move
         from mlform.state.errors import StateError
 
@@ -187,8 +208,8 @@ class Operations:
                 continue
             for mv in m.moved:
                 try:
-                    src = parse_target(_traversal_text(mv.from_))
-                    dst = parse_target(_traversal_text(mv.to))
+                    src = parse_target(traversal_text(mv.from_))
+                    dst = parse_target(traversal_text(mv.to))
                 except AddressError as exc:
                     diags.append(error("Invalid moved block", str(exc), mv.range))
                     continue
@@ -205,19 +226,8 @@ class Operations:
     def plan(self, loaded: Loaded, prior: State, options: PlanOptions) -> PlanResult:
         prior, moved, mdiags = self.moves(loaded, prior)
         loaded.diags.extend(mdiags)
-        evals = EvalState(loaded.cg.modules, self.workdir, self.workspace)
-        providers = ProviderManager(self.workdir, self.data_dir)
-        planner = Planner(
-            loaded.cg,
-            evals,
-            providers,
-            loaded.root_vars,
-            WalkSettings(parallelism=options.parallelism, cancel=self.cancel),
-            prior,
-            options,
-            self.data_dir,
-            self.hooks,
-        )
+        planner = self.walker(Planner, loaded, prior, options)
+        evals, providers = planner.evals, planner.providers
         try:
             if options.mode == "destroy":
                 changes = self._destroy_changes(prior, loaded.cg, planner)
@@ -380,21 +390,10 @@ class Operations:
                     session.remove_instance(addr)
             elif addr not in result.changes or result.changes[addr].action == "noop":
                 session.put_instance(addr, _provider_of(session.state, addr), rec)
-        evals = EvalState(loaded.cg.modules, self.workdir, self.workspace)
-        providers = ProviderManager(self.workdir, self.data_dir)
-        applier = Applier(
-            loaded.cg,
-            evals,
-            providers,
-            loaded.root_vars,
-            WalkSettings(parallelism=options.parallelism, cancel=self.cancel),
-            session.state,
-            options,
-            self.data_dir,
-            self.hooks,
-            changes=result.changes,
-            session=session,
+        applier = self.walker(
+            Applier, loaded, session.state, options, changes=result.changes, session=session
         )
+        evals, providers = applier.evals, applier.providers
         try:
             if options.mode == "destroy":
                 deletes = [c for c in result.changes.values() if c.action == "delete"]
@@ -500,21 +499,6 @@ class Operations:
             for addr in after.keys() - before.keys():
                 prov, inst = after[addr]
                 session.put_instance(addr, prov, inst)
-
-
-def _traversal_text(t: Any) -> str:
-    import json as _json
-
-    from mlform.lang import ast as _ast
-
-    out = t.root
-    for step in t.steps:
-        if isinstance(step, _ast.AttrStep):
-            out += "." + step.name
-        else:
-            key = step.key.v
-            out += f"[{key}]" if isinstance(key, int) else f"[{_json.dumps(key)}]"
-    return out
 
 
 def _present(state: State, target: Any) -> bool:

@@ -377,6 +377,21 @@ class Parens(Expr):
         yield self.expr
 
 
+def traversal_text(t: ScopeTraversal, steps: int | None = None) -> str:
+    """A traversal as the user wrote it (`test_object.a["k"].id`), or only its first `steps`
+    steps after the root: the address form that `moved`, `depends_on` and JSON plans use."""
+    import json
+
+    out = t.root
+    for step in t.steps[: len(t.steps) if steps is None else steps]:
+        if isinstance(step, AttrStep):
+            out += "." + step.name
+        else:
+            key = step.key.v  # type: ignore[attr-defined]
+            out += f"[{key}]" if isinstance(key, int) else f"[{json.dumps(key)}]"
+    return out
+
+
 def walk(expr: Expr) -> Iterator[Expr]:
     """Every node of an expression tree, depth first, the root first."""
     stack = [expr]

@@ -13,6 +13,7 @@ from mlform.config.decode import static_value
 from mlform.config.model import Module, ResourceConfig
 from mlform.config.syntax import Body
 from mlform.lang import ast
+from mlform.lang.ast import traversal_text
 
 
 def configuration_json(root: Module, provider_of: dict[str, str] | None = None) -> dict[str, Any]:
@@ -45,7 +46,11 @@ def _module(m: Module, provider_of: dict[str, str]) -> dict[str, Any]:
                 **({"sensitive": True} if o.sensitive else {}),
                 "expression": _expr(o.expr),
                 **({"description": o.description} if o.description else {}),
-                **({"depends_on": [_trav(t) for t in o.depends_on]} if o.depends_on else {}),
+                **(
+                    {"depends_on": [traversal_text(t) for t in o.depends_on]}
+                    if o.depends_on
+                    else {}
+                ),
             }
             for name, o in sorted(m.outputs.items())
         }
@@ -64,7 +69,7 @@ def _module(m: Module, provider_of: dict[str, str]) -> dict[str, Any]:
             if call.for_each is not None:
                 entry["for_each_expression"] = _expr(call.for_each)
             if call.depends_on:
-                entry["depends_on"] = [_trav(t) for t in call.depends_on]
+                entry["depends_on"] = [traversal_text(t) for t in call.depends_on]
             child = m.children.get(name)
             if child is not None:
                 entry["module"] = _module(child, provider_of)
@@ -105,7 +110,7 @@ def _resource(r: ResourceConfig, m: Module, provider_of: dict[str, str]) -> dict
     if r.for_each is not None:
         entry["for_each_expression"] = _expr(r.for_each)
     if r.depends_on:
-        entry["depends_on"] = [_trav(t) for t in r.depends_on]
+        entry["depends_on"] = [traversal_text(t) for t in r.depends_on]
     return entry
 
 
@@ -135,24 +140,11 @@ def _expr(expr: ast.Expr) -> dict[str, Any]:
 def _reference_forms(t: ast.ScopeTraversal) -> list[str]:
     """Terraform lists a reference and its shorter prefixes that name an object:
     `dataset.digits.id` gives `dataset.digits.id` and `dataset.digits`."""
-    full = _trav(t)
+    full = traversal_text(t)
     parts = [full]
     if t.root in ("var", "local", "count", "each", "path", "terraform", "mlform", "self"):
-        return parts if len(t.steps) <= 1 else [full, _trav(t, 1)]
+        return parts if len(t.steps) <= 1 else [full, traversal_text(t, 1)]
     depth = 3 if t.root in ("data", "module") else 2
     if len(t.steps) + 1 > depth:
-        parts.append(_trav(t, depth - 1))
+        parts.append(traversal_text(t, depth - 1))
     return parts
-
-
-def _trav(t: ast.ScopeTraversal, steps: int | None = None) -> str:
-    import json
-
-    out = t.root
-    for step in t.steps[: steps if steps is not None else len(t.steps)]:
-        if isinstance(step, ast.AttrStep):
-            out += "." + step.name
-        else:
-            key = step.key.v  # type: ignore[attr-defined]
-            out += f"[{key}]" if isinstance(key, int) else f"[{json.dumps(key)}]"
-    return out
