@@ -8,6 +8,7 @@ and every error is reported at the end.
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from pathlib import Path
@@ -55,6 +56,9 @@ class Applier(ResourceWalker):
         self.planned = changes
         self.session = session
         self.applied: list[tuple[AbsResourceInstance, str]] = []
+        # Idempotency tokens: unique to this run (128 random bits) and to each create in it.
+        self._token_prefix = uuid.uuid4().hex
+        self._token_seq = itertools.count(1)
 
     @property
     def state(self):  # type: ignore[no-untyped-def]
@@ -291,7 +295,7 @@ class Applier(ResourceWalker):
     ) -> ResourceState:
         # The create is journaled with its token before the provider is called, so that an
         # object whose answer a crash loses can be found again by that token.
-        token = uuid.uuid4().hex
+        token = f"{self._token_prefix}-{next(self._token_seq)}"
         self.session.begin_create(addr, token, pkey)
         ctx.idempotency_token = token
         st: ResourceState = call_with_retries(lambda: kind.create(planned, ctx), self.cancel)
@@ -395,7 +399,7 @@ def planned_known_args(
     """The arguments a planned change will apply, if the plan knew all of them."""
     if change.after is None:
         return None
-    names = info.schema.args.attributes.keys() | info.schema.args.blocks.keys()
+    names = info.arg_names()
     args = {k: v for k, v in change.after.items() if k in names}
     if data_has_unknown(args):
         return None

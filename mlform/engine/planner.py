@@ -9,6 +9,7 @@ its training job's fingerprint change in the same plan, which is how a plan can 
 
 from __future__ import annotations
 
+import concurrent.futures
 import itertools
 import threading
 import time
@@ -129,6 +130,7 @@ class ResourceWalker(Walker):
         # Scratch folder names: unique per run without a random draw per provider call.
         self._scratch_prefix = uuid.uuid4().hex[:8]
         self._scratch_seq = itertools.count()
+        self._scratch_root = data_dir / "tmp"
         self._types: dict[type, Any] = {}
 
     def make_ctx(
@@ -139,7 +141,7 @@ class ResourceWalker(Walker):
             address=a,
             module_dir=module_dir,
             data_dir=self.data_dir,
-            scratch_dir=self.data_dir / "tmp" / f"{self._scratch_prefix}-{next(self._scratch_seq)}",
+            scratch_dir=self._scratch_root / f"{self._scratch_prefix}-{next(self._scratch_seq)}",
             on_progress=lambda d, t, m: self.hooks.progress(a, d, t, m),
             on_log=lambda line: self.hooks.log(a, line),
             cancel_event=self.cancel,
@@ -252,6 +254,8 @@ class ResourceWalker(Walker):
                 for key in exp.keys
                 if not in_scope[key]
             }
+            # One wake-up when all are done, rather than one per instance finished.
+            concurrent.futures.wait(futures.values())
             for key, fut in futures.items():
                 value, bad = fut.result()
                 by_key[key] = value

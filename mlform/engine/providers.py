@@ -7,7 +7,7 @@ never imported by a run that does not need it.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,14 @@ class KindInfo:
     provider_type: str
     kind_cls: type[Kind]
     schema: KindSchema
+    _arg_names: frozenset[str] | None = field(default=None, repr=False, compare=False)
+
+    def arg_names(self) -> frozenset[str]:
+        """The names of the kind's arguments and blocks (asked once per instance applied)."""
+        if self._arg_names is None:
+            args = self.schema.args
+            self._arg_names = frozenset(args.attributes.keys() | args.blocks.keys())
+        return self._arg_names
 
 
 class ProviderManager:

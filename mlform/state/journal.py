@@ -29,10 +29,13 @@ instead of each entry waiting for its own.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import threading
+import time
 import uuid
+from _thread import allocate_lock as _new_lock
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,10 +82,20 @@ class Journal:
         self._written = 0
         self._durable = 0
         self._syncing = False
-        self._cond = threading.Condition()
+        # Lines queued and not yet written, and their total length since the file was opened.
+        self._pending: list[bytes] = []
+        self._queued = 0
+        self._wlock = threading.Lock()
+        self._mu = threading.Lock()
+        self._waiters: list[tuple[int, Any]] = []
         self._local = threading.local()
         self._syncer: threading.Thread | None = None
+        self._syncer_idle = False
+        self._syncer_wake = _new_lock()
+        self._syncer_wake.acquire()
         self._wanted = 0
+        self._generation = 0
+        self._failure: OSError | None = None
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -158,9 +171,11 @@ class Journal:
         self._opened(fd)
 
     def _opened(self, fd: int) -> None:
-        with self._cond:
+        with self._mu:
             self._fd = fd
-            self._written = self._durable = self._wanted = 0
+            self._written = self._durable = self._wanted = self._queued = 0
+            self._pending = []
+            self._failure = None
 
     @property
     def is_open(self) -> bool:
@@ -181,21 +196,42 @@ class Journal:
         self._write_line(dumps(item, pretty=False))
 
     def _write_line(self, line: str) -> None:
+        # The line is queued here (the caller may hold a lock: no system call under it) and
+        # written by `_flush_to`, in queue order, together with the lines queued beside it.
         if self._fd is None:
             raise RuntimeError("journal is not open")
         data = (line + "\n").encode("utf-8")
-        view = memoryview(data)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
-        with self._cond:
-            self._written += len(data)
-            end = self._written
+        with self._mu:
+            self._pending.append(data)
+            self._queued += len(data)
+            end = self._queued
         if getattr(self._local, "depth", 0):
-            # Inside deferred(): synced when the block ends, together with other threads' lines.
+            # Inside deferred(): written and synced when the block ends, together with other
+            # threads' lines.
             self._local.upto = max(getattr(self._local, "upto", 0), end)
         else:
             self._sync_to(end)
+
+    def _flush_to(self, end: int) -> None:
+        """Write the queued lines, at least up to `end`; a thread that finds its lines
+        written by another's flush returns without a system call."""
+        with self._wlock:
+            self._flush_locked(end)
+
+    def _flush_locked(self, end: int) -> None:
+        # Holding _wlock: the file is neither written by another thread nor closed meanwhile.
+        with self._mu:
+            if self._written >= end or self._fd is None:
+                return
+            batch = b"".join(self._pending)
+            self._pending.clear()
+            fd = self._fd
+        n = os.write(fd, batch)
+        if n != len(batch):
+            # Only a full disk cuts a regular file's write short; what follows would fail too.
+            raise OSError(errno.ENOSPC, f"short write to the state journal {self.path}")
+        with self._mu:
+            self._written += n
 
     @contextlib.contextmanager
     def deferred(self) -> Iterator[None]:
@@ -225,64 +261,139 @@ class Journal:
             if self._local.depth == 0:
                 upto, self._local.upto = getattr(self._local, "upto", 0), 0
                 if upto:
+                    # Written now, so that a killed process leaves it in the file; synced
+                    # in the background.
+                    self._flush_to(upto)
                     self._sync_in_background(upto)
 
     def _sync_in_background(self, upto: int) -> None:
-        with self._cond:
-            self._wanted = max(self._wanted, upto)
-            if self._syncer is None:
-                self._syncer = threading.Thread(
-                    target=self._background_syncs, name="mlform-journal", daemon=True
-                )
-                self._syncer.start()
-            self._cond.notify_all()
-
-    def _background_syncs(self) -> None:
-        # One thread syncs up to the furthest offset asked for, as often as asked.
-        while True:
-            with self._cond:
-                while self._fd is not None and self._wanted <= self._durable:
-                    self._cond.wait()
-                if self._fd is None:
-                    return
-                upto = self._wanted
-            self._sync_to(upto)
+        with self._mu:
+            if self._fd is not None and self._durable < upto:
+                self._wanted = max(self._wanted, upto)
+                self._wake_syncer()
 
     def _sync_to(self, end: int) -> None:
-        """Wait until the first `end` bytes are durable, running the sync if no thread is."""
-        with self._cond:
-            while True:
+        """Wait until the first `end` bytes are durable.
+
+        A thread that finds no sync running runs one itself, for every line queued so far;
+        the others wait, each on a lock of its own, and are woken once: by the sync that
+        covers them, or to run the next one. (Waking every waiter after each sync would have
+        fifty threads compete for the interpreter to find out that most must wait again.)"""
+        while True:
+            with self._mu:
                 if self._fd is None or self._durable >= end:
                     # Durable, or closed: a closed journal's entries were folded into the state.
                     return
-                if not self._syncing:
-                    break
-                self._cond.wait()
-            self._syncing = True
-            fd, target = self._fd, self._written
+                if self._failure is not None:
+                    raise OSError(*self._failure.args)
+                lead = not self._syncing
+                if lead:
+                    self._syncing = True
+                else:
+                    gate = _new_lock()
+                    gate.acquire()
+                    self._waiters.append((end, gate))
+            if lead:
+                self._run_sync()
+            else:
+                gate.acquire()
+
+    def _run_sync(self) -> None:
+        # The caller set _syncing. Writes the queued lines, syncs, and wakes the waiters the
+        # sync covered plus the first one it did not, who runs the next.
+        failure: OSError | None = None
+        target = -1
         try:
-            _sync(fd)
-        finally:
-            with self._cond:
-                self._syncing = False
+            with self._wlock:
+                self._flush_locked(self._queued)
+                with self._mu:
+                    fd, target = self._fd, self._written
+            if fd is not None:
+                _sync(fd)
+        except OSError as exc:
+            failure = exc
+        with self._mu:
+            self._syncing = False
+            if failure is None:
                 self._durable = max(self._durable, target)
-                self._cond.notify_all()
+                wake = [gate for e, gate in self._waiters if e <= self._durable]
+                rest = [(e, gate) for e, gate in self._waiters if e > self._durable]
+                if rest:
+                    wake.append(rest.pop(0)[1])
+            else:
+                # Every waiter hears of it; what they wrote cannot be called durable.
+                self._failure = failure
+                wake = [gate for _, gate in self._waiters]
+                rest = []
+            self._waiters = rest
+        for gate in wake:
+            gate.release()
+        if failure is not None:
+            raise failure
+
+    def _wake_syncer(self) -> None:
+        # Called holding _mu.
+        if self._syncer is None:
+            self._syncer = threading.Thread(
+                target=self._syncs, args=(self._generation,), name="mlform-journal", daemon=True
+            )
+            self._syncer.start()
+        elif self._syncer_idle:
+            # Woken only when it sleeps: a busy syncer sees the new offset by itself.
+            self._syncer_idle = False
+            self._syncer_wake.release()
+
+    def _syncs(self, generation: int) -> None:
+        """The background syncer: makes durable what `deferred_background` blocks wrote, as
+        often as asked, taking part in syncs like any waiting thread; it ends when the file
+        it was started for is closed."""
+        while True:
+            with self._mu:
+                if self._fd is None or self._generation != generation:
+                    return
+                idle = self._wanted <= self._durable or self._failure is not None
+                self._syncer_idle = idle
+                wanted = self._wanted
+            if idle:
+                self._syncer_wake.acquire()
+                continue
+            try:
+                self._sync_to(wanted)
+            except OSError:
+                pass  # the next synced append reports it
 
     def _sync_all(self) -> None:
-        with self._cond:
-            end = self._written
+        with self._mu:
+            end = self._queued
         self._sync_to(end)
 
     def close(self) -> None:
-        with self._cond:
-            # Never close the file under a sync in flight.
+        with self._mu:
+            # Never close the file under a sync in flight; then hold the sync slot, so that
+            # no thread starts one on a file being closed.
             while self._syncing:
-                self._cond.wait()
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
-            self._syncer = None  # the background syncer sees the file closed and ends
-            self._cond.notify_all()
+                self._mu.release()
+                time.sleep(0.0005)
+                self._mu.acquire()
+            self._syncing = True
+        try:
+            with self._wlock:
+                # What was recorded reaches the file before it is closed.
+                self._flush_locked(self._queued)
+        finally:
+            with self._mu:
+                if self._fd is not None:
+                    os.close(self._fd)
+                    self._fd = None
+                self._syncing = False
+                waiters, self._waiters = self._waiters, []
+                if self._syncer is not None and self._syncer_idle:
+                    self._syncer_idle = False
+                    self._syncer_wake.release()  # it sees the file closed and ends
+                self._syncer = None
+                self._generation += 1
+            for _, gate in waiters:
+                gate.release()
 
     def remove(self) -> None:
         self.close()

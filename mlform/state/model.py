@@ -10,10 +10,10 @@ the state holds ten objects or a hundred thousand. The JSON form (`to_json`/`fro
 from __future__ import annotations
 
 import copy
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from mlform import __version__
@@ -33,9 +33,20 @@ READY = "ready"
 TAINTED = "tainted"
 
 
+_second: tuple[int, str] = (-1, "")
+
+
 def now_iso() -> str:
     """The current time in UTC, ISO 8601 with a `Z`, as every timestamp in state is written."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    global _second
+    # An apply stamps thousands of records a second: format the date and time once a second.
+    t = time.time()
+    whole = int(t)
+    sec, text = _second
+    if sec != whole:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+        _second = (whole, text)
+    return f"{text}.{int((t - whole) * 1_000_000):06d}Z"
 
 
 @dataclass

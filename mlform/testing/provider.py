@@ -33,9 +33,7 @@ import json
 import os
 import threading
 import time
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -54,6 +52,7 @@ from mlform.sdk.contract import (
     computed,
 )
 from mlform.sdk.planning import default_plan, values_equal
+from mlform.state.model import now_iso
 
 try:  # POSIX; elsewhere only threads of one process are kept apart
     import fcntl
@@ -109,33 +108,70 @@ class ObjectStore:
         self._journal_lines = 0
         self._loaded = False
         self._lock_fd: int | None = None
+        self._flocked = False
+        self._queue_lock = threading.Lock()
+        self._queued = 0  # threads waiting for the thread lock
+        # The journal stays open between operations (O_APPEND, read with pread): opening,
+        # seeking and closing it for every change cost more than the change itself.
+        self._jfd: int | None = None
+        self._journal_size = 0
+        # Object ids come from a buffer of random bytes, refilled now and then.
+        self._random = b""
+        self._random_at = 0
 
     # -- locking and catching up ---------------------------------------------------------------
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        with self._tlock:
-            if self._lock_fd is None:
-                # Opened once: every operation takes the same file's lock, between threads
-                # (the thread lock above) and between processes (flock).
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            fd = self._lock_fd
-            try:
+        # Threads of this process take turns on the thread lock; the file lock (flock) keeps
+        # other processes out. While threads are queued for the store, the file lock passes
+        # from one to the next without being let go, and nobody else can have changed the
+        # files in between, so the next one neither locks nor catches up again.
+        if not self._tlock.acquire(blocking=False):
+            with self._queue_lock:
+                self._queued += 1
+            self._tlock.acquire()
+            with self._queue_lock:
+                self._queued -= 1
+        try:
+            if not self._flocked:
+                if self._lock_fd is None:
+                    # Opened once and kept: every operation locks the same file.
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    self._lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
                 if fcntl is not None:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-                self._catch_up()
-                yield
-            finally:
-                if fcntl is not None:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+                self._flocked = True
+                try:
+                    self._catch_up()
+                except BaseException:
+                    self._unflock()  # the next thread must lock and catch up itself
+                    raise
+            yield
+        finally:
+            if self._queued == 0 or self._lock_fd is None:
+                self._unflock()
+            self._tlock.release()
+
+    def _unflock(self) -> None:
+        if self._flocked and self._lock_fd is not None and fcntl is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        self._flocked = False
 
     def release(self) -> None:
-        """Close the lock file (the store stays usable: the next operation opens it again)."""
+        """Close the lock file and the journal (the store stays usable: the next operation
+        opens them again)."""
         with self._tlock:
+            self._unflock()
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
                 self._lock_fd = None
+            self._close_journal()
+
+    def _close_journal(self) -> None:
+        if self._jfd is not None:
+            os.close(self._jfd)
+            self._jfd = None
 
     @staticmethod
     def _sig(path: Path) -> tuple[int, int, int] | None:
@@ -145,9 +181,24 @@ class ObjectStore:
             return None
         return (st.st_ino, st.st_size, st.st_mtime_ns)
 
+    def _journal_sig(self) -> tuple[int, int] | None:
+        """The journal's inode and size, through the open file while it is still the one
+        at the journal's path (another process folding the journal unlinks it)."""
+        if self._jfd is not None:
+            st = os.fstat(self._jfd)
+            if st.st_nlink > 0:
+                return (st.st_ino, st.st_size)
+            self._close_journal()
+        try:
+            self._jfd = os.open(self.journal_path, os.O_RDWR | os.O_APPEND)
+        except FileNotFoundError:
+            return None
+        st = os.fstat(self._jfd)
+        return (st.st_ino, st.st_size)
+
     def _catch_up(self) -> None:
         snap = self._sig(self.path)
-        jsig = self._sig(self.journal_path)
+        jsig = self._journal_sig()
         j_ino = jsig[0] if jsig else None
         j_size = jsig[1] if jsig else 0
         if (
@@ -160,6 +211,7 @@ class ObjectStore:
         if jsig is not None and j_size > self._journal_offset:
             self._replay(j_size)
         self._journal_ino = j_ino
+        self._journal_size = j_size
 
     def _reload(self, snap: tuple[int, int, int] | None) -> None:
         self._objects = {}
@@ -184,9 +236,8 @@ class ObjectStore:
         self._loaded = True
 
     def _replay(self, size: int) -> None:
-        with open(self.journal_path, "rb") as f:
-            f.seek(self._journal_offset)
-            chunk = f.read(size - self._journal_offset)
+        assert self._jfd is not None
+        chunk = os.pread(self._jfd, size - self._journal_offset, self._journal_offset)
         end = chunk.rfind(b"\n")
         if end < 0:
             return  # only a partial line, written by a process killed mid-write
@@ -221,19 +272,20 @@ class ObjectStore:
         self._append_line(_dumps(rec))
 
     def _append_line(self, text: str) -> None:
-        line = (text + "\n").encode()
-        fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            size = os.fstat(fd).st_size
-            if size > self._journal_offset:
-                # A partial line left by a killed writer: cut it off before appending.
-                os.ftruncate(fd, self._journal_offset)
-            os.lseek(fd, self._journal_offset, os.SEEK_SET)
-            os.write(fd, line)
-            self._journal_ino = os.fstat(fd).st_ino
-        finally:
-            os.close(fd)
-        self._journal_offset += len(line)
+        # Called under the lock, right after catching up: `_journal_size` is the file's size.
+        data = (text + "\n").encode()
+        line = memoryview(data)
+        if self._jfd is None:
+            self._jfd = os.open(self.journal_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            st = os.fstat(self._jfd)
+            self._journal_ino, self._journal_size = st.st_ino, st.st_size
+        if self._journal_size > self._journal_offset:
+            # A partial line left by a killed writer: cut it off before appending.
+            os.ftruncate(self._jfd, self._journal_offset)
+        while line:
+            line = line[os.write(self._jfd, line) :]
+        self._journal_offset += len(data)
+        self._journal_size = self._journal_offset
         self._journal_lines += 1
         if self._journal_lines > len(self._objects) + self.COMPACT_SLACK:
             self._compact()
@@ -253,12 +305,20 @@ class ObjectStore:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
+        self._close_journal()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.journal_path)
         self._snap_sig = self._sig(self.path)
         self._journal_ino = None
         self._journal_offset = 0
         self._journal_lines = 0
+
+    def _new_id(self) -> str:
+        """16 random hex digits (under the lock); one system call per 512 ids."""
+        if self._random_at >= len(self._random):
+            self._random, self._random_at = os.urandom(4096), 0
+        self._random_at += 8
+        return self._random[self._random_at - 8 : self._random_at].hex()
 
     # -- operations ---------------------------------------------------------------------------
 
@@ -278,14 +338,14 @@ class ObjectStore:
         with self._locked():
             if token and token in self._by_token:
                 return json.loads(_dumps(self._objects[self._by_token[token]]))
-            oid = uuid.uuid4().hex[:16]
+            oid = self._new_id()
             line = _dumps({"op": "put", "id": oid, "object": {**obj, "id": oid, "token": token}})
             # The stored object is what the journal line holds (JSON's types), and the caller
             # gets a copy of its own.
             stored = json.loads(line)["object"]
             self._set(oid, stored)
             self._append_line(line)
-            return json.loads(_dumps(stored))
+            return json.loads(line)["object"]
 
     def put(self, oid: str, obj: dict[str, Any]) -> dict[str, Any] | None:
         """Replace an existing object's fields; None when there is no such object."""
@@ -401,7 +461,7 @@ class TestObject(Kind):
     def create(self, planned: Planned, ctx: Context) -> ResourceState:
         args = ObjectArgs.model_validate(planned.args).model_dump()
         self._behave(args, "create", ctx)
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        now = now_iso()
         obj = self.provider.store(ctx).create(
             {**args, "echo": args["value"], "created_at": now}, ctx.idempotency_token
         )

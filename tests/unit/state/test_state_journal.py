@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,77 @@ def test_read_state_includes_a_crashed_run(tmp_path: Path) -> None:
     state = read_state(backend)
     assert len(state) == 3 and bool(state) and state.serial == 0
     assert path.exists() and backend.read() is None
+
+
+def test_one_sync_serves_the_records_written_while_another_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Group commit: threads that record while a sync runs share the next one, and each put
+    returns only once a sync that started after its line was written has finished."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import mlform.state.journal as journal_module
+
+    syncs: list[int] = []
+    real_sync = journal_module._sync
+
+    def slow_sync(fd: int) -> None:
+        time.sleep(0.005)  # a slow disk: records pile up behind each sync
+        real_sync(fd)
+        syncs.append(os.fstat(fd).st_size)
+
+    monkeypatch.setattr(journal_module, "_sync", slow_sync)
+    backend = LocalBackend({}, tmp_path)
+    sess = StateSession.open(backend)
+    path = tmp_path / "mlform.state.json.journal"
+    durable_at_return: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def work(i: int) -> None:
+        sess.put_instance(f"test_object.o[{i}]", P, InstanceRecord(id=str(i)))
+        text = path.read_bytes()
+        end = text.index(f'"id":"{i}"'.encode()) if f'"id":"{i}"'.encode() in text else -1
+        with lock:
+            durable_at_return.append((end, max(syncs)))
+
+    with ThreadPoolExecutor(20) as pool:
+        list(pool.map(work, range(200)))
+    sess.close()
+    assert len(path.read_text().splitlines()) == 201
+    # Far fewer syncs than records, and every put's line was inside a finished sync.
+    assert len(syncs) < 100
+    assert all(0 <= end < synced for end, synced in durable_at_return)
+
+
+def test_a_failed_sync_is_reported_to_the_thread_that_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlform.state.journal as journal_module
+
+    backend = LocalBackend({}, tmp_path)
+    sess = StateSession.open(backend)
+    sess.put_instance("test_object.a", P, InstanceRecord(id="a"))
+
+    def failing_sync(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(journal_module, "_sync", failing_sync)
+    with pytest.raises(OSError, match="Input/output error"):
+        sess.put_instance("test_object.b", P, InstanceRecord(id="b"))
+    # Nothing recorded afterwards can be called durable either.
+    with pytest.raises(OSError):
+        sess.put_instance("test_object.c", P, InstanceRecord(id="c"))
+    sess.close()
+
+
+def test_an_intent_record_is_in_the_file_when_begin_create_returns(tmp_path: Path) -> None:
+    """A create's intent must survive the process being killed during the provider call, so
+    it is written before begin_create returns (its sync runs in the background)."""
+    backend = LocalBackend({}, tmp_path)
+    sess = StateSession.open(backend)
+    sess.begin_create("test_object.a", "tok-1", P)
+    text = (tmp_path / "mlform.state.json.journal").read_text()
+    assert '"token":"tok-1"' in text.replace(" ", "")
+    sess.close()
