@@ -6,6 +6,7 @@ each command maps its flags to one call on it and renders the result.
 
 from __future__ import annotations
 
+import gc
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -394,6 +395,9 @@ class Operations:
             Applier, loaded, session.state, options, changes=result.changes, session=session
         )
         evals, providers = applier.evals, applier.providers
+        # The configuration, plan and state live through the whole apply: set them aside from
+        # the cyclic collector, whose full passes over them would stall every worker thread.
+        gc.freeze()
         try:
             if options.mode == "destroy":
                 deletes = [c for c in result.changes.values() if c.action == "delete"]
@@ -416,6 +420,7 @@ class Operations:
                 if orphans and not self.cancel.is_set():
                     delete_in_order(applier, orphans, options.parallelism)
         finally:
+            gc.unfreeze()
             providers.close()
         diags.extend(applier.diags)
         self._store_outputs(session, loaded, evals, options)

@@ -190,6 +190,27 @@ class Journal:
         """Append an entry already serialised (one line of JSON, no newline)."""
         self._write_line(line)
 
+    def queue(self, line: str) -> int:
+        """Queue an entry already serialised, without writing it; returns the offset its end
+        will have, for `make_durable` or `write_and_sync_soon`. Cheap enough to call holding
+        a lock; lines reach the file in the order they were queued."""
+        if self._fd is None:
+            raise RuntimeError("journal is not open")
+        data = (line + "\n").encode("utf-8")
+        with self._mu:
+            self._pending.append(data)
+            self._queued += len(data)
+            return self._queued
+
+    def make_durable(self, end: int) -> None:
+        """Return once everything queued up to `end` is written and synced."""
+        self._sync_to(end)
+
+    def write_and_sync_soon(self, end: int) -> None:
+        """Write everything queued up to `end` now, and sync it in the background."""
+        self._flush_to(end)
+        self._sync_in_background(end)
+
     def _write(self, item: dict[str, Any]) -> None:
         from mlform.state.format import dumps
 
@@ -268,9 +289,14 @@ class Journal:
 
     def _sync_in_background(self, upto: int) -> None:
         with self._mu:
-            if self._fd is not None and self._durable < upto:
-                self._wanted = max(self._wanted, upto)
-                self._wake_syncer()
+            if self._fd is None or self._durable >= upto:
+                return
+            if any(e >= upto for e, _ in self._waiters):
+                # A thread waits for a line written after this one: the sync that covers it
+                # covers this one too, and waking the syncer would only add a thread switch.
+                return
+            self._wanted = max(self._wanted, upto)
+            self._wake_syncer()
 
     def _sync_to(self, end: int) -> None:
         """Wait until the first `end` bytes are durable.

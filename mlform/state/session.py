@@ -236,24 +236,20 @@ class StateSession:
 
     def begin_create(self, addr: AbsResourceInstance | str, token: str, provider: str) -> None:
         """Record that a create is about to be sent with this idempotency token. The entry is
-        written before the provider is called, so a killed process leaves it behind; its sync
+        in the journal file when this returns, so a killed process leaves it behind; its sync
         to disk runs while the call is in flight, and the `put_instance` of the result waits
         for it, so the create is durable once its result is."""
         key = str(as_instance(addr))
         p = PendingCreate(addr=key, token=token, provider=provider, at=now_iso())
-        with self.journal.deferred_background(), self._mutex:
-            self._record(
-                {
-                    "op": "begin_create",
-                    "addr": key,
-                    "token": token,
-                    "provider": provider,
-                    "at": p.at,
-                }
-            )
+        line = dumps(
+            {"op": "begin_create", "addr": key, "token": token, "provider": provider, "at": p.at},
+            pretty=False,
+        )
+        with self._mutex:
+            end = self._queue(line)
             self.state.add_pending(p)
+        self.journal.write_and_sync_soon(end)
 
-    @_serialized
     def put_instance(
         self, addr: AbsResourceInstance | str, provider: str, record: InstanceRecord
     ) -> InstanceRecord:
@@ -267,23 +263,33 @@ class StateSession:
         key = str(inst)
         now = now_iso()
         if not record.created_at:
-            prior = self.state.instance(inst)
+            with self._mutex:
+                prior = self.state.instance(inst)
             record.created_at = prior.created_at if prior and prior.created_at else now
         record.updated_at = now
         record.index_key = inst.key
+        # Serialised and copied outside the lock: many threads record at once.
         line = dumps(
             {"op": "put", "addr": key, "provider": provider, "instance": instance_to_json(record)},
             pretty=False,
         )
+        stored = instance_from_json(json.loads(line)["instance"])
+        with self._mutex:
+            end = self._queue(line)
+            self.state.set_instance(inst, provider, stored)
+            self.state.drop_pending(key)
+        # The sync waits outside the lock, so other threads queue meanwhile and one sync
+        # covers them all (group commit); the change is durable when this returns.
+        self.journal.make_durable(end)
+        return stored
+
+    def _queue(self, line: str) -> int:
+        # Holding _mutex: journal order is the order changes reach `self.state`.
         self._check_open()
         if not self.journal.is_open:
             self._record_header()
-        self.journal.append_line(line)
         self._dirty = True
-        stored = instance_from_json(json.loads(line)["instance"])
-        self.state.set_instance(inst, provider, stored)
-        self.state.drop_pending(key)
-        return stored
+        return self.journal.queue(line)
 
     def _record_header(self) -> None:
         if self._resume_length is not None:
