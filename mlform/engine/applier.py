@@ -8,9 +8,11 @@ and every error is reported at the end.
 
 from __future__ import annotations
 
+import concurrent.futures
 import itertools
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -351,7 +353,8 @@ class Applier(ResourceWalker):
 
 
 def delete_in_order(applier: Applier, changes: list[InstanceChange], parallelism: int) -> bool:
-    """Delete instances so that nothing is deleted before what depends on it."""
+    """Delete instances so that nothing is deleted before what depends on it; the instances
+    of one resource are deleted side by side, at most `parallelism` calls at a time."""
     by_res: dict[str, list[InstanceChange]] = {}
     for ch in changes:
         by_res.setdefault(str(ch.addr.abs_resource), []).append(ch)
@@ -365,14 +368,23 @@ def delete_in_order(applier: Applier, changes: list[InstanceChange], parallelism
                     # `name` depends on `dep`, so `dep` is deleted after `name`.
                     g.add_edge(dep, name)
 
-    def visit(name: str) -> None:
-        ok = True
-        for ch in by_res[name]:
-            ok &= applier.delete_instance(ch.addr, ch)
-        if not ok:
-            raise NodeFailed(name)
+    def delete(ch: InstanceChange) -> bool:
+        if applier.cancel.is_set():
+            return False  # Ctrl-C: what has not started yet stays as it is
+        return applier.delete_instance(ch.addr, ch)
 
-    result = dag.walk(g, visit, parallelism=max(1, parallelism), cancel=applier.cancel)
+    with ThreadPoolExecutor(
+        max_workers=max(1, parallelism), thread_name_prefix="mlform-delete"
+    ) as pool:
+
+        def visit(name: str) -> None:
+            futures = [pool.submit(delete, ch) for ch in by_res[name]]
+            concurrent.futures.wait(futures)
+            # A bug in a delete is re-raised here and reported as an unexpected error.
+            if not all([fut.result() for fut in futures]):
+                raise NodeFailed(name)
+
+        result = dag.walk(g, visit, parallelism=max(1, parallelism), cancel=applier.cancel)
     applier.add_diags(unexpected_errors(result))
     return result.success
 

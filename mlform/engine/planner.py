@@ -229,24 +229,28 @@ class ResourceWalker(Walker):
                 key: self.instance_selected(node, AbsResourceInstance(mi, res.addr, key))
                 for key in {*exp.keys, *prior_keys}
             }
-            futures = {
-                key: self.pool.submit(
-                    self.guarded,
-                    self.instance_work,
-                    str(AbsResourceInstance(mi, res.addr, key)),
-                    module.dir,
-                    mi,
-                    res,
-                    info,
-                    pkey,
-                    exp,
-                    key,
-                    moved_keys.get(key, NOT_MOVED),
-                    deps,
-                )
-                for key in exp.keys
-                if in_scope[key]
-            }
+            futures: dict[Key, concurrent.futures.Future[tuple[Value, bool]]] = {}
+            try:
+                for key in exp.keys:
+                    if in_scope[key]:
+                        futures[key] = self.pool.submit(
+                            self.guarded,
+                            self.instance_work,
+                            str(AbsResourceInstance(mi, res.addr, key)),
+                            module.dir,
+                            mi,
+                            res,
+                            info,
+                            pkey,
+                            exp,
+                            key,
+                            moved_keys.get(key, NOT_MOVED),
+                            deps,
+                        )
+            finally:
+                # One wake-up when all are done, rather than one per instance finished; and
+                # nothing submitted is still running when this node ends, however it ends.
+                concurrent.futures.wait(futures.values())
             by_key: dict[Key, Value] = {
                 key: self.record_value(
                     self.prior.instance(AbsResourceInstance(mi, res.addr, key)), info
@@ -254,18 +258,27 @@ class ResourceWalker(Walker):
                 for key in exp.keys
                 if not in_scope[key]
             }
-            # One wake-up when all are done, rather than one per instance finished.
-            concurrent.futures.wait(futures.values())
             for key, fut in futures.items():
                 value, bad = fut.result()
                 by_key[key] = value
                 failed |= bad
-            for key in prior_keys:
-                if key in exp.keys or key in moved_keys.values() or not in_scope[key]:
-                    continue
-                failed |= not self.orphan_instance(
-                    AbsResourceInstance(mi, res.addr, key), pkey, info, exp, module.dir
+            # Instances whose key is gone (count or for_each shrank), side by side as well.
+            kept = set(exp.keys) | set(moved_keys.values())
+            orphans = [
+                self.pool.submit(
+                    self.orphan_instance,
+                    AbsResourceInstance(mi, res.addr, key),
+                    pkey,
+                    info,
+                    exp,
+                    module.dir,
                 )
+                for key in prior_keys
+                if key not in kept and in_scope[key]
+            ]
+            concurrent.futures.wait(orphans)
+            for fut in orphans:
+                failed |= not fut.result()
             self.evals.expose_resource(mi, res.addr, exp, by_key)
         if failed:
             raise NodeFailed(str(node))

@@ -119,7 +119,9 @@ class Walker:
                 cancel=self.cancel,
             )
         finally:
-            self.pool.shutdown(wait=True)
+            # Every resource node waits for the instances it submitted, so no work is left in
+            # flight here: the idle threads can end on their own.
+            self.pool.shutdown(wait=False)
         # A visit that failed with anything but NodeFailed hit a bug (in mlform or in a
         # provider): it must fail the run loudly, not vanish as a silently skipped node.
         self.add_diags(unexpected_errors(result))

@@ -47,6 +47,9 @@ JOURNAL_VERSION = 1
 
 _sync = getattr(os, "fdatasync", os.fsync)
 
+# Seconds an intent record written before a provider call may wait for its sync (see _syncs).
+BACKGROUND_SYNC_DELAY = 0.002
+
 
 def fsync_dir(path: Path) -> None:
     """Make a rename or a new file in `path` durable (no-op where directories cannot be opened)."""
@@ -383,6 +386,13 @@ class Journal:
             if idle:
                 self._syncer_wake.acquire()
                 continue
+            # An intent record need not be durable this very instant: give a waiting
+            # thread's sync the chance to cover it, rather than start one that the next
+            # result recorded would have to wait behind.
+            time.sleep(BACKGROUND_SYNC_DELAY)
+            with self._mu:
+                if self._wanted <= self._durable:
+                    continue
             try:
                 self._sync_to(wanted)
             except OSError:
