@@ -18,17 +18,17 @@ entries apply on top of; each following line is one entry:
 A last line cut short by a crash (no newline, or not JSON) was never acknowledged, so it is
 ignored; a bad line anywhere else means the file was damaged, which is an error.
 
-Group commit: many worker threads record at once during an apply, and one fsync makes every
-line written before it durable. Inside `Journal.deferred()` a thread's appends only write;
-leaving the block waits until a sync covers them, and whichever waiting thread finds no sync
-in flight runs one for everybody. A session enters the block outside its own lock, so the next
-thread can append while this one waits: at parallelism 50 one fsync serves many entries
-instead of each entry waiting for its own.
+Group commit: many worker threads record at once during an apply, and one sync makes every
+line written before it durable. A line is queued (cheap, under the session's lock) and written
+outside it, several threads' lines in one `write`; a thread that must see its line durable and
+finds no sync running runs one for everything queued so far, while the others wait each on a
+lock of its own and are woken once, by the sync that covers them or to run the next one. A
+create's intent record is written at once (a killed process leaves it in the file) and synced
+in the background, usually by the next result's sync.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
@@ -36,7 +36,6 @@ import threading
 import time
 import uuid
 from _thread import allocate_lock as _new_lock
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,7 +90,6 @@ class Journal:
         self._wlock = threading.Lock()
         self._mu = threading.Lock()
         self._waiters: list[tuple[int, Any]] = []
-        self._local = threading.local()
         self._syncer: threading.Thread | None = None
         self._syncer_idle = False
         self._syncer_wake = _new_lock()
@@ -160,8 +158,7 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
         self._opened(fd)
-        self._write(header)
-        self._sync_all()
+        self.append(header)
         fsync_dir(self.path.parent)
         return header
 
@@ -185,13 +182,10 @@ class Journal:
         return self._fd is not None
 
     def append(self, entry: dict[str, Any]) -> None:
+        """Append an entry and return once it is durable."""
         from mlform.state.format import dumps
 
-        self._write_line(dumps(entry, pretty=False))
-
-    def append_line(self, line: str) -> None:
-        """Append an entry already serialised (one line of JSON, no newline)."""
-        self._write_line(line)
+        self.make_durable(self.queue(dumps(entry, pretty=False)))
 
     def queue(self, line: str) -> int:
         """Queue an entry already serialised, without writing it; returns the offset its end
@@ -214,28 +208,6 @@ class Journal:
         self._flush_to(end)
         self._sync_in_background(end)
 
-    def _write(self, item: dict[str, Any]) -> None:
-        from mlform.state.format import dumps
-
-        self._write_line(dumps(item, pretty=False))
-
-    def _write_line(self, line: str) -> None:
-        # The line is queued here (the caller may hold a lock: no system call under it) and
-        # written by `_flush_to`, in queue order, together with the lines queued beside it.
-        if self._fd is None:
-            raise RuntimeError("journal is not open")
-        data = (line + "\n").encode("utf-8")
-        with self._mu:
-            self._pending.append(data)
-            self._queued += len(data)
-            end = self._queued
-        if getattr(self._local, "depth", 0):
-            # Inside deferred(): written and synced when the block ends, together with other
-            # threads' lines.
-            self._local.upto = max(getattr(self._local, "upto", 0), end)
-        else:
-            self._sync_to(end)
-
     def _flush_to(self, end: int) -> None:
         """Write the queued lines, at least up to `end`; a thread that finds its lines
         written by another's flush returns without a system call."""
@@ -256,39 +228,6 @@ class Journal:
             raise OSError(errno.ENOSPC, f"short write to the state journal {self.path}")
         with self._mu:
             self._written += n
-
-    @contextlib.contextmanager
-    def deferred(self) -> Iterator[None]:
-        """Appends made by this thread inside the block are durable when it ends."""
-        self._local.depth = getattr(self._local, "depth", 0) + 1
-        try:
-            yield
-        finally:
-            self._local.depth -= 1
-            if self._local.depth == 0:
-                upto, self._local.upto = getattr(self._local, "upto", 0), 0
-                if upto:
-                    self._sync_to(upto)
-
-    @contextlib.contextmanager
-    def deferred_background(self) -> Iterator[None]:
-        """Like `deferred`, but the block's appends are made durable by a background sync
-        instead of the caller waiting for it: for an intent record written just before a
-        slow call (a create sent to a provider), whose sync then overlaps the call. The
-        entry is in the file, so it survives the process being killed; the next synced
-        append from any thread waits for it too."""
-        self._local.depth = getattr(self._local, "depth", 0) + 1
-        try:
-            yield
-        finally:
-            self._local.depth -= 1
-            if self._local.depth == 0:
-                upto, self._local.upto = getattr(self._local, "upto", 0), 0
-                if upto:
-                    # Written now, so that a killed process leaves it in the file; synced
-                    # in the background.
-                    self._flush_to(upto)
-                    self._sync_in_background(upto)
 
     def _sync_in_background(self, upto: int) -> None:
         with self._mu:
@@ -397,11 +336,6 @@ class Journal:
                 self._sync_to(wanted)
             except OSError:
                 pass  # the next synced append reports it
-
-    def _sync_all(self) -> None:
-        with self._mu:
-            end = self._queued
-        self._sync_to(end)
 
     def close(self) -> None:
         with self._mu:

@@ -70,9 +70,7 @@ def _serialized(method: F) -> F:
 
     @functools.wraps(method)
     def wrapper(self: StateSession, *args: Any, **kwargs: Any) -> Any:
-        # The journal's sync waits outside the lock, so other threads append meanwhile and
-        # one fsync covers them all (group commit); the change is durable when this returns.
-        with self.journal.deferred(), self._mutex:
+        with self._mutex:
             return method(self, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -227,13 +225,6 @@ class StateSession:
 
     # --- recording --------------------------------------------------------------------------
 
-    def _record(self, entry: dict[str, Any]) -> None:
-        self._check_open()
-        if not self.journal.is_open:
-            self._record_header()
-        self.journal.append(entry)
-        self._dirty = True
-
     def begin_create(self, addr: AbsResourceInstance | str, token: str, provider: str) -> None:
         """Record that a create is about to be sent with this idempotency token. The entry is
         in the journal file when this returns, so a killed process leaves it behind; its sync
@@ -307,19 +298,23 @@ class StateSession:
             pid=os.getpid(),
         )
 
-    @_serialized
     def remove_instance(self, addr: AbsResourceInstance | str) -> None:
         """Record (durably) that an instance no longer exists."""
         key = str(as_instance(addr))
-        self._record({"op": "remove", "addr": key})
-        self.state.remove_instance(key)
+        line = dumps({"op": "remove", "addr": key}, pretty=False)
+        with self._mutex:
+            end = self._queue(line)
+            self.state.remove_instance(key)
+        self.journal.make_durable(end)
 
-    @_serialized
     def resolve_pending(self, addr: AbsResourceInstance | str) -> None:
         """The pending create of `addr` was adopted (put) or found absent: forget it."""
         key = str(as_instance(addr))
-        self._record({"op": "resolve", "addr": key})
-        self.state.drop_pending(key)
+        line = dumps({"op": "resolve", "addr": key}, pretty=False)
+        with self._mutex:
+            end = self._queue(line)
+            self.state.drop_pending(key)
+        self.journal.make_durable(end)
 
     @_serialized
     def set_outputs(self, outputs: dict[str, OutputRecord]) -> None:
