@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mlform.addrs import AbsResourceInstance, ModuleInstance, parse_instance
+from mlform.addrs import (
+    AbsResource,
+    AbsResourceInstance,
+    ModuleInstance,
+    ModulePath,
+    parse_instance,
+)
 from mlform.config.loader import config_files, load_config
 from mlform.config.model import Module
 from mlform.config.variables import collect, resolve, terminal_prompt
@@ -198,15 +204,7 @@ class Operations:
         done: list[tuple[str, str]] = []
         diags: list[Diagnostic] = []
         for m in loaded.root.walk():
-            if m.moved and not m.path.is_root:
-                diags.append(
-                    warning(
-                        "moved blocks in child modules are not applied yet",
-                        f"Module {m.path} declares moved blocks; move those objects with mlform state mv.",
-                        m.moved[0].range,
-                    )
-                )
-                continue
+            blocks = []
             for mv in m.moved:
                 try:
                     src = parse_target(traversal_text(mv.from_))
@@ -214,14 +212,22 @@ class Operations:
                 except AddressError as exc:
                     diags.append(error("Invalid moved block", str(exc), mv.range))
                     continue
-                if not _present(state, src) or _present(state, dst):
-                    continue
-                try:
-                    state = move(state, src, dst)
-                except StateError as exc:
-                    diags.append(error("Cannot apply moved block", str(exc), mv.range))
-                    continue
-                done.append((str(src), str(dst)))
+                blocks.append((mv, src, dst))
+            if not blocks:
+                continue
+            # A module's moved blocks speak of addresses inside the module: they apply in each
+            # of its instances that the state holds objects under.
+            for base in _module_instances_in_state(state, m.path):
+                for mv, rel_src, rel_dst in blocks:
+                    src, dst = _inside(base, rel_src), _inside(base, rel_dst)
+                    if not _present(state, src) or _present(state, dst):
+                        continue
+                    try:
+                        state = move(state, src, dst)
+                    except StateError as exc:
+                        diags.append(error("Cannot apply moved block", str(exc), mv.range))
+                        continue
+                    done.append((str(src), str(dst)))
         return state, done, diags
 
     def plan(self, loaded: Loaded, prior: State, options: PlanOptions) -> PlanResult:
@@ -506,6 +512,32 @@ class Operations:
                 session.put_instance(addr, prov, inst)
 
 
+def _module_instances_in_state(state: State, path: ModulePath) -> list[ModuleInstance]:
+    """The instances of the configuration module `path` that objects in state live under
+    (the root module: just the root)."""
+    if path.is_root:
+        return [ModuleInstance()]
+    n = len(path.names)
+    found = {
+        ModuleInstance(a.module.steps[:n])
+        for a, _r, _i in state.all_instances()
+        if tuple(s.name for s in a.module.steps[:n]) == path.names
+    }
+    return sorted(found, key=lambda mi: mi.sort_key())
+
+
+def _inside(base: ModuleInstance, target: Any) -> Any:
+    """A moved block's address, written inside a module, as seen from the root."""
+    if base.is_root:
+        return target
+    if isinstance(target, ModuleInstance):
+        return ModuleInstance(base.steps + target.steps)
+    module = ModuleInstance(base.steps + target.module.steps)
+    if isinstance(target, AbsResourceInstance):
+        return AbsResourceInstance(module, target.resource, target.key)
+    return AbsResource(module, target.resource)
+
+
 def _present(state: State, target: Any) -> bool:
     from mlform.addrs import target_contains
 
@@ -525,8 +557,6 @@ def _mark_moves(plan: Plan, moved: list[tuple[str, str]]) -> None:
 
 
 def _map_back(addr: AbsResourceInstance, src: Any, dst: Any) -> AbsResourceInstance:
-    from mlform.addrs import AbsResource
-
     if isinstance(src, AbsResourceInstance):
         return src
     if isinstance(src, AbsResource):
@@ -636,7 +666,6 @@ def _unmatched_addresses(
 ) -> list[Diagnostic]:
     """A warning for each --target or --replace address that names nothing in the configuration
     or the state: a typo there would otherwise plan silently without the user's intent."""
-    from mlform.addrs import AbsResource
     from mlform.diagnostics import suggestion
 
     def steps_match(want: ModuleInstance, have: ModuleInstance) -> bool:
