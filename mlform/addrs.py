@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 Key = int | str | None
 Mode = Literal["managed", "data"]
@@ -238,7 +238,7 @@ def parse_target(text: str) -> Target:
         name, key = parts[i + 1]
         if name is None:
             raise AddressError(f"{text!r}: `module` must be followed by a module name")
-        steps.append(ModuleStep(name, None if key is _NOKEY else key))
+        steps.append(ModuleStep(name, None if key is _NOKEY else cast(Key, key)))
         i += 2
     module = ModuleInstance(tuple(steps))
     rest = parts[i:]
@@ -261,7 +261,8 @@ def parse_target(text: str) -> Target:
     resource = Resource(mode, rtype, rname)
     if nkey is _NOKEY:
         return AbsResource(module, resource)
-    return AbsResourceInstance(module, resource, nkey)
+    # _split only yields int or str keys besides _NOKEY.
+    return AbsResourceInstance(module, resource, cast(Key, nkey))
 
 
 _NOKEY: object = object()

@@ -142,7 +142,7 @@ def cli(chdir: str | None) -> None:
 
 def terraform_style_args(args: list[str]) -> list[str]:
     """Accept Terraform's single-dash long options (`-var x=1`, `-auto-approve`) as well."""
-    out = []
+    out: list[str] = []
     for a in args:
         if a == "--":
             out.extend(args[len(out) :])

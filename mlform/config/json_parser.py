@@ -21,7 +21,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from mlform.config.syntax import Attribute, Block, Body, File
 from mlform.diagnostics import Diagnostic, Pos, Range, Severity
@@ -181,7 +181,8 @@ class _JsonParser:
         except ValueError as exc:
             self.error(
                 "Invalid JSON string",
-                f"This string has an invalid escape sequence ({exc.msg}).",
+                # json.loads on a str raises JSONDecodeError, which carries .msg.
+                f"This string has an invalid escape sequence ({cast(json.JSONDecodeError, exc).msg}).",
                 s,
                 s + len(raw),
             )

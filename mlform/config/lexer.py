@@ -21,7 +21,9 @@ Line comments (`#`, `//`) end at the newline, which still counts as a newline; b
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 # Token kinds. Punctuation and operators use their own text as kind ("=", "{", "==", "...").
 NL = "NL"
@@ -167,12 +169,13 @@ class _Lexer:
         starts = toks.starts
         ends = toks.ends
         stack = self.stack
-        match = _NORMAL.match
+        # _NORMAL always matches: group 10 takes the end of text, group 11 any other character.
+        match = cast("Callable[[str, int], re.Match[str]]", _NORMAL.match)
         nl_on = not stack or stack[-1] == _BRACE
         n = len(text)
         while True:
             m = match(text, pos)
-            g = m.lastindex
+            g: int = m.lastindex  # type: ignore[assignment]  # exactly one group matched
             s, e = m.span(g)
             pos = e
             if g == 4:
@@ -366,7 +369,9 @@ class _Lexer:
         kinds = self.toks.kinds
         starts = self.toks.starts
         ends = self.toks.ends
-        lit = _HEREDOC_LIT.match
+        # _HEREDOC_LIT matches at every position (it may match the empty string).
+        lit = cast("Callable[[str, int], re.Match[str]]", _HEREDOC_LIT.match)
+        m: re.Match[str] | None
         while True:
             if line_start and marker is not None:
                 # Is this the closing marker line? (It may be indented.)

@@ -8,12 +8,16 @@ a git source cached under `.mlform/modules/` (see `mlform.config.modules`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlform.addrs import ModulePath
 from mlform.config.decode import decode_module
 from mlform.config.model import Module
 from mlform.config.modules import ModuleManifest, is_local_source
 from mlform.diagnostics import Diagnostic, error
+
+if TYPE_CHECKING:
+    from mlform.config.syntax import File
 
 CONFIG_SUFFIXES = (".mlf.hcl", ".mlf.json")
 MAX_MODULE_DEPTH = 32
@@ -64,7 +68,7 @@ def _load_one(
     directory: Path, path: ModulePath, use_cache: bool | str, diags: list[Diagnostic]
 ) -> Module:
     module = Module(dir=directory, path=path)
-    parsed = []
+    parsed: list[File] = []
     for f in config_files(directory):
         display = _display_path(f)
         file, fdiags = _parse_display(f, display, use_cache)
@@ -77,7 +81,7 @@ def _load_one(
 
 def _parse_display(
     path: Path, display: str, use_cache: bool | str
-) -> tuple[object | None, list[Diagnostic]]:
+) -> tuple[File | None, list[Diagnostic]]:
     # Diagnostics name files relative to where the user stands, as Terraform does.
     from mlform.diagnostics import register_source
 

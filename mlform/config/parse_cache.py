@@ -268,7 +268,7 @@ class _Encoder:
     def parts(self, parts: list[ast.TemplatePart] | None) -> Any:
         if parts is None:
             return None
-        out = []
+        out: list[tuple[Any, ...]] = []
         for p in parts:
             ri = self.r(p.range)
             t = type(p)
@@ -306,9 +306,9 @@ def encode_file(f: File) -> tuple[Any, ...]:
 # -- decoding -------------------------------------------------------------------------------
 
 _new = object.__new__
-_set_a = SourceRange._a.__set__  # type: ignore[attr-defined]
-_set_b = SourceRange._b.__set__  # type: ignore[attr-defined]
-_set_lines = SourceRange._lines.__set__  # type: ignore[attr-defined]
+_set_a = SourceRange._a.__set__  # type: ignore[attr-defined, misc]  # slot descriptor
+_set_b = SourceRange._b.__set__  # type: ignore[attr-defined, misc]  # slot descriptor
+_set_lines = SourceRange._lines.__set__  # type: ignore[attr-defined, misc]  # slot descriptor
 
 
 def _consume(it: Any) -> None:

@@ -120,9 +120,9 @@ _DIRECTIVE_NAMES = {_ELSE: "else", _ENDIF: "endif", _ENDFOR: "endfor"}
 # Positions are made on demand: a parse creates a range for nearly every token, but line and
 # column are read only for the few that a diagnostic is about.
 _new = object.__new__
-_set_line = Pos.line.__set__  # type: ignore[attr-defined]
-_set_column = Pos.column.__set__  # type: ignore[attr-defined]
-_set_byte = Pos.byte.__set__  # type: ignore[attr-defined]
+_set_line = Pos.line.__set__  # type: ignore[attr-defined, misc]  # slot descriptor
+_set_column = Pos.column.__set__  # type: ignore[attr-defined, misc]  # slot descriptor
+_set_byte = Pos.byte.__set__  # type: ignore[attr-defined, misc]  # slot descriptor
 
 
 class SourceLines:
@@ -218,9 +218,9 @@ class SourceRange(Range):
         return repr(Range(self.filename, self.start, self.end))
 
 
-_set_a = SourceRange._a.__set__  # type: ignore[attr-defined]
-_set_b = SourceRange._b.__set__  # type: ignore[attr-defined]
-_set_lines = SourceRange._lines.__set__  # type: ignore[attr-defined]
+_set_a = SourceRange._a.__set__  # type: ignore[attr-defined, misc]  # slot descriptor
+_set_b = SourceRange._b.__set__  # type: ignore[attr-defined, misc]  # slot descriptor
+_set_lines = SourceRange._lines.__set__  # type: ignore[attr-defined, misc]  # slot descriptor
 
 
 class _Fail(Exception):
@@ -652,8 +652,8 @@ class _Parser:
                     for piece in t.split("."):
                         # The step spans the dot and the digits; the key just the digits.
                         end = off + len(piece)
-                        key = Literal(values.Value(values.NUMBER, int(piece)), self.rng(off, end))
-                        node = self.index_step(node, key, off - 1, end)
+                        lkey = Literal(values.Value(values.NUMBER, int(piece)), self.rng(off, end))
+                        node = self.index_step(node, lkey, off - 1, end)
                         off = end + 1
                     self.i = i + 2
                 elif nk == "*":

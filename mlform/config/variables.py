@@ -207,6 +207,7 @@ def resolve(
     diags: list[Diagnostic] = []
     out: dict[str, Value] = {}
     declared = module.variables
+    rv: RawValue | None
     for name, rv in raw.items():
         if name not in declared:
             if rv.source == "cli":
