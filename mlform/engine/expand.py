@@ -7,6 +7,7 @@ for_each is a map, an object or a set of strings, known, and not sensitive.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING, cast
 
 from mlform.diagnostics import Diagnostic, error
 from mlform.engine.scope import Expansion
@@ -14,6 +15,9 @@ from mlform.lang import ast
 from mlform.lang import values as V
 from mlform.lang.eval import EvalContext, evaluate
 from mlform.lang.types import STRING
+
+if TYPE_CHECKING:
+    from mlform.addrs import Key
 
 
 def eval_expansion(
@@ -144,7 +148,7 @@ def _for_each(
         return Expansion("unknown")
     if t.is_mapping():
         items = value.items()
-        if any(not v.is_known for v in []):
+        if any(not v.is_known for v in []):  # type: ignore[var-annotated]  # a no-op over an empty list
             pass
         keys = sorted(items)
         return Expansion("for_each", list(keys), {k: items[k] for k in keys})
@@ -183,7 +187,7 @@ def _for_each(
                 return Expansion("unknown")
             out[e.v] = e
         keys = sorted(out)
-        return Expansion("for_each", list(keys), out)
+        return Expansion("for_each", list(keys), cast("dict[Key, V.Value]", out))
     diags.append(
         error(
             "Invalid for_each argument",

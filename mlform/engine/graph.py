@@ -391,6 +391,7 @@ class GraphBuilder:
 
     def add_module_edges(self, m: Module) -> None:
         path = m.path
+        node: Node
         for name, local in m.locals.items():
             self.edges_from(LocalNode(path, name), m, expr_traversals(local.expr))
         for name, out in m.outputs.items():

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from mlform.addrs import (
     AbsResource,
@@ -189,9 +189,13 @@ class ResourceWalker(Walker):
                 keys.append(inst.index_key)
                 by_key[inst.index_key] = self.record_value(inst, info)
         if res.count is not None:
-            exp = Expansion("count", sorted(k for k in keys if isinstance(k, int)))
+            exp = Expansion(
+                "count", cast("list[Key]", sorted(k for k in keys if isinstance(k, int)))
+            )
         elif res.for_each is not None:
-            exp = Expansion("for_each", sorted(k for k in keys if isinstance(k, str)))
+            exp = Expansion(
+                "for_each", cast("list[Key]", sorted(k for k in keys if isinstance(k, str)))
+            )
         else:
             exp = Expansion.single()
         self.evals.expose_resource(mi, res.addr, exp, by_key)
@@ -277,8 +281,8 @@ class ResourceWalker(Walker):
                 if key not in kept and in_scope[key]
             ]
             concurrent.futures.wait(orphans)
-            for fut in orphans:
-                failed |= not fut.result()
+            for ofut in orphans:
+                failed |= not ofut.result()
             self.evals.expose_resource(mi, res.addr, exp, by_key)
         if failed:
             raise NodeFailed(str(node))
@@ -406,7 +410,8 @@ class Planner(ResourceWalker):
         prior_rs = split_record(prior_rec, info.schema) if prior_rec is not None else None
         if prior_rs is not None and self.options.refresh and not prior_rec.tainted:  # type: ignore[union-attr]
             try:
-                fresh = call_with_retries(lambda: kind.read(prior_rs, ctx), self.cancel)
+                # prior_rs is not None here (checked above); mypy does not narrow into the lambda.
+                fresh = call_with_retries(lambda: kind.read(prior_rs, ctx), self.cancel)  # type: ignore[arg-type]
             except ProviderError as exc:
                 self.add_diags(
                     [error(f"Failed to refresh {addr}: {exc.summary}", exc.detail, res.range)]
@@ -505,7 +510,7 @@ class Planner(ResourceWalker):
         deps: list[str],
         replan: Callable[[], Planned] | None = None,
     ) -> InstanceChange | None:
-        action = planned.action
+        action: str = planned.action  # may become "create_then_delete" below
         reasons = list(planned.reasons)
         action_reason: str | None = None
         if prior_rs is None:

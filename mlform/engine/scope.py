@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -181,7 +181,7 @@ class EvalState:
         mi: ModuleInstance,
         res: Resource,
         exp: Expansion,
-        by_key: dict[Key, Value | Callable[[], Value]],
+        by_key: Mapping[Key, Value | Callable[[], Value]],
     ) -> None:
         """Record what references to a resource see. Instance values may be given as
         functions: they are built only if some expression refers to the resource, which

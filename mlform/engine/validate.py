@@ -24,10 +24,15 @@ from mlform.lang import values as V
 
 if TYPE_CHECKING:
     from mlform.engine.providers import KindInfo
+    from mlform.engine.schema_cache import ValidateProviders
     from mlform.sdk.schema_types import BodySchema
 
 
 class ValidateWalker(Walker):
+    # `validate` hands this walker a ValidateProviders (answers from the schema cache), which
+    # stands in for a ProviderManager without being one.
+    providers: ValidateProviders  # type: ignore[assignment]
+
     def configure_provider(self, node: ProviderNode, config: dict[str, Any], subject: Any) -> None:
         from mlform.diagnostics import error
 

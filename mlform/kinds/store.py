@@ -110,7 +110,7 @@ class Store:
 
     def list_snapshots(self, namespace: str = SNAPSHOTS) -> list[dict[str, Any]]:
         """The stored snapshots' manifests, newest first (without their file lists)."""
-        out = []
+        out: list[dict[str, Any]] = []
         folder = self.root / namespace
         if not folder.is_dir():
             return out
