@@ -80,7 +80,10 @@ class EvalContext:
         self.has_anon = False
         # Says what is wrong with a reference to a root name the scope lacks ("Reference to
         # undeclared resource"); the default is HCL's "Unknown variable".
-        self.on_missing = on_missing if on_missing is not None else (parent and parent.on_missing)
+        # An EvalContext is always truthy: `parent and` only skips None.
+        self.on_missing: Callable[[ast.ScopeTraversal], Diagnostic] | None = (
+            on_missing if on_missing is not None else (parent and parent.on_missing)  # type: ignore[assignment]
+        )
 
     @property
     def functions(self) -> FunctionContext:
@@ -216,7 +219,7 @@ class _Evaluator:
             if isinstance(step, ast.AttrStep):
                 value = self.get_attr(value, step.name, step.range, expr.root if i == 0 else None)
             else:
-                value = self.index(value, step.key, step.range)
+                value = self.index(value, step.key, step.range)  # type: ignore[attr-defined]  # an IndexStep
             if value is _FAILED:
                 return DYNAMIC_UNKNOWN
         return value

@@ -151,7 +151,7 @@ def arithmetic(op: str, a: Number, b: Number) -> Number:
             raise OperationError("can't use modulo with zero")
         if ints:
             # Truncated division: the remainder has the sign of the dividend.
-            q = abs(a) // abs(b)
+            q = abs(a) // abs(b)  # type: ignore[operator]  # both ints here (`ints`)
             if (a < 0) != (b < 0):
                 q = -q
             return a - b * q

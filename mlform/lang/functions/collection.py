@@ -737,7 +737,7 @@ def _range(args: list[Value], fctx: FunctionContext) -> Value:
     if not down and end < start:
         raise FunctionError("end must be greater than start when step is positive", 1)
     vals: list[Value] = []
-    n = start
+    n: int | Decimal = start
     while (n > end) if down else (n < end):
         if len(vals) >= 1024:
             raise FunctionError(

@@ -7,7 +7,9 @@ Numbers stay exact (int or Decimal) except in `log` and `pow`, which Terraform c
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
 
 from mlform.lang.functions._core import FunctionContext, FunctionError, Param, register
 from mlform.lang.functions._util import whole
@@ -126,7 +128,7 @@ def _signum(args: list[Value], fctx: FunctionContext) -> Value:
     return number((n > 0) - (n < 0))
 
 
-def _extreme(args: list[Value], pick: type[max] | type[min]) -> Value:  # type: ignore[valid-type]
+def _extreme(args: list[Value], pick: Callable[[Iterable[Any]], Any]) -> Value:
     if not args:
         raise FunctionError("must pass at least one number")
     return number(pick(a.v for a in args))
