@@ -22,9 +22,12 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from pydantic.config import JsonDict
 
 
 class _UnknownType:
@@ -75,7 +78,7 @@ def arg(
     alias: str | None = None,
 ) -> Any:
     """A user-written argument. `replace=True`: a change forces replacement."""
-    extra = {"replace": replace, "sensitive": sensitive}
+    extra: JsonDict = {"replace": replace, "sensitive": sensitive}
     if default_factory is not None:
         return Field(
             default_factory=default_factory,
@@ -95,7 +98,7 @@ def block(
 ) -> Any:
     """A nested block (`health_check { ... }`). Typed as a model, `Model | None`, or
     `list[Model]` for a block that may repeat."""
-    extra = {"replace": replace, "block": True}
+    extra: JsonDict = {"replace": replace, "block": True}
     if default_factory is not None:
         return Field(
             default_factory=default_factory, description=description, json_schema_extra=extra

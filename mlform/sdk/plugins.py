@@ -301,12 +301,12 @@ def kind_problems(kname: Any, kcls: Any) -> list[str]:
         # value (an argument the provider fills in when it is not given), so types must agree.
         args_body = body_schema(kcls.args)
         attrs_body = body_schema(kcls.attrs, True)
-        for name, attr in attrs_body.attributes.items():
+        for name, cattr in attrs_body.attributes.items():
             arg = args_body.attributes.get(name)
-            if arg is not None and arg.type != attr.type:
+            if arg is not None and arg.type != cattr.type:
                 problems.append(
                     f'kind "{kname}": "{name}" is both an argument ({arg.type.hcl()}) and a computed '
-                    f"attribute ({attr.type.hcl()}); they share one value in state, so give one of them another name"
+                    f"attribute ({cattr.type.hcl()}); they share one value in state, so give one of them another name"
                 )
     required = ("read_data",) if kcls.is_data else ("create", "read", "delete")
     missing = [m for m in required if not _overrides(kcls, Kind, m)]
