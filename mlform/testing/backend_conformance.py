@@ -142,7 +142,7 @@ class BackendConformance:
         back = backend.read("default")
         assert back is not None
         assert back.to_json() == s.to_json()
-        assert back.instance('module.m["k"].test_object.b[1]').private == {"etag": "e"}
+        assert back.instance('module.m["k"].test_object.b[1]').private == {"etag": "e"}  # type: ignore[union-attr]  # a backend that lost it fails here
 
     def test_serial_grows_by_one_per_commit(self, backend: Backend) -> None:
         serials = []
@@ -178,6 +178,7 @@ class BackendConformance:
     def test_lock_excludes_a_second_session(self, backend: Backend) -> None:
         with StateSession.open(backend, operation="apply", who="alice@box") as holder:
             held = backend.lock_info("default")
+            assert holder.lock_info is not None  # open() with lock=True sets it
             assert held is not None and held.id == holder.lock_info.id
             start = time.monotonic()
             with pytest.raises(LockError) as err:
@@ -201,6 +202,8 @@ class BackendConformance:
                 sys.stdin.readline()
             """,
         )
+        # _python opens all three as pipes.
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         try:
             lock_id = proc.stdout.readline().strip()
             assert lock_id, proc.stderr.read()
@@ -225,6 +228,8 @@ class BackendConformance:
             os._exit(9)   # dies holding the lock, as a killed run does
             """,
         )
+        # _python opens all three as pipes.
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         lock_id = proc.stdout.readline().strip()
         proc.wait()
         assert lock_id, proc.stderr.read()
@@ -280,7 +285,7 @@ class BackendConformance:
             sess.commit()
         assert backend.read("default") is None
         dev = backend.read("dev")
-        assert dev is not None and dev.instance("test_object.a").id == "dev-a"
+        assert dev is not None and dev.instance("test_object.a").id == "dev-a"  # type: ignore[union-attr]
 
         with pytest.raises(StateError, match="not empty"):
             backend.delete_workspace("dev")
@@ -318,17 +323,17 @@ class BackendConformance:
             sess.resolve_pending("test_object.done")
             raise RuntimeError("crash")
         # Nothing was written to the state itself...
-        assert backend.read("default").serial == 1
+        assert backend.read("default").serial == 1  # type: ignore[union-attr]  # a lost state fails here
         # ...but the next session sees every recorded operation.
         with StateSession.open(backend) as sess:
             assert len(sess.recovered) == 24
             s = sess.state
             assert s.serial == 1
-            assert {s.instance(f"test_object.n[{i}]").id for i in range(20)} == {
+            assert {s.instance(f"test_object.n[{i}]").id for i in range(20)} == {  # type: ignore[union-attr]
                 f"n{i}" for i in range(20)
             }
             assert s.instance("test_object.gone") is None
-            assert s.instance("test_object.keep").id == "k"
+            assert s.instance("test_object.keep").id == "k"  # type: ignore[union-attr]  # a lost instance fails here
             assert [(p.addr, p.token) for p in s.pending] == [("test_object.late", "tok-late")]
             # A replayed session can keep recording on top, then fold everything at once.
             sess.put_instance("test_object.late", PROVIDER, InstanceRecord(id="adopted"))
@@ -354,6 +359,8 @@ class BackendConformance:
                     i += 1
             """,
         )
+        # _python opens all three as pipes.
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         seen = -1
         try:
             while seen < 40:
@@ -367,10 +374,10 @@ class BackendConformance:
         assert info is not None
         backend.force_unlock("default", info.id)
         with StateSession.open(backend) as sess:
-            got = sorted(int(i.id) for _, _, i in sess.state.all_instances())
+            got = sorted(int(i.id) for _, _, i in sess.state.all_instances())  # type: ignore[arg-type]  # ids were written
             assert got == list(range(len(got))) and len(got) > seen
             sess.commit()
-        assert len(backend.read("default")) == len(got)
+        assert len(backend.read("default")) == len(got)  # type: ignore[arg-type]  # a lost state fails here
 
     def test_uncommitted_session_twice(self, backend: Backend) -> None:
         for i in range(2):

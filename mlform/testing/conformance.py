@@ -95,6 +95,7 @@ class ProviderConformance:
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         kinds = self.provider_class.kinds
+        names: list[Any]  # kind names, or one skipped pytest.param
         if "resource_kind" in metafunc.fixturenames:
             names = sorted(n for n in self.samples if not kinds[n].is_data)
             metafunc.parametrize("resource_kind", names)
