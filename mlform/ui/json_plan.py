@@ -233,7 +233,7 @@ def _sensitive_paths(raw: Any) -> list[Path]:
         steps: Path = []
         for step in p:
             if isinstance(step, Mapping):
-                v = step.get("value")
+                v: Any = step.get("value")  # a key (str or int) as the state wrote it
                 if isinstance(v, Mapping):  # index steps carry {"value": ..., "type": ...}
                     v = v.get("value")
                 steps.append(v)

@@ -247,6 +247,7 @@ class Primitive(Node):
             after = self.after.split("\n") if isinstance(self.after, str) else []
             for bi, ai in _slice_pairs(before, after, lambda x: False):
                 if bi is None:
+                    assert ai is not None  # _slice_pairs never yields (None, None)
                     lines.append(_indent(indent + 1) + symbol(Action.CREATE, o.p) + " " + after[ai])
                 elif ai is None:
                     lines.append(
