@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
 
 # Token kinds. Punctuation and operators use their own text as kind ("=", "{", "==", "...").
 NL = "NL"
@@ -170,7 +169,7 @@ class _Lexer:
         ends = toks.ends
         stack = self.stack
         # _NORMAL always matches: group 10 takes the end of text, group 11 any other character.
-        match = cast("Callable[[str, int], re.Match[str]]", _NORMAL.match)
+        match: Callable[[str, int], re.Match[str]] = _NORMAL.match  # type: ignore[assignment]
         nl_on = not stack or stack[-1] == _BRACE
         n = len(text)
         while True:
@@ -370,7 +369,7 @@ class _Lexer:
         starts = self.toks.starts
         ends = self.toks.ends
         # _HEREDOC_LIT matches at every position (it may match the empty string).
-        lit = cast("Callable[[str, int], re.Match[str]]", _HEREDOC_LIT.match)
+        lit: Callable[[str, int], re.Match[str]] = _HEREDOC_LIT.match  # type: ignore[assignment]
         m: re.Match[str] | None
         while True:
             if line_start and marker is not None:
