@@ -148,8 +148,6 @@ def _for_each(
         return Expansion("unknown")
     if t.is_mapping():
         items = value.items()
-        if any(not v.is_known for v in []):  # type: ignore[var-annotated]  # a no-op over an empty list
-            pass
         keys = sorted(items)
         return Expansion("for_each", list(keys), {k: items[k] for k in keys})
     if t.is_set():

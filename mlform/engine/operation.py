@@ -379,8 +379,8 @@ class Operations:
         self._apply_moves(session, result.moved)
         for addr, (pkey, rec) in result.adopted.items():
             session.put_instance(addr, pkey, rec)
-        for addr in result.abandoned:
-            session.resolve_pending(addr)
+        for pending in result.abandoned:
+            session.resolve_pending(pending)
         if options.mode == "refresh_only":
             for addr, rec in result.refreshed.items():
                 prov = _provider_of(session.state, addr)
