@@ -99,7 +99,7 @@ class DeploymentKind(Kind):
         if is_wholly_known(args.get("health_check")) and args.get("health_check") is None:
             args["health_check"] = schema.HealthCheck().model_dump()
         hc = args.get("health_check")
-        if is_wholly_known(hc):
+        if hc is not None and is_wholly_known(hc):
             for key in ("interval", "timeout"):
                 try:
                     parse_duration(hc[key])

@@ -507,19 +507,17 @@ class EnvironmentKind(Kind):
                     f"cannot read requirements file {args.requirements_file}: {e.strerror}",
                     attribute="requirements_file",
                 ) from None
-        kw = {
-            "python": python,
-            "packages": args.packages,
-            "requirements": req_text,
-            "env": args.env,
-        }
         return _Request(
             args=args,
             python=python,
             requirements_path=req_path,
             requirements=req_text,
-            request=normalized_request(**kw),
-            id=environment_id(**kw),
+            request=normalized_request(
+                python=python, packages=args.packages, requirements=req_text, env=args.env
+            ),
+            id=environment_id(
+                python=python, packages=args.packages, requirements=req_text, env=args.env
+            ),
         )
 
     def _interpreter(self, python: str) -> Interpreter:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from mlform.sdk import Context, Kind, Model, Provider, arg
 
@@ -94,7 +94,7 @@ class LocalProvider(Provider):
     name = "local"
     version = "0.1.0"
     config = LocalConfig
-    kinds: Mapping[str, type[Kind]] = _LazyKinds()
+    kinds: ClassVar[Mapping[str, type[Kind]]] = _LazyKinds()
 
     def __init__(self) -> None:
         super().__init__()

@@ -227,9 +227,10 @@ class TrainingJobKind(Kind):
             changed = [
                 k for k in ("timeout", "retries", "cluster") if prior.args.get(k) != args.get(k)
             ]
-            action = "update" if changed else "noop"
             reasons = [f"{k} changed (does not retrain)" for k in changed]
-            return Planned(action, dict(prior.attrs), reasons, [], args, private)
+            return Planned(
+                "update" if changed else "noop", dict(prior.attrs), reasons, [], args, private
+            )
 
         # Diff what is known; for what is not, say so.
         new_inputs = dict(Fingerprint.from_inputs(prior_inputs).to_inputs())
