@@ -249,11 +249,13 @@ class Journal:
         fifty threads compete for the interpreter to find out that most must wait again.)"""
         while True:
             with self._mu:
-                if self._fd is None or self._durable >= end:
-                    # Durable, or closed: a closed journal's entries were folded into the state.
+                if self._durable >= end:
                     return
                 if self._failure is not None:
                     raise OSError(*self._failure.args)
+                if self._fd is None:
+                    # Closed: its lines were synced by `close`, or folded into the state.
+                    return
                 lead = not self._syncing
                 if lead:
                     self._syncing = True
@@ -312,9 +314,9 @@ class Journal:
             self._syncer_wake.release()
 
     def _syncs(self, generation: int) -> None:
-        """The background syncer: makes durable what `deferred_background` blocks wrote, as
-        often as asked, taking part in syncs like any waiting thread; it ends when the file
-        it was started for is closed."""
+        """The background syncer: makes durable what `write_and_sync_soon` wrote, as often as
+        asked, taking part in syncs like any waiting thread; it ends when the file it was
+        started for is closed."""
         while True:
             with self._mu:
                 if self._fd is None or self._generation != generation:
@@ -337,7 +339,9 @@ class Journal:
             except OSError:
                 pass  # the next synced append reports it
 
-    def close(self) -> None:
+    def close(self, sync: bool = True) -> None:
+        """Write and (unless `sync` is false: the journal is about to be removed) sync what
+        was recorded, then close the file."""
         with self._mu:
             # Never close the file under a sync in flight; then hold the sync slot, so that
             # no thread starts one on a file being closed.
@@ -348,8 +352,18 @@ class Journal:
             self._syncing = True
         try:
             with self._wlock:
-                # What was recorded reaches the file before it is closed.
+                # What was recorded reaches the file, and the disk, before it is closed.
                 self._flush_locked(self._queued)
+                with self._mu:
+                    fd, unsynced = self._fd, self._written > self._durable
+            if sync and fd is not None and unsynced:
+                try:
+                    _sync(fd)
+                    with self._mu:
+                        self._durable = self._written
+                except OSError as exc:
+                    with self._mu:
+                        self._failure = exc
         finally:
             with self._mu:
                 if self._fd is not None:
@@ -366,7 +380,7 @@ class Journal:
                 gate.release()
 
     def remove(self) -> None:
-        self.close()
+        self.close(sync=False)
         try:
             self.path.unlink()
         except FileNotFoundError:
