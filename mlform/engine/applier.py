@@ -9,6 +9,7 @@ and every error is reported at the end.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import itertools
 import time
 import uuid
@@ -205,7 +206,8 @@ class Applier(ResourceWalker):
             elif change.action == "replace":
                 if prior_rs is not None:
                     call_with_retries(lambda: kind.delete(prior_rs, ctx), self.cancel)
-                    self.session.remove_instance(addr)
+                    assert prior_rec is not None
+                    self.forget_object(addr, pkey, prior_rec)
                 new = self.create(addr, pkey, kind, planned, ctx)
             elif change.action == "create_then_delete":
                 new = self.create(addr, pkey, kind, planned, ctx)
@@ -213,8 +215,11 @@ class Applier(ResourceWalker):
                     try:
                         call_with_retries(lambda: kind.delete(prior_rs, ctx), self.cancel)
                     except ProviderError as exc:
-                        # The replacement exists and is what the state must record; the old
-                        # object could not be removed, so say which one it is.
+                        # The replacement exists and is the instance now; the old object
+                        # stays in the state as a deposed object, which the next apply
+                        # deletes again (as Terraform does).
+                        assert prior_rec is not None
+                        deposed_key = uuid.uuid4().hex[:8]
                         self.add_diags(
                             [
                                 error(
@@ -223,18 +228,19 @@ class Applier(ResourceWalker):
                                         f"the previous object could not be deleted: {exc.summary}",
                                     ),
                                     (exc.detail + "\n\n" if exc.detail else "")
-                                    + f"The replacement was created and is recorded. The previous object "
-                                    f"(id {prior_rs.id}) still exists outside mlform's state: delete it by hand, "
-                                    f"or import it at another address to manage it.",
+                                    + f"The replacement was created. The previous object (id {prior_rs.id}) "
+                                    f"is kept in the state as deposed object {deposed_key}; the next apply "
+                                    "deletes it again.",
                                     res.range,
                                 )
                             ]
                         )
-                        self.session.put_instance(
-                            addr,
-                            pkey,
-                            C.record_from_state(new, key, deps, sens, lc.create_before_destroy),
-                        )
+                        rec = C.record_from_state(new, key, deps, sens, lc.create_before_destroy)
+                        rec.deposed = {
+                            **(prior_rec.deposed or {}),
+                            deposed_key: dataclasses.replace(prior_rec, deposed={}),
+                        }
+                        self.session.put_instance(addr, pkey, rec)
                         return V.DYNAMIC_UNKNOWN, True
             else:
                 raise AssertionError(change.action)
@@ -312,6 +318,78 @@ class Applier(ResourceWalker):
         rec = self.state.instance(addr)
         if rec is None:
             return True
+        found = self._kind_to_delete(addr, change)
+        if found is None:
+            return False
+        kind, info = found
+        ctx = self.make_ctx(addr, module_dir or self.evals.root_dir)
+        started = time.monotonic()
+        self.hooks.start(str(addr), "delete")
+        if rec.id is not None and addr.resource.mode == "managed":
+            try:
+                call_with_retries(
+                    lambda: kind.delete(split_record(rec, info.schema), ctx), self.cancel
+                )
+            except ProviderError as exc:
+                self.hooks.done(str(addr), "delete", time.monotonic() - started, failed=True)
+                self.add_diags([error(about(addr, exc.summary), exc.detail)])
+                return False
+        self.forget_object(addr, change.provider, rec)
+        self.hooks.done(str(addr), "delete", time.monotonic() - started)
+        with self._visited_lock:
+            self.applied.append((addr, "delete"))
+        return True
+
+    def forget_object(self, addr: AbsResourceInstance, pkey: str, rec: InstanceRecord) -> None:
+        """Record that the instance's object is gone; its deposed objects, if it has any,
+        stay in the state until they are deleted too."""
+        if rec.deposed:
+            self.session.put_instance(addr, pkey, rec.shell())
+        else:
+            self.session.remove_instance(addr)
+
+    def delete_deposed_object(self, change: InstanceChange) -> bool:
+        """Delete one deposed object of an instance and record the instance without it."""
+        addr, key = change.addr, change.deposed
+        assert key is not None
+        rec = self.state.instance(addr)
+        obj = (rec.deposed or {}).get(key) if rec is not None else None
+        if rec is None or obj is None:
+            return True  # already gone
+        found = self._kind_to_delete(addr, change)
+        if found is None:
+            return False
+        kind, info = found
+        ctx = self.make_ctx(addr, self.evals.root_dir)
+        label = f"{addr} (deposed object {key})"
+        started = time.monotonic()
+        self.hooks.start(label, "delete")
+        try:
+            call_with_retries(lambda: kind.delete(split_record(obj, info.schema), ctx), self.cancel)
+        except ProviderError as exc:
+            self.hooks.done(label, "delete", time.monotonic() - started, failed=True)
+            self.add_diags(
+                [
+                    error(
+                        f"Failed to delete deposed object {key} of {addr}: {exc.summary}",
+                        (exc.detail + "\n\n" if exc.detail else "")
+                        + f"The object (id {obj.id}) stays in the state as a deposed object; the next "
+                        "apply tries again.",
+                    )
+                ]
+            )
+            return False
+        rest = {k: v for k, v in (rec.deposed or {}).items() if k != key}
+        self.session.put_instance(addr, change.provider, dataclasses.replace(rec, deposed=rest))
+        if rec.is_shell and not rest:
+            self.session.remove_instance(addr)  # nothing is left under this address
+        self.hooks.done(label, "delete", time.monotonic() - started)
+        with self._visited_lock:
+            self.applied.append((addr, "delete"))
+        return True
+
+    def _kind_to_delete(self, addr: AbsResourceInstance, change: InstanceChange) -> Any:
+        """The provider kind and its schema to delete `addr` with, or None (error reported)."""
         provider = self.providers.instance(change.provider)
         if provider is None:
             ptype = change.provider.split('"')[1] if '"' in change.provider else change.provider
@@ -325,31 +403,35 @@ class Applier(ResourceWalker):
                     )
                 ]
             )
-            return False
+            return None
         info, diags = self.providers.kind_info(
             provider.name, addr.resource.type, addr.resource.mode, None
         )
         if info is None:
             self.add_diags(diags)
-            return False
-        kind = provider.kind(addr.resource.type)
-        ctx = self.make_ctx(addr, module_dir or self.evals.root_dir)
-        started = time.monotonic()
-        self.hooks.start(str(addr), "delete")
-        if rec.id is not None and addr.resource.mode == "managed":
-            try:
-                call_with_retries(
-                    lambda: kind.delete(split_record(rec, info.schema), ctx), self.cancel
-                )
-            except ProviderError as exc:
-                self.hooks.done(str(addr), "delete", time.monotonic() - started, failed=True)
-                self.add_diags([error(about(addr, exc.summary), exc.detail)])
+            return None
+        return provider.kind(addr.resource.type), info
+
+
+def delete_deposed(applier: Applier, changes: list[InstanceChange], parallelism: int) -> bool:
+    """Delete deposed objects, at most `parallelism` at a time; those of one instance one
+    after another, since each deletion rewrites that instance's record."""
+    by_addr: dict[AbsResourceInstance, list[InstanceChange]] = {}
+    for ch in changes:
+        by_addr.setdefault(ch.addr, []).append(ch)
+
+    def delete_all(chs: list[InstanceChange]) -> bool:
+        ok = True
+        for ch in chs:
+            if applier.cancel.is_set():
                 return False
-        self.session.remove_instance(addr)
-        self.hooks.done(str(addr), "delete", time.monotonic() - started)
-        with self._visited_lock:
-            self.applied.append((addr, "delete"))
-        return True
+            ok &= applier.delete_deposed_object(ch)
+        return ok
+
+    with ThreadPoolExecutor(
+        max_workers=max(1, parallelism), thread_name_prefix="mlform-delete"
+    ) as pool:
+        return all(list(pool.map(delete_all, by_addr.values())))
 
 
 def delete_in_order(applier: Applier, changes: list[InstanceChange], parallelism: int) -> bool:
@@ -478,4 +560,4 @@ def _schema_sensitive(info: KindInfo, data: dict[str, Any]) -> list[list[str | i
         return []
 
 
-__all__ = ["Applier", "PlanOptions", "delete_in_order", "parse_instance"]
+__all__ = ["Applier", "PlanOptions", "delete_deposed", "delete_in_order", "parse_instance"]

@@ -43,6 +43,9 @@ class InstanceChange:
     dependencies: list[str] = field(default_factory=list)
     create_before_destroy: bool = False
     private: dict[str, Any] = field(default_factory=dict)
+    # The deposed object this change deletes (see InstanceRecord.deposed); None for the
+    # instance's current object.
+    deposed: str | None = None
 
     @property
     def mode(self) -> str:

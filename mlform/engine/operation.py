@@ -24,7 +24,7 @@ from mlform.config.model import Module
 from mlform.config.variables import collect, resolve, terminal_prompt
 from mlform.diagnostics import Diagnostic, DiagnosticsError, error, warning
 from mlform.engine import changes as C
-from mlform.engine.applier import Applier, delete_in_order
+from mlform.engine.applier import Applier, delete_deposed, delete_in_order
 from mlform.engine.bridge import (
     data_has_unknown,
     derived_sensitive,
@@ -77,6 +77,8 @@ class PlanResult:
     abandoned: list[str] = field(default_factory=list)
     refreshed: dict[AbsResourceInstance, Any] = field(default_factory=dict)
     moved: list[tuple[str, str]] = field(default_factory=list)
+    # Deletes of deposed objects, apart from `changes` (which holds one change per address).
+    deposed: list[InstanceChange] = field(default_factory=list)
 
     @property
     def errored(self) -> bool:
@@ -256,7 +258,8 @@ class Operations:
         finally:
             providers.close()
         diags = loaded.diags + planner.diags + _unmatched_addresses(options, changes, prior)
-        plan = self._make_plan(loaded, prior, options, changes, planner, evals, diags)
+        deposed = _deposed_changes(prior, options)
+        plan = self._make_plan(loaded, prior, options, changes, planner, evals, diags, deposed)
         _mark_moves(plan, moved)
         return PlanResult(
             plan,
@@ -266,6 +269,7 @@ class Operations:
             planner.abandoned,
             planner.refreshed,
             moved,
+            deposed,
         )
 
     def _destroy_changes(
@@ -273,7 +277,7 @@ class Operations:
     ) -> dict[AbsResourceInstance, InstanceChange]:
         for _addr, rec, inst in prior.all_instances():
             a = rec.addr().instance(inst.index_key)
-            if rec.mode == "data":
+            if rec.mode == "data" or inst.is_shell:
                 continue
             module = cg.modules.get(a.module.module())
             cfg = module.resources.get(a.resource) if module else None
@@ -299,8 +303,9 @@ class Operations:
         planner: Planner,
         evals: EvalState,
         diags: list[Diagnostic],
+        deposed: list[InstanceChange],
     ) -> Plan:
-        rcs = [to_resource_change(ch) for ch in changes.values()]
+        rcs = [to_resource_change(ch) for ch in [*changes.values(), *deposed]]
         drift = []
         for d in planner.drift:
             prior_inst = prior.instance(d.addr)
@@ -383,18 +388,16 @@ class Operations:
             session.resolve_pending(pending)
         if options.mode == "refresh_only":
             for addr, rec in result.refreshed.items():
-                prov = _provider_of(session.state, addr)
                 if rec is None:
-                    session.remove_instance(addr)
+                    _forget_object(session, addr)
                 else:
-                    session.put_instance(addr, prov, rec)
+                    session.put_instance(addr, _provider_of(session.state, addr), rec)
             self._store_outputs(session, loaded, None, options)
             return diags
         # Refreshed attributes are what the provider reported; keep them before changing anything.
         for addr, rec in result.refreshed.items():
             if rec is None:
-                if session.state.instance(addr) is not None:
-                    session.remove_instance(addr)
+                _forget_object(session, addr)
             elif addr not in result.changes or result.changes[addr].action == "noop":
                 session.put_instance(addr, _provider_of(session.state, addr), rec)
         applier = self.walker(
@@ -407,11 +410,11 @@ class Operations:
         try:
             if options.mode == "destroy":
                 deletes = [c for c in result.changes.values() if c.action == "delete"]
-                self._configure_for_destroy(providers, deletes)
-                if (
-                    delete_in_order(applier, deletes, options.parallelism)
-                    and not self.cancel.is_set()
-                ):
+                self._configure_for_destroy(providers, deletes + result.deposed)
+                deleted = delete_in_order(applier, deletes, options.parallelism)
+                if result.deposed and not self.cancel.is_set():
+                    deleted &= delete_deposed(applier, result.deposed, options.parallelism)
+                if deleted and not self.cancel.is_set():
                     # Data sources hold nothing to destroy; they leave the state with the rest.
                     for addr, rec, _inst in list(session.state.all_instances()):
                         if rec.mode == "data":
@@ -425,6 +428,9 @@ class Operations:
                 ]
                 if orphans and not self.cancel.is_set():
                     delete_in_order(applier, orphans, options.parallelism)
+                if result.deposed and not self.cancel.is_set():
+                    # Left over from replacements whose old object could not be deleted.
+                    delete_deposed(applier, result.deposed, options.parallelism)
         finally:
             gc.unfreeze()
             providers.close()
@@ -538,6 +544,17 @@ def _inside(base: ModuleInstance, target: Any) -> Any:
     return AbsResource(module, target.resource)
 
 
+def _forget_object(session: StateSession, addr: AbsResourceInstance) -> None:
+    """The object at `addr` is gone (deleted outside mlform); deposed objects it has stay."""
+    gone = session.state.instance(addr)
+    if gone is None:
+        return
+    if gone.deposed:
+        session.put_instance(addr, _provider_of(session.state, addr), gone.shell())
+    else:
+        session.remove_instance(addr)
+
+
 def _present(state: State, target: Any) -> bool:
     from mlform.addrs import target_contains
 
@@ -584,6 +601,7 @@ def to_resource_change(ch: InstanceChange) -> ResourceChange:
         replace_paths=[[p] for p in ch.replace_paths],
         reasons=ch.reasons,
         action_reason=ch.action_reason,
+        deposed=ch.deposed,
         planned={
             "dependencies": ch.dependencies,
             "create_before_destroy": ch.create_before_destroy,
@@ -618,12 +636,44 @@ def from_resource_change(rc: ResourceChange) -> InstanceChange:
         dependencies=list(extra.get("dependencies", [])),
         create_before_destroy=bool(extra.get("create_before_destroy", False)),
         private=dict(extra.get("private", {})),
+        deposed=rc.deposed,
     )
 
 
 def result_from_saved(plan: Plan) -> PlanResult:
-    changes = {rc.addr: from_resource_change(rc) for rc in plan.changes}
-    return PlanResult(plan, changes, [])
+    changes = {rc.addr: from_resource_change(rc) for rc in plan.changes if not rc.deposed}
+    deposed = [from_resource_change(rc) for rc in plan.changes if rc.deposed]
+    return PlanResult(plan, changes, [], deposed=deposed)
+
+
+def _deposed_changes(prior: State, options: PlanOptions) -> list[InstanceChange]:
+    """A delete for each deposed object (InstanceRecord.deposed) of the instances this
+    operation covers: left over from a replacement whose old object could not be deleted."""
+    from mlform.addrs import target_contains
+
+    if options.mode == "refresh_only":
+        return []
+    out = []
+    for addr, rec, inst in prior.all_instances():
+        if not inst.deposed:
+            continue
+        if options.targets and not any(target_contains(t, addr) for t in options.targets):
+            continue
+        if any(target_contains(e, addr) for e in options.excludes):
+            continue
+        for key, obj in sorted(inst.deposed.items()):
+            out.append(
+                InstanceChange(
+                    addr=addr,
+                    provider=rec.provider,
+                    action="delete",
+                    before=obj.attributes,
+                    before_sensitive=obj.sensitive_paths,
+                    dependencies=obj.dependencies,
+                    deposed=key,
+                )
+            )
+    return out
 
 
 def parse_addresses(texts: list[str], what: str) -> list[Any]:

@@ -621,8 +621,8 @@ class Planner(ResourceWalker):
         self, addr: AbsResourceInstance, pkey: str, info: KindInfo | None, reason: str
     ) -> None:
         rec = self.prior.instance(addr)
-        if rec is None:
-            return
+        if rec is None or rec.is_shell:
+            return  # a shell holds only deposed objects, which have deletes of their own
         module = self.cg.modules.get(addr.module.module())
         res_cfg = module.resources.get(addr.resource) if module else None
         if res_cfg is not None and res_cfg.lifecycle.prevent_destroy:

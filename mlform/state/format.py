@@ -38,8 +38,11 @@ from mlform.state.model import (
 # --- writing ----------------------------------------------------------------------------------
 
 
-def instance_to_json(rec: InstanceRecord) -> dict[str, Any]:
-    return {
+def instance_to_json(rec: InstanceRecord, as_change: bool = False) -> dict[str, Any]:
+    """An instance as state holds it. Deposed objects are written when there are some, and,
+    for a journal entry (`as_change`), whenever the record says what they are (an empty
+    object clears them; no key keeps what state has)."""
+    out = {
         "index_key": rec.index_key,
         "status": rec.status,
         "id": rec.id,
@@ -52,6 +55,9 @@ def instance_to_json(rec: InstanceRecord) -> dict[str, Any]:
         "created_at": rec.created_at,
         "updated_at": rec.updated_at,
     }
+    if rec.deposed or (as_change and rec.deposed is not None):
+        out["deposed"] = {k: instance_to_json(d) for k, d in sorted((rec.deposed or {}).items())}
+    return out
 
 
 def state_to_json(state: State) -> dict[str, Any]:
@@ -144,7 +150,15 @@ def instance_from_json(d: dict[str, Any]) -> InstanceRecord:
         lineage=d.get("lineage"),
         created_at=d.get("created_at", ""),
         updated_at=d.get("updated_at", ""),
+        deposed=_deposed_from_json(d),
     )
+
+
+def _deposed_from_json(d: dict[str, Any]) -> dict[str, InstanceRecord] | None:
+    if "deposed" not in d:
+        return None  # a record that says nothing of deposed objects (see InstanceRecord)
+    _expect(d, "deposed", dict, "an object")
+    return {str(k): instance_from_json(v) for k, v in (d["deposed"] or {}).items()}
 
 
 _TOP_LEVEL_SHAPES: tuple[tuple[str, type, str], ...] = (

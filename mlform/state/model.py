@@ -64,10 +64,31 @@ class InstanceRecord:
     lineage: dict[str, Any] | None = None
     created_at: str = ""
     updated_at: str = ""
+    # Objects this instance replaced under create_before_destroy that could not be deleted
+    # yet, by deposed key; the next apply deletes them. None in a record being put means
+    # "keep the ones state has" (most records are written knowing nothing of them).
+    deposed: dict[str, InstanceRecord] | None = None
 
     @property
     def tainted(self) -> bool:
         return self.status == TAINTED
+
+    @property
+    def is_shell(self) -> bool:
+        """Kept only to hold deposed objects: the instance itself has no object."""
+        return self.id is None and bool(self.deposed)
+
+    def shell(self) -> InstanceRecord:
+        """What is left when this instance's object is deleted but its deposed objects are
+        not: a record with no object, holding them."""
+        return InstanceRecord(
+            index_key=self.index_key,
+            status=TAINTED,
+            dependencies=list(self.dependencies),
+            create_before_destroy=self.create_before_destroy,
+            deposed=dict(self.deposed or {}),
+            created_at=self.created_at,
+        )
 
 
 @dataclass
@@ -241,6 +262,9 @@ class State:
             self.resources.append(res)
         elif provider:
             res.provider = provider
+        if rec.deposed is None:
+            prior = res.find(addr.key)
+            rec.deposed = dict(prior.deposed or {}) if prior is not None else {}
         res.put(rec)
 
     def remove_instance(self, addr: AbsResourceInstance | str) -> InstanceRecord | None:

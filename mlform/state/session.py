@@ -261,7 +261,12 @@ class StateSession:
         record.index_key = inst.key
         # Serialised and copied outside the lock: many threads record at once.
         line = dumps(
-            {"op": "put", "addr": key, "provider": provider, "instance": instance_to_json(record)},
+            {
+                "op": "put",
+                "addr": key,
+                "provider": provider,
+                "instance": instance_to_json(record, as_change=True),
+            },
             pretty=False,
         )
         stored = instance_from_json(json.loads(line)["instance"])

@@ -253,8 +253,8 @@ def state_values(state: Mapping[str, Any]) -> dict[str, Any]:
         module = parse_module_instance(res.get("module", "") or "")
         resource = Resource(res.get("mode", "managed"), res["type"], res["name"])
         for inst in res.get("instances", []) or []:
-            if inst.get("deposed"):
-                continue
+            if inst.get("deposed") and inst.get("id") is None:
+                continue  # only holds deposed objects: there is no current object to show
             key = inst.get("index_key")
             addr = AbsResourceInstance(module, resource, key)
             sens = _sensitive_paths(inst.get("sensitive_attributes") or inst.get("sensitive_paths"))

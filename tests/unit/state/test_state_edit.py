@@ -149,3 +149,15 @@ def test_push(tmp_path: Path) -> None:
     forced = push(backend, "default", stranger, force=True)
     assert forced.serial == 12 and forced.lineage == stranger.lineage
     assert [h.operation for h in backend.history()][-3:] == ["state push"] * 3
+
+
+def test_deposed_objects_move_with_their_instance_and_go_with_rm() -> None:
+    s = _state()
+    s.set_instance(
+        "test_object.one", P, InstanceRecord(id="one", deposed={"k": InstanceRecord(id="old")})
+    )
+    moved = move(s, "test_object.one", "test_object.two")
+    assert moved.instance("test_object.one") is None
+    assert moved.instance("test_object.two").deposed["k"].id == "old"
+    gone = remove(moved, ["test_object.two"])[0]
+    assert gone.instance("test_object.two") is None

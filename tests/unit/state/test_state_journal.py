@@ -241,3 +241,30 @@ def test_an_intent_record_is_in_the_file_when_begin_create_returns(tmp_path: Pat
     text = (tmp_path / "mlform.state.json.journal").read_text()
     assert '"token":"tok-1"' in text.replace(" ", "")
     sess.close()
+
+
+def test_deposed_objects_are_kept_cleared_and_replayed(tmp_path: Path) -> None:
+    """A put that says nothing of deposed objects keeps the ones state has; an empty set
+    clears them; an instance whose object is gone keeps them under a shell record; a crashed
+    run's journal replays to the same state."""
+    backend = LocalBackend({}, tmp_path)
+    sess = StateSession.open(backend)
+    old = InstanceRecord(id="old", attributes={"v": 1})
+    sess.put_instance("test_object.a", P, InstanceRecord(id="new", deposed={"k1": old}))
+    sess.put_instance("test_object.a", P, InstanceRecord(id="newer"))
+    assert sess.state.instance("test_object.a").deposed["k1"].id == "old"
+    current = sess.state.instance("test_object.a")
+    sess.put_instance("test_object.a", P, current.shell())
+    shell = sess.state.instance("test_object.a")
+    assert shell is not None and shell.is_shell and list(shell.deposed) == ["k1"]
+    sess.put_instance("test_object.b", P, InstanceRecord(id="b", deposed={"k2": old}))
+    sess.put_instance("test_object.b", P, InstanceRecord(id="b", deposed={}))
+    assert sess.state.instance("test_object.b").deposed == {}
+    sess.close()  # no commit: the next session replays the journal
+    with StateSession.open(backend) as again:
+        a = again.state.instance("test_object.a")
+        assert a is not None and a.is_shell and a.deposed["k1"].attributes == {"v": 1}
+        assert not again.state.instance("test_object.b").deposed
+        again.commit()
+    text = (tmp_path / "mlform.state.json").read_text()
+    assert text.count('"deposed"') == 1  # written only where there are some
