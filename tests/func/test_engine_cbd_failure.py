@@ -126,3 +126,16 @@ def test_removing_the_resource_deletes_its_deposed_objects_too(tmp_path: Path) -
     assert "0 added, 0 changed, 2 destroyed." in r.stdout
     assert load_objects(tmp_path / "objects.json") == {}
     assert json.loads((tmp_path / "mlform.state.json").read_text())["resources"] == []
+
+
+def test_a_saved_plan_carries_the_deposed_deletes(tmp_path: Path) -> None:
+    old_id, key = _undeletable_old_object(tmp_path)
+    _allow_deletes(tmp_path)
+    (tmp_path / "main.mlf.hcl").write_text(CONFIG % ("two", "[]"))
+    assert _mlform(tmp_path, "plan", "--out", "p.plan").returncode == 0
+    shown = _mlform(tmp_path, "show", "p.plan")
+    assert f"(deposed object {key}) will be destroyed" in shown.stdout
+    r = _mlform(tmp_path, "apply", "p.plan")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert old_id not in load_objects(tmp_path / "objects.json")
+    assert "deposed" not in _instance(tmp_path)
