@@ -11,7 +11,7 @@ Rows (each in a fresh temporary working folder):
 - apply of 1,000 independent objects with 20 ms latency per provider call at parallelism 10
   (lower bound 1,000 x 20 ms / 10 = 2 s) and at parallelism 50 (0.4 s); target ratio <= 1.25.
 - a chain of 100 objects, 20 ms each (lower bound 2 s); target ratio <= 1.25.
-  The apply and chain rows run three times, each in a fresh folder, and report the median.
+  The apply and chain rows run five times, each in a fresh folder, and report the median.
 - state-writing time per object (journal entries and the final commit) during an apply of
   1,000 and of 10,000 objects at parallelism 1; target ratio under 2 (the cost is linear).
 
@@ -237,7 +237,7 @@ def bench_plan(root: Path, size: int) -> None:
     )
 
 
-RUNS = 3  # the apply rows report the median of this many runs, each in a fresh folder
+RUNS = 5  # the apply rows report the median of this many runs, each in a fresh folder
 
 
 def median_apply(

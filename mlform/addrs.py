@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, cast
 
 Key = int | str | None
@@ -149,10 +149,16 @@ class AbsResourceInstance:
     module: ModuleInstance
     resource: Resource
     key: Key = None
+    # The address as text, made on first use: an apply spells each address several times.
+    _text: str | None = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     def __str__(self) -> str:
-        local = f"{self.resource}{key_str(self.key)}"
-        return f"{self.module}.{local}" if self.module.steps else local
+        text = self._text
+        if text is None:
+            local = f"{self.resource}{key_str(self.key)}"
+            text = f"{self.module}.{local}" if self.module.steps else local
+            object.__setattr__(self, "_text", text)
+        return text
 
     def contains(self, other: AbsResourceInstance) -> bool:
         return self == other

@@ -285,13 +285,17 @@ class State:
             self._index[(last.module, last.mode, last.type, last.name)] = pos
 
     def add_pending(self, p: PendingCreate) -> None:
-        self.pending = [x for x in self.pending if x.addr != p.addr]
+        self.drop_pending(p.addr)
         self.pending.append(p)
 
     def drop_pending(self, addr: str) -> bool:
-        before = len(self.pending)
-        self.pending = [x for x in self.pending if x.addr != addr]
-        return len(self.pending) != before
+        # Creates finish roughly in the order they started: the entry is usually near the
+        # front of the list, and there is at most one per address.
+        for i, x in enumerate(self.pending):
+            if x.addr == addr:
+                del self.pending[i]
+                return True
+        return False
 
     # --- copies and JSON --------------------------------------------------------------------
 

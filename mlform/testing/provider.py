@@ -99,6 +99,7 @@ class ObjectStore:
         self.path = Path(path)
         self.journal_path = self.path.with_name(self.path.name + ".journal")
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self._path_text = str(self.path)
         self._tlock = threading.Lock()
         self._objects: dict[str, dict[str, Any]] = {}
         self._by_token: dict[str, str] = {}
@@ -174,9 +175,9 @@ class ObjectStore:
             self._jfd = None
 
     @staticmethod
-    def _sig(path: Path) -> tuple[int, int, int] | None:
+    def _sig(path: Path | str) -> tuple[int, int, int] | None:
         try:
-            st = path.stat()
+            st = os.stat(path)
         except FileNotFoundError:
             return None
         return (st.st_ino, st.st_size, st.st_mtime_ns)
@@ -197,7 +198,7 @@ class ObjectStore:
         return (st.st_ino, st.st_size)
 
     def _catch_up(self) -> None:
-        snap = self._sig(self.path)
+        snap = self._sig(self._path_text)
         jsig = self._journal_sig()
         j_ino = jsig[0] if jsig else None
         j_size = jsig[1] if jsig else 0
