@@ -10,6 +10,7 @@ the state holds ten objects or a hundred thousand. The JSON form (`to_json`/`fro
 from __future__ import annotations
 
 import copy
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -114,36 +115,49 @@ class ResourceRecord:
         self._by_key = {inst.index_key: i for i, inst in enumerate(self.instances)}
 
     def find(self, key: Key) -> InstanceRecord | None:
-        if len(self._by_key) == len(self.instances):
-            pos = self._by_key.get(key)
-            if pos is None:
-                return None
-            if pos < len(self.instances) and self.instances[pos].index_key == key:
-                return self.instances[pos]
-        # The list was edited behind the index's back: rebuild it once.
-        self._reindex()
+        # Without the lock: an index entry is trusted once the list confirms it, so a lookup
+        # racing a change elsewhere in the list either finds its instance or takes the lock.
         pos = self._by_key.get(key)
+        if pos is not None:
+            instances = self.instances
+            if pos < len(instances):
+                inst = instances[pos]
+                if inst.index_key == key:
+                    return inst
+        with _INDEX_LOCK:
+            return self._find_locked(key)
+
+    def _find_locked(self, key: Key) -> InstanceRecord | None:
+        if len(self._by_key) != len(self.instances):
+            self._reindex()  # the list was appended to or cut behind the index's back
+        pos = self._by_key.get(key)
+        if pos is None:
+            return None
+        if pos >= len(self.instances) or self.instances[pos].index_key != key:
+            self._reindex()  # or edited in place
+            pos = self._by_key.get(key)
         return None if pos is None else self.instances[pos]
 
     def put(self, rec: InstanceRecord) -> None:
-        if self.find(rec.index_key) is not None:
-            self.instances[self._by_key[rec.index_key]] = rec
-            return
-        self._by_key[rec.index_key] = len(self.instances)
-        self.instances.append(rec)
+        with _INDEX_LOCK:
+            if self._find_locked(rec.index_key) is not None:
+                self.instances[self._by_key[rec.index_key]] = rec
+                return
+            self._by_key[rec.index_key] = len(self.instances)
+            self.instances.append(rec)
 
     def drop(self, key: Key) -> InstanceRecord | None:
         """Remove an instance in O(1): the last one takes its place (JSON output is sorted)."""
-        if self.find(key) is None:
-            return None
-        pos = self._by_key.pop(key)
-        last = self.instances.pop()
-        if pos < len(self.instances):
+        with _INDEX_LOCK:
+            if self._find_locked(key) is None:
+                return None
+            pos = self._by_key.pop(key)
             removed = self.instances[pos]
-            self.instances[pos] = last
-            self._by_key[last.index_key] = pos
+            last = self.instances.pop()
+            if pos < len(self.instances):
+                self.instances[pos] = last
+                self._by_key[last.index_key] = pos
             return removed
-        return last
 
 
 @dataclass
@@ -164,6 +178,10 @@ class PendingCreate:
 
 
 ResourceKey = tuple[str, str, str, str]  # module, mode, type, name
+
+# Changes to any state's address indexes take this lock, and so do lookups that miss on the
+# fast path: an apply changes state from many threads while others look instances up.
+_INDEX_LOCK = threading.RLock()
 
 
 def _rkey(addr: AbsResource | AbsResourceInstance) -> ResourceKey:
@@ -200,22 +218,34 @@ class State:
     def reindex(self) -> None:
         """Rebuild the address indexes after editing `resources` or `instances` lists directly
         (appends and removals are noticed without it; in-place replacements may not be)."""
-        self._reindex()
-        for r in self.resources:
-            r._reindex()
+        with _INDEX_LOCK:
+            self._reindex()
+            for r in self.resources:
+                r._reindex()
 
     def resource(self, addr: AbsResource) -> ResourceRecord | None:
         key = _rkey(addr)
-        if len(self._index) == len(self.resources):
-            pos = self._index.get(key)
-            if pos is None:
-                return None
-            if pos < len(self.resources):
-                r = self.resources[pos]
+        # As ResourceRecord.find: the index is trusted without the lock once the list agrees.
+        pos = self._index.get(key)
+        if pos is not None:
+            resources = self.resources
+            if pos < len(resources):
+                r = resources[pos]
                 if (r.module, r.mode, r.type, r.name) == key:
                     return r
-        self._reindex()
+        with _INDEX_LOCK:
+            return self._resource_locked(key)
+
+    def _resource_locked(self, key: ResourceKey) -> ResourceRecord | None:
+        if len(self._index) != len(self.resources):
+            self._reindex()
         pos = self._index.get(key)
+        if pos is None:
+            return None
+        r = self.resources[pos] if pos < len(self.resources) else None
+        if r is None or (r.module, r.mode, r.type, r.name) != key:
+            self._reindex()
+            pos = self._index.get(key)
         return None if pos is None else self.resources[pos]
 
     def instance(self, addr: AbsResourceInstance | str) -> InstanceRecord | None:
@@ -249,35 +279,40 @@ class State:
     ) -> None:
         addr = as_instance(addr)
         rec.index_key = addr.key
-        res = self.resource(addr.abs_resource)
-        if res is None:
-            res = ResourceRecord(
-                mode=addr.resource.mode,
-                type=addr.resource.type,
-                name=addr.resource.name,
-                module=str(addr.module),
-                provider=provider,
-            )
-            self._index[_rkey(addr)] = len(self.resources)
-            self.resources.append(res)
-        elif provider:
-            res.provider = provider
-        if rec.deposed is None:
-            prior = res.find(addr.key)
-            rec.deposed = dict(prior.deposed or {}) if prior is not None else {}
-        res.put(rec)
+        with _INDEX_LOCK:
+            res = self.resource(addr.abs_resource)
+            if res is None:
+                res = ResourceRecord(
+                    mode=addr.resource.mode,
+                    type=addr.resource.type,
+                    name=addr.resource.name,
+                    module=str(addr.module),
+                    provider=provider,
+                )
+                self._index[_rkey(addr)] = len(self.resources)
+                self.resources.append(res)
+            elif provider:
+                res.provider = provider
+            if rec.deposed is None:
+                prior = res.find(addr.key)
+                rec.deposed = dict(prior.deposed or {}) if prior is not None else {}
+            res.put(rec)
 
     def remove_instance(self, addr: AbsResourceInstance | str) -> InstanceRecord | None:
         addr = as_instance(addr)
-        res = self.resource(addr.abs_resource)
-        if res is None:
-            return None
-        removed = res.drop(addr.key)
-        if not res.instances:
-            self._drop_resource(_rkey(addr))
-        return removed
+        with _INDEX_LOCK:
+            res = self.resource(addr.abs_resource)
+            if res is None:
+                return None
+            removed = res.drop(addr.key)
+            if not res.instances:
+                self._drop_resource(_rkey(addr))
+            return removed
 
     def _drop_resource(self, key: ResourceKey) -> None:
+        # Holding _INDEX_LOCK.
+        if self._resource_locked(key) is None:
+            return
         pos = self._index.pop(key)
         last = self.resources.pop()
         if pos < len(self.resources):

@@ -88,3 +88,44 @@ def test_copy_is_deep() -> None:
     other.instance("test_object.a").attributes["l"].append(2)
     assert state.instance("test_object.a").attributes == {"l": [1]}
     assert other.lineage == state.lineage
+
+
+def test_lookups_never_miss_an_instance_while_others_are_removed() -> None:
+    """Deletes run side by side: while one thread removes instances, another looking up an
+    instance that stays must always find it."""
+    import sys
+
+    # Switch threads as often as the interpreter can, so that a lookup lands in the middle
+    # of a removal.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        _lookups_during_removals()
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def _lookups_during_removals() -> None:
+    import threading
+
+    for _ in range(20):
+        s = State.empty()
+        for i in range(300):
+            s.set_instance(f"test_object.o[{i}]", 'provider["test"]', InstanceRecord(id=str(i)))
+        missed: list[int] = []
+        stop = threading.Event()
+
+        def look(s: State = s, missed: list[int] = missed, stop: threading.Event = stop) -> None:
+            while not stop.is_set():
+                for i in range(150, 300):
+                    if s.instance(f"test_object.o[{i}]") is None:
+                        missed.append(i)
+
+        reader = threading.Thread(target=look)
+        reader.start()
+        for i in range(150):
+            s.remove_instance(f"test_object.o[{i}]")
+        stop.set()
+        reader.join()
+        assert missed == []
+        assert sorted(int(r.id) for _, _, r in s.all_instances()) == list(range(150, 300))
