@@ -153,8 +153,11 @@ class ResourceWalker(Walker):
         that need more than the argument values (a job reading its cluster's allocation)."""
         from mlform.addrs import ConfigResource
 
+        deps = self.cg.resource_deps.get(ConfigResource(mi.module(), res.addr))
+        if not deps:
+            return {}  # refers to no resource (most instances of a large count)
         out: dict[str, Any] = {}
-        for dep in self.cg.resource_deps.get(ConfigResource(mi.module(), res.addr), set()):
+        for dep in deps:
             value = self.evals.resource_value(mi, dep.resource)
             if value is not None:
                 plain, _ = value.unmark_deep()

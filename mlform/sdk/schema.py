@@ -466,6 +466,8 @@ def parse_model(model: type[BaseModel], data: Mapping[str, Any]) -> BaseModel:
 def sensitive_paths(kind_cls: type[Kind], data: Mapping[str, Any]) -> list[Path]:
     """The paths inside `data` (an instance's arguments, attributes or both merged) that the
     kind marks sensitive, in the order they appear."""
+    if not _marks_sensitive(kind_cls):  # type: ignore[arg-type]  # classes hash by identity
+        return []  # most kinds mark nothing: no need to walk the data
     out: list[Path] = []
     _sensitive_in(body_schema(kind_cls.args), data, [], out)
     _sensitive_in(body_schema(kind_cls.attrs, True), data, [], out)
@@ -474,6 +476,20 @@ def sensitive_paths(kind_cls: type[Kind], data: Mapping[str, Any]) -> list[Path]
         if p not in unique:
             unique.append(p)
     return unique
+
+
+@functools.cache
+def _marks_sensitive(kind_cls: type[Kind]) -> bool:
+    return _body_marks_sensitive(body_schema(kind_cls.args)) or _body_marks_sensitive(
+        body_schema(kind_cls.attrs, True)
+    )
+
+
+def _body_marks_sensitive(body: BodySchema) -> bool:
+    for attr in body.attributes.values():
+        if attr.sensitive or (attr.nested is not None and _body_marks_sensitive(attr.nested)):
+            return True
+    return any(_body_marks_sensitive(blk.body) for blk in body.blocks.values())
 
 
 def _sensitive_in(body: BodySchema, data: Any, prefix: Path, out: list[Path]) -> None:
