@@ -206,8 +206,7 @@ class Applier(ResourceWalker):
             elif change.action == "replace":
                 if prior_rs is not None:
                     call_with_retries(lambda: kind.delete(prior_rs, ctx), self.cancel)
-                    assert prior_rec is not None
-                    self.forget_object(addr, pkey, prior_rec)
+                    self.session.forget_object(addr, pkey)
                 new = self.create(addr, pkey, kind, planned, ctx)
             elif change.action == "create_then_delete":
                 new = self.create(addr, pkey, kind, planned, ctx)
@@ -334,19 +333,11 @@ class Applier(ResourceWalker):
                 self.hooks.done(str(addr), "delete", time.monotonic() - started, failed=True)
                 self.add_diags([error(about(addr, exc.summary), exc.detail)])
                 return False
-        self.forget_object(addr, change.provider, rec)
+        self.session.forget_object(addr, change.provider)
         self.hooks.done(str(addr), "delete", time.monotonic() - started)
         with self._visited_lock:
             self.applied.append((addr, "delete"))
         return True
-
-    def forget_object(self, addr: AbsResourceInstance, pkey: str, rec: InstanceRecord) -> None:
-        """Record that the instance's object is gone; its deposed objects, if it has any,
-        stay in the state until they are deleted too."""
-        if rec.deposed:
-            self.session.put_instance(addr, pkey, rec.shell())
-        else:
-            self.session.remove_instance(addr)
 
     def delete_deposed_object(self, change: InstanceChange) -> bool:
         """Delete one deposed object of an instance and record the instance without it."""

@@ -389,7 +389,7 @@ class Operations:
         if options.mode == "refresh_only":
             for addr, rec in result.refreshed.items():
                 if rec is None:
-                    _forget_object(session, addr)
+                    session.forget_object(addr, _provider_of(session.state, addr))
                 else:
                     session.put_instance(addr, _provider_of(session.state, addr), rec)
             self._store_outputs(session, loaded, None, options)
@@ -397,7 +397,7 @@ class Operations:
         # Refreshed attributes are what the provider reported; keep them before changing anything.
         for addr, rec in result.refreshed.items():
             if rec is None:
-                _forget_object(session, addr)
+                session.forget_object(addr, _provider_of(session.state, addr))
             elif addr not in result.changes or result.changes[addr].action == "noop":
                 session.put_instance(addr, _provider_of(session.state, addr), rec)
         applier = self.walker(
@@ -542,17 +542,6 @@ def _inside(base: ModuleInstance, target: Any) -> Any:
     if isinstance(target, AbsResourceInstance):
         return AbsResourceInstance(module, target.resource, target.key)
     return AbsResource(module, target.resource)
-
-
-def _forget_object(session: StateSession, addr: AbsResourceInstance) -> None:
-    """The object at `addr` is gone (deleted outside mlform); deposed objects it has stay."""
-    gone = session.state.instance(addr)
-    if gone is None:
-        return
-    if gone.deposed:
-        session.put_instance(addr, _provider_of(session.state, addr), gone.shell())
-    else:
-        session.remove_instance(addr)
 
 
 def _present(state: State, target: Any) -> bool:

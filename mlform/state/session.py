@@ -312,6 +312,16 @@ class StateSession:
             self.state.remove_instance(key)
         self.journal.make_durable(end)
 
+    def forget_object(self, addr: AbsResourceInstance | str, provider: str) -> None:
+        """Record (durably) that the object at `addr` is gone. Deposed objects the instance
+        still has stay, under a record with no object, until they are deleted too."""
+        with self._mutex:
+            rec = self.state.instance(addr)
+        if rec is not None and rec.deposed:
+            self.put_instance(addr, provider, rec.shell())
+        elif rec is not None:
+            self.remove_instance(addr)
+
     def resolve_pending(self, addr: AbsResourceInstance | str) -> None:
         """The pending create of `addr` was adopted (put) or found absent: forget it."""
         key = str(as_instance(addr))

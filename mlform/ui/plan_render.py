@@ -393,28 +393,35 @@ class ObjectNode(Node):
         if not self.attrs:
             return "{}" + _null_suffix(self.action, o) + f
         attr_o = replace(o, override_null_suffix=True)
-        width = max(len(_attr_name(k)) for k in self.attrs)
-        pad = _indent(indent + 1)
-        out = [f"{{{f}"]
-        hidden = 0
-        for k in sorted(self.attrs):
-            el = self.attrs[k]
-            use = attr_o
-            if k in IMPORTANT:
-                use = replace(attr_o, show_unchanged=True)
-            elif el.action is Action.NOOP and not o.show_unchanged:
-                hidden += 1
-                continue
-            for w in el.warnings(indent + 1, o):
-                out.append(pad + w)
-            out.append(
-                f"{pad}{symbol(el.action, o.p)} {_attr_name(k).ljust(width)} = "
-                f"{el.render(indent + 1, use)}"
-            )
-        if hidden:
-            out.append(f"{pad}{symbol(Action.NOOP, o.p)} {_unchanged('attribute', hidden, o)}")
+        out = [f"{{{f}", *_attribute_lines(self.attrs, indent, o, attr_o)]
         out.append(f"{_indent(indent)}{symbol(Action.NOOP, o.p)} }}{_null_suffix(self.action, o)}")
         return "\n".join(out)
+
+
+def _attribute_lines(attrs: dict[str, Node], indent: int, o: Opts, base: Opts) -> list[str]:
+    """An object's or a block's attributes, one aligned line each (rendered with `base`);
+    unchanged ones counted into a single line unless the options show them."""
+    width = max((len(_attr_name(k)) for k in attrs), default=0)
+    pad = _indent(indent + 1)
+    out: list[str] = []
+    hidden = 0
+    for k in sorted(attrs):
+        el = attrs[k]
+        use = base
+        if k in IMPORTANT:
+            use = replace(base, show_unchanged=True)
+        elif el.action is Action.NOOP and not o.show_unchanged:
+            hidden += 1
+            continue
+        for w in el.warnings(indent + 1, o):
+            out.append(pad + w)
+        out.append(
+            f"{pad}{symbol(el.action, o.p)} {_attr_name(k).ljust(width)} = "
+            f"{el.render(indent + 1, use)}"
+        )
+    if hidden:
+        out.append(f"{pad}{symbol(Action.NOOP, o.p)} {_unchanged('attribute', hidden, o)}")
+    return out
 
 
 @dataclass
@@ -436,26 +443,8 @@ class BlockNode(Node):
         f = _forces(self.replace, o)
         if not self.attrs and not any(b.nodes for b in self.blocks):
             return "{}" + f
-        width = max((len(_attr_name(k)) for k in self.attrs), default=0)
         pad = _indent(indent + 1)
-        out = [f"{{{f}"]
-        hidden = 0
-        for k in sorted(self.attrs):
-            el = self.attrs[k]
-            use = o
-            if k in IMPORTANT:
-                use = replace(o, show_unchanged=True)
-            elif el.action is Action.NOOP and not o.show_unchanged:
-                hidden += 1
-                continue
-            for w in el.warnings(indent + 1, o):
-                out.append(pad + w)
-            out.append(
-                f"{pad}{symbol(el.action, o.p)} {_attr_name(k).ljust(width)} = "
-                f"{el.render(indent + 1, use)}"
-            )
-        if hidden:
-            out.append(f"{pad}{symbol(Action.NOOP, o.p)} {_unchanged('attribute', hidden, o)}")
+        out = [f"{{{f}", *_attribute_lines(self.attrs, indent, o, o)]
         hidden_blocks = 0
         for entry in sorted(self.blocks, key=lambda b: b.name):
             first = True

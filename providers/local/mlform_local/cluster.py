@@ -28,7 +28,7 @@ from mlform.sdk import (
     is_wholly_known,
 )
 from mlform_local.hosts import HostFacts, host_facts
-from mlform_local.provider import provider_data_dir
+from mlform_local.provider import hold_applied, provider_data_dir
 
 LOCAL_ADDRESS = "127.0.0.1"
 
@@ -185,16 +185,10 @@ class ClusterKind(Kind):
         return ResourceState(id=attrs["id"], args=args.model_dump(), attrs=attrs, lineage=lineage)
 
     def create(self, planned: Planned, ctx: Context) -> ResourceState:
-        data_dir = provider_data_dir(self.provider, ctx)
-        state = self._state(planned)
-        return hold(data_dir, schema.KIND, state, address=ctx.address, token=ctx.idempotency_token)
+        return hold_applied(self.provider, schema.KIND, self._state(planned), ctx)
 
     def update(self, prior: ResourceState, planned: Planned, ctx: Context) -> ResourceState:
-        state = self._state(planned)
-        if prior.private.get("ref"):
-            state.private["ref"] = prior.private["ref"]
-        data_dir = provider_data_dir(self.provider, ctx)
-        return hold(data_dir, schema.KIND, state, address=ctx.address, token=ctx.idempotency_token)
+        return hold_applied(self.provider, schema.KIND, self._state(planned), ctx, prior)
 
     def read(self, state: ResourceState, ctx: Context) -> ResourceState | None:
         facts = host_facts(refresh=True)

@@ -39,7 +39,7 @@ from mlform.sdk import (
     ResourceState,
     is_wholly_known,
 )
-from mlform_local.provider import provider_data_dir
+from mlform_local.provider import hold_applied, provider_data_dir
 
 
 def parse_args(desired: dict[str, Any]) -> schema.Args:
@@ -310,16 +310,10 @@ class DatasetKind(Kind):
         )
 
     def create(self, planned: Planned, ctx: Context) -> ResourceState:
-        state = self._apply(planned, ctx)
-        data_dir = provider_data_dir(self.provider, ctx)
-        return hold(data_dir, schema.KIND, state, address=ctx.address, token=ctx.idempotency_token)
+        return hold_applied(self.provider, schema.KIND, self._apply(planned, ctx), ctx)
 
     def update(self, prior: ResourceState, planned: Planned, ctx: Context) -> ResourceState:
-        state = self._apply(planned, ctx)
-        if prior.private.get("ref"):
-            state.private["ref"] = prior.private["ref"]
-        data_dir = provider_data_dir(self.provider, ctx)
-        return hold(data_dir, schema.KIND, state, address=ctx.address, token=ctx.idempotency_token)
+        return hold_applied(self.provider, schema.KIND, self._apply(planned, ctx), ctx, prior)
 
     def read(self, state: ResourceState, ctx: Context) -> ResourceState | None:
         store = self._store(ctx)

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from mlform.sdk import Context, Kind, Model, Provider, arg
+from mlform.sdk import Context, Kind, Model, Provider, ResourceState, arg
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -36,6 +36,24 @@ def provider_data_dir(provider: Provider | None, ctx: Context) -> Path:
     if callable(fn):
         return Path(fn(ctx)).absolute()
     return Path(ctx.data_dir).absolute()
+
+
+def hold_applied(
+    provider: Provider | None,
+    kind: str,
+    state: ResourceState,
+    ctx: Context,
+    prior: ResourceState | None = None,
+) -> ResourceState:
+    """Hold the object an apply produced for this instance (what create and update of the
+    content-addressed kinds return): an update keeps the hold its prior state had, a create
+    records its idempotency token."""
+    from mlform.kinds.store import hold
+
+    if prior is not None and prior.private.get("ref"):
+        state.private["ref"] = prior.private["ref"]
+    data_dir = provider_data_dir(provider, ctx)
+    return hold(data_dir, kind, state, address=ctx.address, token=ctx.idempotency_token)
 
 
 def _kinds() -> dict[str, type[Kind]]:
