@@ -39,6 +39,7 @@ def command(upgrade: bool, use_backend: bool, no_color: bool) -> None:
         LOCK_FILE,
         check_providers,
         install_modules,
+        lock_mismatch,
         read_lock,
         write_lock,
     )
@@ -65,16 +66,17 @@ def command(upgrade: bool, use_backend: bool, no_color: bool) -> None:
         note = "" if before is None or before.version == p.version else f" (was {before.version})"
         click.echo(f"- {p.name}: {p.distribution} {p.version}{note}")
     if previous and not upgrade:
-        changed = [
-            p for p in locked if p.name in previous and previous[p.name].version != p.version
+        # As plan does: a provider whose version or files changed since the lock was written
+        # is refused, so that an unnoticed reinstall never becomes the recorded truth.
+        refused = [
+            lock_mismatch(previous[p.name], p.version, p.distribution, lambda p=p: p.hash)
+            for p in locked
+            if p.name in previous
         ]
-        if changed:
-            names = ", ".join(
-                f"{p.name} {previous[p.name].version} -> {p.version}" for p in changed
-            )
-            click.echo(
-                f"\nThe installed providers differ from {LOCK_FILE} ({names}); recording the installed ones. Use --upgrade to make this explicit."
-            )
+        refused_diags = [d for d in refused if d is not None]
+        if refused_diags:
+            print_diagnostics(refused_diags, color=color)
+            raise CommandFailed(1)
     write_lock(workdir, locked)
     click.echo(f"\nWrote {LOCK_FILE}.")
     if use_backend:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from mlform import __version__
@@ -342,25 +343,39 @@ def check_lock(root_dir: Path, root: Module) -> list[Diagnostic]:
                 )
             )
             continue
-        if info.version != locked.version:
-            diags.append(
-                error(
-                    "Provider does not match the lock file",
-                    f'Provider "{name}" {info.version} is installed, but {LOCK_FILE} records {locked.version}. '
-                    f"Install the locked version (pip install '{locked.distribution}=={locked.version}'), or run "
-                    "mlform init --upgrade to record the installed one.",
-                )
-            )
-            continue
-        if locked.hash and info.distribution not in ("(registered)", "mlform"):
-            current = distribution_hash(info.distribution)
-            if current and current != locked.hash:
-                diags.append(
-                    error(
-                        "Provider files changed since init",
-                        f'The installed files of provider "{name}" ({info.distribution} {info.version}) no longer match the '
-                        f"hash {LOCK_FILE} records. Reinstall it (pip install --force-reinstall '{locked.distribution}=={locked.version}') "
-                        "or run mlform init --upgrade if the change is intended.",
-                    )
-                )
+        problem = lock_mismatch(
+            locked,
+            info.version,
+            info.distribution,
+            partial(distribution_hash, info.distribution),
+        )
+        if problem is not None:
+            diags.append(problem)
     return diags
+
+
+def lock_mismatch(
+    locked: LockedProvider, version: str, distribution: str, current_hash: Callable[[], str]
+) -> Diagnostic | None:
+    """Why an installed provider no longer matches what the lock file records, or None.
+
+    The hash is asked for only when the versions agree: computing it reads the RECORD."""
+    name = locked.name
+    if version != locked.version:
+        return error(
+            "Provider does not match the lock file",
+            f'Provider "{name}" {version} is installed, but {LOCK_FILE} records {locked.version}. '
+            f"Install the locked version (pip install '{locked.distribution}=={locked.version}'), or run "
+            "mlform init --upgrade to record the installed one.",
+        )
+    if not locked.hash or distribution in ("(registered)", "mlform"):
+        return None
+    current = current_hash()
+    if current and current != locked.hash:
+        return error(
+            "Provider files changed since init",
+            f'The installed files of provider "{name}" ({distribution} {version}) no longer match the '
+            f"hash {LOCK_FILE} records. Reinstall it (pip install --force-reinstall '{locked.distribution}=={locked.version}') "
+            "or run mlform init --upgrade if the change is intended.",
+        )
+    return None

@@ -82,3 +82,33 @@ def test_a_corrupt_test_provider_store_is_a_provider_error(mlform, write, workdi
     assert res.code == 1, str(res)
     assert "Internal error" not in res.err, str(res)
     assert "objects.json" in res.err
+
+
+LOCAL = 'provider "local" {}\nresource "cluster" "c" {}\n'
+
+
+def test_init_without_upgrade_refuses_a_provider_that_changed_since_the_lock(
+    mlform, write, workdir
+) -> None:
+    """`init` refuses, as plan does, a provider whose version or files no longer match the lock;
+    `init --upgrade` is how the change is recorded."""
+    write(LOCAL)
+    mlform.ok("init", "--backend=false")
+    lock = workdir / ".mlform.lock.hcl"
+    good = lock.read_text()
+    edits = {
+        "Provider does not match the lock file": good.replace('"0.1.0"', '"0.0.9"'),
+        "Provider files changed since init": good.replace('"sha256:', '"sha256:0'),
+    }
+    for summary, text in edits.items():
+        assert text != good
+        lock.write_text(text)
+        res = mlform("init", "--backend=false")
+        assert res.code == 1, str(res)
+        assert f"Error: {summary}" in res.err, str(res)
+        assert "mlform init --upgrade" in res.err
+        assert lock.read_text() == text, "a refused init must not rewrite the lock file"
+        plan = mlform("plan")
+        assert plan.code == 1 and f"Error: {summary}" in plan.err, str(plan)
+        mlform.ok("init", "--upgrade", "--backend=false")
+        assert lock.read_text() == good
