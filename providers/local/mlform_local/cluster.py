@@ -161,7 +161,10 @@ class ClusterKind(Kind):
                     f"host {name} is now {json.dumps(attrs[name], default=str)} "
                     f"(was {json.dumps(prior.attrs.get(name), default=str)})"
                 )
-        if not reasons and all(prior.attrs.get(k) == v for k, v in attrs.items()):
+        # The engine hands the id apart from the attributes (`prior.id`): compare it as such,
+        # or an unchanged host would plan an update forever.
+        recorded = {**prior.attrs, "id": prior.id}
+        if not reasons and all(recorded.get(k) == v for k, v in attrs.items()):
             return Planned("noop", attrs, args=normalized)
         if not reasons:
             reasons.append("host facts changed")
