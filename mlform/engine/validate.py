@@ -21,17 +21,22 @@ from mlform.engine.schema_cache import portable_schema
 from mlform.engine.scope import EvalState, Expansion
 from mlform.engine.walk import NodeFailed, Walker, WalkSettings
 from mlform.lang import values as V
+from mlform.lang.types import DYNAMIC, ListType, MapType, ObjectType, Type
 
 if TYPE_CHECKING:
     from mlform.engine.providers import KindInfo
     from mlform.engine.schema_cache import ValidateProviders
-    from mlform.sdk.schema_types import BodySchema
+    from mlform.sdk.schema_types import BodySchema, KindSchema
 
 
 class ValidateWalker(Walker):
     # `validate` hands this walker a ValidateProviders (answers from the schema cache), which
     # stands in for a ProviderManager without being one.
     providers: ValidateProviders  # type: ignore[assignment]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._itypes: dict[tuple[int, str | None], tuple[KindSchema, Type]] = {}
 
     def configure_provider(self, node: ProviderNode, config: dict[str, Any], subject: Any) -> None:
         from mlform.diagnostics import error
@@ -66,19 +71,26 @@ class ValidateWalker(Walker):
         module, res = self.resource_config(node)
         pnode = self.cg.resource_provider[node.addr]
         schema: BodySchema | None = None
+        # What a reference to one instance sees: an object of the kind's arguments and
+        # attributes, all unknown, so that `environment.sk.idd` is an error here as in plan.
+        itype: Type = DYNAMIC
         if self.providers.installed(pnode.type):
             kind, diags = self.providers.kind_schema(pnode.type, res.type, res.mode, res.range)
             self.add_diags(diags)
-            schema = kind.args if kind is not None else None
+            if kind is not None:
+                schema = kind.args
+                itype = self._instance_type(kind, None)
         elif res.is_portable:
             # The portable kinds' arguments are the same on every provider: check them even
             # before the chosen provider is installed.
-            schema = portable_schema(res.type).args
+            portable = portable_schema(res.type)
+            schema = portable.args
+            itype = self._instance_type(portable, pnode.type)
         failed = False
         for mi in self.instances(node.addr.module):
             # Without count or for_each there is nothing to evaluate: skip building a scope.
-            expanded = res.count is not None or res.for_each is not None
-            exp = self.expand_resource(mi, res) if expanded else Expansion.single()
+            if res.count is not None or res.for_each is not None:
+                self.expand_resource(mi, res)  # reports a count or for_each of the wrong shape
             extra: dict[str, V.Value] = {}
             if res.count is not None:
                 extra["count"] = V.object_of({"index": V.unknown(V.number(0).type)})
@@ -90,11 +102,37 @@ class ValidateWalker(Walker):
             ctx = self.evals.scope(mi, self._body_travs(res), extra)
             _, diags = eval_body(res.body, schema, ctx, res.range, pnode.type)
             failed |= self.add_diags(diags)
-            self.evals.expose_resource(
-                mi, res.addr, Expansion("unknown") if exp.mode != "single" else exp, {}
-            )
+            # How many instances there are is not known here: `count` gives a list of them
+            # (`x[0].id`, `x[*].id`), `for_each` a map (`x["k"].id`, `x.k.id`).
+            one = V.unknown(itype)
+            if res.count is not None:
+                value = V.unknown(ListType(itype)) if itype is not DYNAMIC else one
+            elif res.for_each is not None:
+                value = V.unknown(MapType(itype)) if itype is not DYNAMIC else one
+            else:
+                value = one
+            self.evals.expose_resource(mi, res.addr, Expansion.single(), {None: value})
         if failed:
             raise NodeFailed(str(node))
+
+    def _instance_type(self, kind: KindSchema, provider: str | None) -> Type:
+        """The type of `TYPE.NAME` for a kind (as `mlform.sdk.schema.instance_type`, from the
+        schema alone). A portable kind checked before its provider is installed may still have
+        that provider's own nested block (`local { ... }`), whose contents are not known here."""
+        key = (id(kind), provider)
+        hit = self._itypes.get(key)
+        if hit is not None and hit[0] is kind:
+            return hit[1]
+        a = kind.args.type()
+        c = kind.attrs.type()
+        items = {**a.attrs, **c.attrs}
+        optional = (a.optional | c.optional) & set(items)
+        if provider is not None and provider not in items:
+            items[provider] = DYNAMIC
+            optional |= {provider}
+        t = ObjectType.of(items, optional)
+        self._itypes[key] = (kind, t)
+        return t
 
 
 def portable_kind_info(kind: str) -> KindInfo:
@@ -161,7 +199,10 @@ def _validate(workdir: Path, var_args: list[Any] | None) -> tuple[Module | None,
     settings = WalkSettings(parallelism=1, allow_unknown_expansion=True)
     walker = ValidateWalker(cg, evals, providers, root_vars, settings)
     walker.run()
-    diags.extend(walker.diags)
+    # A reference the graph builder found wrong (`module.m.idd`: no such output) is found
+    # again when the expression is evaluated, in other words: say it once, as the builder did.
+    found = {(d.summary, str(d.subject)) for d in gdiags if d.subject is not None}
+    diags.extend(d for d in walker.diags if (d.summary, str(d.subject)) not in found)
     return root, sort_diagnostics(_dedupe(diags))
 
 

@@ -19,7 +19,7 @@ from mlform import __version__
 from mlform.diagnostics import Diagnostic, Pos, Range, Severity
 
 CACHE_FILE = Path(".mlform") / "cache" / "validate.json"
-FORMAT = 2  # 2: the parser accepts and rejects what Terraform does in more places
+FORMAT = 3  # 3: references to attributes a kind does not have are errors
 
 
 def _file_hash(path: Path) -> str | None:

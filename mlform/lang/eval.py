@@ -895,20 +895,29 @@ class _Evaluator:
         return tuple_of(vals).with_marks(marks)
 
     def _splat_type(self, expr: ast.Splat, t: Type, ctx: EvalContext) -> Type:
-        # The type the splat would have, from evaluating `each` on unknown elements.
+        # The type the splat would have, from evaluating `each` on unknown elements. What that
+        # finds wrong (an attribute the elements' type does not have) is reported, as HCL
+        # does, once however many elements share the mistake.
         probe = _Evaluator([])
+        out: Type = DYNAMIC
         if isinstance(t, ListType | SetType):
             child = ctx.child({})
             child.anon, child.has_anon = unknown(t.elem), True
-            return ListType(probe.eval(expr.each, child).type)
-        if isinstance(t, TupleType):
+            out = ListType(probe.eval(expr.each, child).type)
+        elif isinstance(t, TupleType):
             tys = []
             for ety in t.elems:
                 child = ctx.child({})
                 child.anon, child.has_anon = unknown(ety), True
                 tys.append(probe.eval(expr.each, child).type)
-            return TupleType(tuple(tys))
-        return DYNAMIC
+            out = TupleType(tuple(tys))
+        seen: set[tuple[str, str, str]] = set()
+        for d in probe.diags:
+            key = (d.summary, d.detail, str(d.subject))
+            if d.is_error and key not in seen:
+                seen.add(key)
+                self.diags.append(d)
+        return out
 
     # -- function calls ----------------------------------------------------------------------------
 
