@@ -255,9 +255,17 @@ class _EnvLock:
 
 
 def _stream(
-    argv: Sequence[str], ctx: Context, *, cwd: Path | None = None, env: dict[str, str] | None = None
+    argv: Sequence[str],
+    ctx: Context,
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    shown_as: tuple[str, str] | None = None,
 ) -> tuple[int, str]:
-    """Run a command, sending each output line to `ctx.log`; (exit status, last lines)."""
+    """Run a command, sending each output line to `ctx.log`; (exit status, last lines).
+    `shown_as` (build folder name, final folder name): the lines a user reads name the folder
+    the environment will have ("Activate with: source …/bin/activate"), not the build folder
+    that is renamed away."""
     tail: deque[str] = deque(maxlen=200)
     try:
         proc = subprocess.Popen(
@@ -276,7 +284,7 @@ def _stream(
     for line in proc.stdout:
         line = line.rstrip("\n")
         tail.append(line)
-        ctx.log(line)
+        ctx.log(line.replace(*shown_as) if shown_as else line)
         if ctx.cancelled:
             proc.terminate()
             proc.wait()
@@ -336,7 +344,7 @@ def build_environment(
             remove_tree(final)
         tmp = root / f"{env_id}.tmp-{uuid.uuid4().hex[:8]}"
         try:
-            installer = _install(tmp, interpreter, packages, requirements_path, ctx)
+            installer = _install(tmp, interpreter, packages, requirements_path, ctx, final)
             out = subprocess.run(
                 [str(tmp / "bin" / "python"), "-c", _INSPECT],
                 capture_output=True,
@@ -376,8 +384,11 @@ def _install(
     packages: list[str],
     requirements_path: Path | None,
     ctx: Context,
+    final: Path | None = None,
 ) -> str:
-    """Create the virtual environment at `tmp` and install into it; returns the installer used."""
+    """Create the virtual environment at `tmp` (renamed to `final` once built) and install into
+    it; returns the installer used."""
+    shown_as = (tmp.name, final.name) if final is not None else None
     env = _child_env()
     uv = find_uv()
     cwd = requirements_path.parent if requirements_path is not None else None
@@ -385,11 +396,11 @@ def _install(
     if uv is not None:
         ctx.log(f"creating a virtual environment with Python {interpreter.version} (uv)")
         venv = [uv, "venv", "--python", interpreter.path]
-        rc, tail = _stream([*venv, "--relocatable", str(tmp)], ctx, env=env)
+        rc, tail = _stream([*venv, "--relocatable", str(tmp)], ctx, env=env, shown_as=shown_as)
         if rc != 0 and "--relocatable" in tail:
             # An older uv without --relocatable: the scripts are rewritten after the rename.
             remove_tree(tmp)
-            rc, tail = _stream([*venv, str(tmp)], ctx, env=env)
+            rc, tail = _stream([*venv, str(tmp)], ctx, env=env, shown_as=shown_as)
         if rc != 0:
             raise ProviderError("creating the virtual environment failed", tail[-3000:])
         if packages or reqs:
@@ -399,12 +410,13 @@ def _install(
                 ctx,
                 cwd=cwd,
                 env=env,
+                shown_as=shown_as,
             )
             if rc != 0:
                 raise install_failure(tail, tmp)
         return "uv"
     ctx.log(f"creating a virtual environment with Python {interpreter.version} (venv)")
-    rc, tail = _stream([interpreter.path, "-m", "venv", str(tmp)], ctx, env=env)
+    rc, tail = _stream([interpreter.path, "-m", "venv", str(tmp)], ctx, env=env, shown_as=shown_as)
     if rc != 0:
         raise ProviderError("creating the virtual environment failed", tail[-3000:])
     if packages or reqs:
@@ -422,6 +434,7 @@ def _install(
             ctx,
             cwd=cwd,
             env=env,
+            shown_as=shown_as,
         )
         if rc != 0:
             raise install_failure(tail, tmp)

@@ -87,6 +87,11 @@ def test_build_without_packages_then_reuse(env):
     assert environment_info(ctx.data_dir, env_id)["env"] == {"MY_FLAG": "1"}
     assert rec.logs  # the build was narrated
     assert not list(envs_dir(ctx.data_dir).glob("*.tmp-*"))
+    # What the narration names is the folder that stays, not the build folder.
+    assert not [line for line in rec.logs if ".tmp-" in line]
+    activate = [line for line in rec.logs if "activate" in line]
+    final = environment_path(ctx.data_dir, env_id)
+    assert all(str(final.relative_to(final.parents[2])) in line for line in activate), activate
 
     # Built already: plan knows everything, and another resource's create returns at once.
     again = kind.plan(None, desired, ctx)
