@@ -14,6 +14,7 @@ hashed by a pool of threads (hashlib releases the GIL on large updates) with 1 M
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -40,11 +41,14 @@ ProgressFn = Callable[[float, float | None, str], None]
 
 
 class DigestError(Exception):
-    """The tree cannot be digested (it vanished, a file cannot be read). `path` is the culprit."""
+    """The tree cannot be digested (it vanished, a file cannot be read). `path` is the culprit;
+    `relpath` its path inside the tree when the culprit is one entry of it (a link that loops or
+    leads nowhere, a file that cannot be read), which the user can fix or exclude."""
 
-    def __init__(self, message: str, path: Path | None = None):
+    def __init__(self, message: str, path: Path | None = None, relpath: str | None = None):
         super().__init__(message)
         self.path = path
+        self.relpath = relpath
 
 
 class Cancelled(Exception):
@@ -228,9 +232,29 @@ class _Stat(NamedTuple):
     inode: int
 
 
-def _scan(root: Path, flt: PathFilter) -> list[_Stat]:
+def _link_problem(path: str, relpath: str, err: OSError) -> DigestError:
+    """A DigestError for an entry that cannot be followed or read: a symbolic link that loops
+    (to itself or through others), one whose target is gone, or no permission."""
+    if err.errno == errno.ELOOP:
+        what = "is a symbolic link that loops (to itself, or through other links)"
+    elif isinstance(err, FileNotFoundError):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        what = f"is a symbolic link to {target}, which does not exist"
+    elif isinstance(err, PermissionError):
+        what = "cannot be read: permission denied"
+    else:
+        what = f"cannot be read: {err.strerror or err}"
+    return DigestError(f"{path} {what}", Path(path), relpath)
+
+
+def _scan(root: Path, flt: PathFilter, dangling: str = "skip") -> list[_Stat]:
     """Every regular file under `root` that the filter keeps, following symlinks to files (and to
-    folders, once each, so a link loop cannot recurse forever)."""
+    folders, once each, so a link loop cannot recurse forever). A link that loops or cannot be
+    read is a DigestError naming it; a link whose target is gone is skipped (`dangling="skip"`)
+    or a DigestError (`"error"`)."""
     out: list[_Stat] = []
     seen_dirs: set[tuple[int, int]] = set()
 
@@ -255,8 +279,15 @@ def _scan(root: Path, flt: PathFilter) -> list[_Stat]:
                         walk(entry.path, relpath)
                     continue
                 st = entry.stat()
-            except FileNotFoundError:
-                continue  # a dangling link, or removed while walking
+            except FileNotFoundError as e:
+                # A dangling link, or an entry removed while walking (not ours to report).
+                if dangling == "error" and flt(relpath) and os.path.islink(entry.path):
+                    raise _link_problem(entry.path, relpath, e) from e
+                continue
+            except OSError as e:
+                if not flt(relpath):
+                    continue  # excluded: what it is does not matter
+                raise _link_problem(entry.path, relpath, e) from e
             if not stat_mod.S_ISREG(st.st_mode) or not flt(relpath):
                 continue
             out.append(_Stat(entry.path, relpath, st.st_size, st.st_mtime_ns, st.st_ino))
@@ -431,11 +462,13 @@ def digest_tree(
     progress: ProgressFn | None = None,
     cancelled: Callable[[], bool] | None = None,
     threads: int | None = None,
+    dangling: str = "skip",
 ) -> TreeDigest:
     """Digest a file or a folder (see the module docstring). Files the `cache` knows unchanged are
     not read; the others are hashed by `threads` workers and then remembered. `progress(done,
     total, message)` is called (a few times a second) when much must be read. Raises DigestError
-    when `source` does not exist or cannot be read, Cancelled when `cancelled()` turns true."""
+    when `source` does not exist or cannot be read (or holds a link that loops, or with
+    `dangling="error"` one that leads nowhere), Cancelled when `cancelled()` turns true."""
     source = Path(source)
     try:
         st = source.stat()
@@ -446,7 +479,7 @@ def digest_tree(
     started_ns = time.time_ns()
     if stat_mod.S_ISDIR(st.st_mode):
         single = False
-        stats = _scan(source, PathFilter(include, exclude))
+        stats = _scan(source, PathFilter(include, exclude), dangling)
         root_key = str(source.resolve())
     elif stat_mod.S_ISREG(st.st_mode):
         single = True
@@ -501,8 +534,8 @@ def digest_tree(
             raise DigestError(
                 f"{s.abspath} vanished while it was being read", Path(s.abspath)
             ) from e
-        except PermissionError as e:
-            raise DigestError(f"cannot read {s.abspath}: permission denied", Path(s.abspath)) from e
+        except OSError as e:
+            raise _link_problem(s.abspath, s.relpath, e) from e
         return s, digest, after
 
     new_rows: list[tuple[str, int, int, int, str]] = []

@@ -113,10 +113,19 @@ class DatasetKind(Kind):
                 cache=cache,
                 progress=ctx.progress,
                 cancelled=lambda: ctx.cancelled,
+                dangling="error",
             )
         except Cancelled:
             raise ProviderError("hashing the dataset was cancelled", retryable=True) from None
         except DigestError as e:
+            if e.relpath is not None:
+                # One entry of the folder: the user fixes it, or leaves it out.
+                raise ConfigError(
+                    f"cannot read dataset source {args.source}: {e.relpath} is unreadable",
+                    f"{e}. Fix or remove it, or leave it out of the dataset with "
+                    f'exclude = ["{e.relpath}"].',
+                    attribute="source",
+                ) from None
             raise ProviderError(f"cannot read dataset source {args.source}", str(e)) from None
         finally:
             cache.close()

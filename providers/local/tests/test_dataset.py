@@ -229,3 +229,52 @@ def test_remote_source_is_a_config_error(env):
     with pytest.raises(ConfigError) as err:
         kind.plan(None, {"source": "s3://bucket/data"}, ctx)
     assert err.value.attribute == "source" and "s3://" in err.value.summary
+
+
+# -- entries that cannot be read: a diagnostic on `source`, never an internal error ---------------
+
+
+def _links(data, case: str) -> list[str]:
+    """Make bad entries in the dataset folder; their relative paths."""
+    if case == "self":
+        os.symlink("self", data / "self")
+        return ["self"]
+    if case == "loop":
+        os.symlink("b", data / "notes" / "a")
+        os.symlink("a", data / "notes" / "b")
+        return ["notes/a", "notes/b"]
+    os.symlink("missing.csv", data / "gone.csv")
+    return ["gone.csv"]
+
+
+@pytest.mark.parametrize("case", ["self", "loop", "dangling"])
+def test_bad_symbolic_link_is_a_config_error_naming_it(env, case):
+    kind, ctx, data, _ = env
+    bad = _links(data, case)
+    with pytest.raises(ConfigError) as err:
+        kind.plan(None, {"source": "data"}, ctx)
+    assert err.value.attribute == "source"
+    assert any(f"{rel} is unreadable" in err.value.summary for rel in bad)
+    assert "symbolic link" in err.value.detail and "exclude = [" in err.value.detail
+    # Leaving them out, as the hint says, digests the rest.
+    planned = kind.plan(None, {"source": "data", "exclude": bad}, ctx)
+    assert planned.attrs["files"] == 3
+
+
+def test_unreadable_file_is_a_config_error_naming_it(env, monkeypatch):
+    import mlform.kinds.digest as digest
+
+    kind, ctx, _, _ = env
+    real_open = os.open
+
+    def refuse(path, flags, *a):  # chmod 000 does not stop root: refuse like the kernel would
+        if str(path).endswith("test.csv"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *a)
+
+    monkeypatch.setattr(digest.os, "open", refuse)
+    with pytest.raises(ConfigError) as err:
+        kind.plan(None, {"source": "data"}, ctx)
+    assert err.value.attribute == "source"
+    assert "test.csv" in err.value.summary
+    assert "permission denied" in err.value.detail

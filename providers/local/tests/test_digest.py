@@ -199,3 +199,22 @@ def test_filtered_digest_keeps_other_entries(tree, tmp_path):
         digest_tree(root, cache=cache)
         digest_tree(root, cache=cache, include=["*.csv"])
         assert digest_tree(root, cache=cache).hashed_bytes == 0
+
+
+def test_links_that_loop_are_a_digest_error_naming_them(tmp_path):
+    write(tmp_path / "d" / "a.txt", b"a")
+    os.symlink("self", tmp_path / "d" / "self")
+    with pytest.raises(DigestError) as err:
+        digest_tree(tmp_path / "d")
+    assert err.value.relpath == "self" and "loops" in str(err.value)
+    # Excluded, it is not looked at.
+    assert digest_tree(tmp_path / "d", exclude=["self"]).count == 1
+
+
+def test_dangling_links_are_skipped_or_refused(tmp_path):
+    write(tmp_path / "d" / "a.txt", b"a")
+    os.symlink("missing", tmp_path / "d" / "gone")
+    assert digest_tree(tmp_path / "d").count == 1
+    with pytest.raises(DigestError) as err:
+        digest_tree(tmp_path / "d", dangling="error")
+    assert err.value.relpath == "gone" and "does not exist" in str(err.value)
