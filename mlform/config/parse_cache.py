@@ -40,7 +40,7 @@ from mlform.lang.types import NUMBER, STRING
 __all__ = ["parse_file_cached", "encode_file", "decode_file", "FORMAT", "DEFAULT_CACHE_DIR"]
 
 # Bump when the stored form or the parser's output changes shape.
-FORMAT = 6  # 6: heredoc markers with trailing blanks, Unicode identifiers, object commas
+FORMAT = 7  # 7: long runs of binary operators as flat chains; NFC after escapes
 DEFAULT_CACHE_DIR = Path(".mlform") / "cache" / "parse"
 
 # Node tags of the stored form.
@@ -61,7 +61,8 @@ DEFAULT_CACHE_DIR = Path(".mlform") / "cache" / "parse"
     _OBJECT,
     _FOR,
     _PARENS,
-) = range(16)
+    _CHAIN,
+) = range(17)
 _P_LIT, _P_INTERP, _P_IF, _P_FOR = range(4)
 # Value tags.
 _V_STR, _V_INT, _V_DEC, _V_TRUE, _V_FALSE, _V_NULL = range(6)
@@ -245,6 +246,10 @@ class _Encoder:
             return (_BINOP, ri, e.op, self.expr(e.left), self.expr(e.right))  # type: ignore[attr-defined]
         if t is ast.UnaryOp:
             return (_UNOP, ri, e.op, self.expr(e.operand))  # type: ignore[attr-defined]
+        if t is ast.BinaryChain:
+            c: ast.BinaryChain = e  # type: ignore[assignment]
+            ranges = tuple(self.r(r) for r in c.ranges)
+            return (_CHAIN, ri, self.expr(c.first), tuple(c.ops), self.exprs(c.rights), ranges)
         if t is ast.TupleCons:
             return (_TUPLE, ri, self.exprs(e.items))  # type: ignore[attr-defined]
         if t is ast.ObjectCons:
@@ -447,6 +452,13 @@ def _d_unop(dec: _Decoder, d: Any) -> Any:
     return ast.UnaryOp(d[2], dec.expr(d[3]), dec.R[d[1]])
 
 
+def _d_chain(dec: _Decoder, d: Any) -> Any:
+    R = dec.R
+    return ast.BinaryChain(
+        dec.expr(d[2]), list(d[3]), dec.exprs(d[4]), [R[i] for i in d[5]], R[d[1]]
+    )
+
+
 def _d_tuple(dec: _Decoder, d: Any) -> Any:
     return ast.TupleCons(dec.exprs(d[2]), dec.R[d[1]])
 
@@ -479,6 +491,7 @@ _DECODERS: list[Callable[[_Decoder, Any], Any]] = [
     _d_object,
     _d_for,
     _d_parens,
+    _d_chain,
 ]
 
 

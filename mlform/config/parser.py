@@ -58,6 +58,7 @@ from mlform.lang import values
 from mlform.lang.ast import (
     AnonSymbol,
     AttrStep,
+    BinaryChain,
     BinaryOp,
     Conditional,
     Expr,
@@ -82,6 +83,7 @@ from mlform.lang.ast import (
     TupleCons,
     UnaryOp,
 )
+from mlform.lang.limits import MAX_NESTING
 
 __all__ = [
     "parse_hcl",
@@ -108,6 +110,10 @@ _PREC = {
     "/": 6,
     "%": 6,
 }
+
+# A run of more binary operators than this (at one level of an expression) is kept flat, as a
+# `BinaryChain`; shorter runs are nested `BinaryOp`s.
+_CHAIN_MIN = 8
 
 _ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.?))|\$\$\{|%%\{", re.S)
 _SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
@@ -235,6 +241,9 @@ class _Parser:
         self.s = toks.starts
         self.e = toks.ends
         self.i = 0
+        # How many expressions, blocks and other nested constructs enclose the current token:
+        # past MAX_NESTING the input is refused, so no later walk of the tree runs out of stack.
+        self.depth = 0
         self.diags: list[Diagnostic] = []
         self.lines = SourceLines(text, filename, start)
         for err in toks.errors:
@@ -301,6 +310,7 @@ class _Parser:
         k = self.k
         attrs: dict[str, Attribute] = {}
         blocks: list[Block] = []
+        depth = self.depth
         while True:
             i = self.i
             kind = k[i]
@@ -346,8 +356,10 @@ class _Parser:
                         'use the equals sign "=" to introduce the argument value.',
                     )
             except _Fail:
+                self.depth = depth
                 self.recover(i)
             except RecursionError:
+                self.depth = depth
                 self.too_deep(i)
                 self.recover(i)
         return Body(attrs, blocks)
@@ -362,6 +374,23 @@ class _Parser:
                 self.tok_rng(i),
             )
         )
+
+    def nested_too_deeply(self, i: int, what: str = "expression") -> _Fail:
+        """The error for a construct that would be nested more than MAX_NESTING levels deep."""
+        if what == "block":
+            summary = "Blocks nested too deeply"
+            detail = (
+                f"Blocks can be nested at most {MAX_NESTING} levels deep. Flatten this "
+                "configuration, for example by moving the inner blocks into a module."
+            )
+        else:
+            summary = "Expression nested too deeply"
+            detail = (
+                "Brackets, braces, parentheses, function calls, templates, conditionals, unary "
+                f"operators and splats can be nested at most {MAX_NESTING} levels deep. Split "
+                "this expression up, for example by moving inner parts into locals."
+            )
+        return self.fail(i, summary, detail)
 
     def add_attribute(self, attrs: dict[str, Attribute], attr: Attribute) -> None:
         prev = attrs.get(attr.name)
@@ -394,6 +423,9 @@ class _Parser:
     def block(self) -> Block:
         k = self.k
         i = self.i
+        depth = self.depth = self.depth + 1
+        if depth > MAX_NESTING:
+            raise self.nested_too_deeply(i, "block")
         labels: list[str] = []
         label_ranges: list[Range] = []
         j = i + 1
@@ -462,6 +494,7 @@ class _Parser:
             )
         body.range = self.rng(self.s[open_i], self.e[close])
         type_range = self.tok_rng(i)
+        self.depth = depth - 1
         return Block(
             self.tok_text(i),
             labels,
@@ -501,6 +534,14 @@ class _Parser:
     # -- expressions -----------------------------------------------------------------------
 
     def expr(self) -> Expr:
+        depth = self.depth = self.depth + 1
+        if depth > MAX_NESTING:
+            raise self.nested_too_deeply(self.i)
+        e = self.conditional()
+        self.depth = depth - 1
+        return e
+
+    def conditional(self) -> Expr:
         cond = self.binary(1)
         if self.k[self.i] != "?":
             return cond
@@ -523,35 +564,45 @@ class _Parser:
         )
 
     def binary(self, min_prec: int) -> Expr:
+        """Operators of precedence `min_prec` or higher, left-associative. A long run of them
+        becomes one flat `BinaryChain` (the recursion here is per precedence level only)."""
         k = self.k
         op = k[self.i]
         left = self.unary() if op == "-" or op == "!" else self.term()
+        ops: list[str] = []
+        rights: list[Expr] = []
         while True:
             op = k[self.i]
             prec = _PREC.get(op)
             if prec is None or prec < min_prec:
-                return left
+                break
             self.i += 1
-            right = self.binary(prec + 1)
-            left = BinaryOp(
-                op,
-                left,
-                right,
-                self.rng(left.range._a, right.range._b),  # type: ignore[attr-defined]
-            )
+            ops.append(op)
+            rights.append(self.binary(prec + 1))
+        if not ops:
+            return left
+        a = left.range._a  # type: ignore[attr-defined]
+        if len(ops) > _CHAIN_MIN:
+            ranges = [self.rng(a, r.range._b) for r in rights]  # type: ignore[attr-defined]
+            return BinaryChain(left, ops, rights, ranges, ranges[-1])
+        for op, right in zip(ops, rights, strict=True):
+            left = BinaryOp(op, left, right, self.rng(a, right.range._b))  # type: ignore[attr-defined]
+        return left
 
     def unary(self) -> Expr:
-        i = self.i
-        op = self.k[i]
-        if op == "-" or op == "!":
-            self.i = i + 1
-            operand = self.unary()
-            return UnaryOp(
-                op,
-                operand,
-                self.rng(self.s[i], operand.range._b),  # type: ignore[attr-defined]
-            )
-        return self.term()
+        k = self.k
+        first = self.i
+        i = first
+        while k[i] == "-" or k[i] == "!":
+            i += 1
+        if self.depth + i - first > MAX_NESTING:
+            raise self.nested_too_deeply(first + MAX_NESTING - self.depth)
+        self.i = i
+        node = self.term()
+        end = node.range._b  # type: ignore[attr-defined]
+        for j in range(i - 1, first - 1, -1):
+            node = UnaryOp(k[j], node, self.rng(self.s[j], end))
+        return node
 
     def term(self) -> Expr:
         """A primary expression with any attribute access, index or splat after it."""
@@ -616,9 +667,12 @@ class _Parser:
 
     def number(self, i: int) -> values.Value:
         t = self.text[self.s[i] : self.e[i]]
-        if t.isdigit():
+        if len(t) <= 18 and t.isdigit():
             return values.Value(values.NUMBER, int(t))
-        return values.number(Decimal(t))
+        try:
+            return values.number(Decimal(t))
+        except values.NumberRangeError as exc:
+            raise self.fail(i, "Number out of range", f"{str(exc).capitalize()}.") from None
 
     def postfix(self, node: Expr) -> Expr:
         """Attribute access, indexing and splats after a term."""
@@ -647,6 +701,12 @@ class _Parser:
                             i + 1,
                             "Invalid legacy index syntax",
                             "The index after a dot must be a whole number.",
+                        )
+                    if len(t) > 18:
+                        raise self.fail(
+                            i + 1,
+                            "Invalid legacy index syntax",
+                            "The index after a dot is too large.",
                         )
                     off = s[i + 1]
                     for piece in t.split("."):
@@ -686,7 +746,11 @@ class _Parser:
                 if k[i + 1] == "*" and k[i + 2] == "]":
                     self.i = i + 3
                     anon = AnonSymbol(self.rng(s[i], e[i + 2]))
+                    depth = self.depth = self.depth + 1
+                    if depth > MAX_NESTING:
+                        raise self.nested_too_deeply(i)
                     each = self.postfix(anon)
+                    self.depth = depth - 1
                     return Splat(node, each, True, self.rng(node.range._a, each.range._b))  # type: ignore[attr-defined]
                 self.i = i + 1
                 key = self.expr()
@@ -939,12 +1003,10 @@ class _Parser:
 
     def decode_quoted(self, i: int) -> str:
         raw = self.text[self.s[i] : self.e[i]]
-        if not raw.isascii():
+        if "\\" not in raw and "$${" not in raw and "%%{" not in raw:
             # Strings are Unicode-normalized (NFC), as in HCL: "años" typed with a combining
             # tilde equals the precomposed one.
-            raw = normalize("NFC", raw)
-        if "\\" not in raw and "$${" not in raw and "%%{" not in raw:
-            return raw
+            return raw if raw.isascii() else normalize("NFC", raw)
         base = self.s[i]
 
         def repl(m: re.Match[str]) -> str:
@@ -984,7 +1046,9 @@ class _Parser:
             )
             return ch
 
-        return _ESCAPE.sub(repl, raw)
+        text = _ESCAPE.sub(repl, raw)
+        # Normalized after the escapes are decoded: "cafe\u0301" is "café" too.
+        return text if text.isascii() else normalize("NFC", text)
 
     def decode_heredoc(self, i: int) -> str:
         raw = self.text[self.s[i] : self.e[i]]
@@ -1197,15 +1261,24 @@ class _Parser:
         return _Fail()
 
     def template_tree(
-        self, parts: list[list[Any]], pos: int
+        self, parts: list[list[Any]], pos: int, level: int = 0
     ) -> tuple[list[TemplatePart], int, int | None]:
         """Nest the flat parts from `pos`; returns the parts, the next position, and the index
-        of the else/endif/endfor part that stopped it (None at the end)."""
+        of the else/endif/endfor part that stopped it (None at the end). `level` counts the
+        directives around these parts."""
         out: list[TemplatePart] = []
         n = len(parts)
         while pos < n:
             p = parts[pos]
             kind = p[0]
+            if (kind == _IF or kind == _FOR) and self.depth + level >= MAX_NESTING:
+                raise self.fail_at(
+                    p[2],
+                    p[3],
+                    "Template directives nested too deeply",
+                    f"Template directives (%{{ if }}, %{{ for }}) can be nested at most "
+                    f"{MAX_NESTING} levels deep, counting the expressions around the template.",
+                )
             if kind == _LIT:
                 if p[1]:
                     out.append(TemplateLiteral(p[1], self.rng(p[2], p[3])))
@@ -1214,10 +1287,10 @@ class _Parser:
                 out.append(TemplateInterp(p[1], self.rng(p[2], p[3])))
                 pos += 1
             elif kind == _IF:
-                then, pos, stop = self.template_tree(parts, pos + 1)
+                then, pos, stop = self.template_tree(parts, pos + 1, level + 1)
                 else_: list[TemplatePart] | None = None
                 if stop is not None and parts[stop][0] == _ELSE:
-                    else_, pos, stop = self.template_tree(parts, pos)
+                    else_, pos, stop = self.template_tree(parts, pos, level + 1)
                     if stop is not None and parts[stop][0] == _ELSE:
                         q = parts[stop]
                         raise self.fail_at(
@@ -1243,7 +1316,7 @@ class _Parser:
                     )
                 out.append(TemplateIf(p[1], then, else_, self.rng(p[2], parts[stop][3])))
             elif kind == _FOR:
-                body, pos, stop = self.template_tree(parts, pos + 1)
+                body, pos, stop = self.template_tree(parts, pos + 1, level + 1)
                 if stop is None or parts[stop][0] != _ENDFOR:
                     if stop is None:
                         raise self.fail_at(

@@ -17,6 +17,7 @@ Shapes follow HCL's own:
 - `GetAttr`, `Index`: an attribute or index applied to any expression (`f(x).a`, `x[var.i]`).
 - `Splat`: `source.*.rest` / `source[*].rest`; `each` is evaluated once per element with the
   element bound to `AnonSymbol`.
+- `BinaryChain`: a long run of binary operators, flat (see the class).
 - `ForExpr`, `Conditional`, `BinaryOp`, `UnaryOp`, `FunctionCall`, `TupleCons`, `ObjectCons`,
   `Parens`.
 """
@@ -281,6 +282,29 @@ class BinaryOp(Expr):
     def children(self) -> Iterator[Expr]:
         yield self.left
         yield self.right
+
+
+class BinaryChain(Expr):
+    """A long run of binary operators that the parser read left to right, kept flat:
+    `first ops[0] rights[0] ops[1] rights[1] ...`. It means exactly the left-nested `BinaryOp`s
+    `((first op0 r0) op1 r1) ...`; `ranges[i]` is the range of the i-th of those (from the start
+    of `first` to the end of `rights[i]`). Kept flat so that evaluating and walking a chain of
+    thousands of terms (`a + b + c + ...`) needs no recursion per term."""
+
+    __slots__ = ("first", "ops", "rights", "ranges")
+
+    def __init__(
+        self, first: Expr, ops: list[str], rights: list[Expr], ranges: list[Range], range: Range
+    ):
+        self.first = first
+        self.ops = ops
+        self.rights = rights
+        self.ranges = ranges
+        self.range = range
+
+    def children(self) -> Iterator[Expr]:
+        yield self.first
+        yield from self.rights
 
 
 class UnaryOp(Expr):

@@ -37,8 +37,10 @@ from mlform.lang.types import (
     Type,
 )
 from mlform.lang.values import (
-    NUMBER_CONTEXT,
+    INT_BITS,
+    INT_DIGITS,
     UNKNOWN,
+    NumberRangeError,
     Value,
     canonical_set,
     normalize_number,
@@ -91,16 +93,15 @@ _NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 def parse_number(text: str) -> int | Decimal | None:
-    """A number from its decimal text as cty parses it; None when the text is not one."""
+    """A number from its decimal text as cty parses it; None when the text is not one. Raises
+    `NumberRangeError` for a number out of mlform's range."""
     if not _NUMBER_RE.fullmatch(text):
         return None
     try:
         d = Decimal(text)
     except InvalidOperation:
         return None
-    if d == d.to_integral_value():
-        return int(d)
-    return normalize_number(NUMBER_CONTEXT.plus(d))
+    return normalize_number(d)
 
 
 def format_number(n: int | Decimal) -> str:
@@ -108,8 +109,10 @@ def format_number(n: int | Decimal) -> str:
     with an exponent. A result that was rounded (`1/3`) prints as the shortest decimal that
     identifies the same 512-bit binary float, so its digits are Terraform's."""
     if isinstance(n, int):
-        return str(n)
-    if n == n.to_integral_value():
+        if n.bit_length() <= INT_BITS:
+            return str(n)
+        n = Decimal(n)
+    if n == n.to_integral_value() and n.adjusted() < INT_DIGITS:
         return str(int(n))
     if len(n.as_tuple().digits) > SHORT_DIGITS:
         n = shortest_decimal(as_float(n))
@@ -447,7 +450,10 @@ def _convert_primitive(value: Value, want: Type, path: list[str | int]) -> Value
             return Value(STRING, "true" if v else "false")
     elif src == STRING:
         if want == NUMBER:
-            n = parse_number(v)
+            try:
+                n = parse_number(v)
+            except NumberRangeError as e:
+                raise ConversionError(str(e), path) from None
             if n is None:
                 raise ConversionError("a number is required", path)
             return Value(NUMBER, n)

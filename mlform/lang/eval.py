@@ -569,15 +569,38 @@ class _Evaluator:
         return result.with_marks(marks)
 
     def binary(self, expr: ast.BinaryOp, ctx: EvalContext) -> Value:
-        op = expr.op
-        if op in ("==", "!="):
-            return self.equality(expr, ctx)
-        want = BOOL if op in ("&&", "||") else NUMBER
-        result_type = BOOL if op in ("&&", "||", "<", ">", "<=", ">=") else NUMBER
         start = len(self.diags)
         left = self.eval(expr.left, ctx)
+        return self.operate(expr.op, start, left, expr.left.range, expr.right, expr.range, ctx)
+
+    def chain(self, expr: ast.BinaryChain, ctx: EvalContext) -> Value:
+        # The left-nested BinaryOps this chain stands for, folded in a loop.
+        start = len(self.diags)
+        left = self.eval(expr.first, ctx)
+        left_range = expr.first.range
+        for op, right, rng in zip(expr.ops, expr.rights, expr.ranges, strict=True):
+            left = self.operate(op, start, left, left_range, right, rng, ctx)
+            left_range = rng
+        return left
+
+    def operate(
+        self,
+        op: str,
+        start: int,
+        left: Value,
+        left_range: Range,
+        right_expr: ast.Expr,
+        rng: Range,
+        ctx: EvalContext,
+    ) -> Value:
+        """`left op right_expr`: `left` is the left operand's value, and the diagnostics from
+        `start` on are those of evaluating it."""
+        if op in ("==", "!="):
+            return self.equality(op, start, left, right_expr, ctx)
+        want = BOOL if op in ("&&", "||") else NUMBER
+        result_type = BOOL if op in ("&&", "||", "<", ">", "<=", ">=") else NUMBER
         left_diags_end = len(self.diags)
-        right = self.eval(expr.right, ctx)
+        right = self.eval(right_expr, ctx)
         bad = False
         try:
             lv = convert(left, want)
@@ -585,7 +608,7 @@ class _Evaluator:
             self.err(
                 "Invalid operand",
                 f"Unsuitable value for left operand: {e.full_message()}.",
-                expr.left.range,
+                left_range,
             )
             bad = True
         try:
@@ -594,7 +617,7 @@ class _Evaluator:
             self.err(
                 "Invalid operand",
                 f"Unsuitable value for right operand: {e.full_message()}.",
-                expr.right.range,
+                right_expr.range,
             )
             bad = True
         if bad:
@@ -615,9 +638,7 @@ class _Evaluator:
         if _has_errors(self.diags, start):
             return unknown(result_type).with_marks(marks)
         if lv.v is None or rv.v is None:
-            self.err(
-                "Operation failed", "Error during operation: argument must not be null.", expr.range
-            )
+            self.err("Operation failed", "Error during operation: argument must not be null.", rng)
             return unknown(result_type)
         if lv.v is UNKNOWN or rv.v is UNKNOWN:
             return unknown(result_type).with_marks(marks)
@@ -630,21 +651,21 @@ class _Evaluator:
         try:
             n = _arithmetic(op, lv.v, rv.v)
         except OperationError as e:
-            self.err("Operation failed", f"Error during operation: {e}.", expr.range)
+            self.err("Operation failed", f"Error during operation: {e}.", rng)
             return unknown(NUMBER)
         return Value(NUMBER, n, marks)
 
-    def equality(self, expr: ast.BinaryOp, ctx: EvalContext) -> Value:
-        start = len(self.diags)
-        left = self.eval(expr.left, ctx)
-        right = self.eval(expr.right, ctx)
+    def equality(
+        self, op: str, start: int, left: Value, right_expr: ast.Expr, ctx: EvalContext
+    ) -> Value:
+        right = self.eval(right_expr, ctx)
         left, lmarks = _deep_marks(left)
         right, rmarks = _deep_marks(right)
         marks = lmarks | rmarks
         if _has_errors(self.diags, start):
             return unknown(BOOL).with_marks(marks)
         result = equals(left, right)
-        if expr.op == "!=" and result.v is not UNKNOWN:
+        if op == "!=" and result.v is not UNKNOWN:
             result = FALSE if result.v else TRUE
         return result.with_marks(marks)
 
@@ -1173,6 +1194,7 @@ _DISPATCH: dict[type, Callable[[_Evaluator, Any, EvalContext], Value]] = {
     ast.ObjectCons: _Evaluator.object_cons,
     ast.UnaryOp: _Evaluator.unary,
     ast.BinaryOp: _Evaluator.binary,
+    ast.BinaryChain: _Evaluator.chain,
     ast.Conditional: _Evaluator.conditional,
     ast.ForExpr: _Evaluator.for_expr,
     ast.Splat: _Evaluator.splat,

@@ -17,10 +17,12 @@ from fractions import Fraction
 from mlform.lang.types import BOOL, DYNAMIC, NUMBER, ListType, MapType, SetType, Type
 from mlform.lang.values import (
     FALSE,
+    INT_BITS,
     NUMBER_CONTEXT,
     TRUE,
     UNKNOWN,
     Number,
+    NumberRangeError,
     Value,
     normalize_number,
     unknown,
@@ -93,7 +95,7 @@ def as_float(n: Number) -> Fraction:
 
 def shortest_decimal(x: Fraction) -> Decimal:
     """The shortest decimal that rounds to the 512-bit float `x`."""
-    if x.denominator == 1:
+    if x.denominator == 1 and x.numerator.bit_length() <= FLOAT_BITS:
         return Decimal(x.numerator)
     num, den = Decimal(x.numerator), Decimal(x.denominator)
     # Rounding x to more digits only brings it closer, so the digit count can be bisected.
@@ -112,7 +114,7 @@ def _number(exact: Decimal | None, x: Fraction) -> Number:
     """The stored form of the 512-bit result `x`; `exact` is the decimal result of the same
     operation on the written decimals, used when it names that same float."""
     if x.denominator == 1:
-        return int(x)
+        return normalize_number(x.numerator)
     if exact is not None and exact.is_finite():
         exact = exact.normalize(_WIDE)
         if len(exact.as_tuple().digits) <= SHORT_DIGITS and round512(Fraction(exact)) == x:
@@ -125,7 +127,21 @@ def _dec(n: Number) -> Decimal:
 
 
 def arithmetic(op: str, a: Number, b: Number) -> Number:
-    """`a op b` for op in + - * / %, as Terraform computes it."""
+    """`a op b` for op in + - * / %, as Terraform computes it. A result out of mlform's range of
+    numbers (`mlform.lang.limits.MAX_EXPONENT`) is an `OperationError`."""
+    try:
+        n = _arithmetic(op, a, b)
+    except NumberRangeError as e:
+        raise OperationError(str(e)) from None
+    if type(n) is int and n.bit_length() > INT_BITS:
+        try:
+            return normalize_number(n)
+        except NumberRangeError as e:
+            raise OperationError(str(e)) from None
+    return n
+
+
+def _arithmetic(op: str, a: Number, b: Number) -> Number:
     ints = isinstance(a, int) and isinstance(b, int)
     if op == "+":
         if ints:

@@ -5,8 +5,9 @@ A `Value` is a type plus a payload:
 - null: payload `None` (a null still has a type; `DYNAMIC` when nothing more is known)
 - unknown ("known after apply"): payload `UNKNOWN`
 - string: `str`; bool: `bool`
-- number: `int` when the number is integral, else `decimal.Decimal` (exact, arbitrary precision,
-  as Terraform's big decimals: `0.1 + 0.2 == 0.3`)
+- number: `int` when the number is integral (up to `INT_DIGITS` digits), else `decimal.Decimal`
+  (exact, as Terraform's big decimals: `0.1 + 0.2 == 0.3`); magnitudes are bounded by
+  `mlform.lang.limits.MAX_EXPONENT` (`NumberRangeError` past it)
 - list, tuple, set: a tuple of Values (a set's elements are unique, in canonical order)
 - map, object: a dict of str to Value, treated as immutable
 
@@ -23,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from mlform.lang.limits import MAX_EXPONENT
 from mlform.lang.types import (
     BOOL,
     DYNAMIC,
@@ -62,21 +64,52 @@ UNKNOWN: Any = _Unknown()
 Number = int | Decimal
 
 
+class NumberRangeError(ValueError):
+    """A number too large or too small (in magnitude) for mlform: see `mlform.lang.limits`."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"the number is out of range: numbers must be smaller than 1e{MAX_EXPONENT + 1} "
+            f"and, unless zero, at least 1e-{MAX_EXPONENT} in magnitude"
+        )
+
+
+# Integral numbers are Python ints up to this many decimal digits, and Decimals above it, so
+# that no operation builds an integer of thousands of digits (Python refuses to print those).
+INT_DIGITS = 400
+INT_BITS = 1328  # the bits of INT_DIGITS decimal digits
+
+
 def normalize_number(n: int | float | Decimal) -> Number:
-    """The canonical payload of a number: an int when integral, else a normalized Decimal."""
+    """The canonical payload of a number: an int when integral (and under INT_DIGITS digits),
+    else a normalized Decimal. Raises `NumberRangeError` for a number outside the range of
+    `mlform.lang.limits.MAX_EXPONENT`."""
     if isinstance(n, bool):
         raise TypeError("bool is not a number")
     if isinstance(n, int):
-        return n
+        if n.bit_length() <= INT_BITS:
+            return n
+        n = Decimal(n)
     if isinstance(n, float):
         if n != n or n in (float("inf"), float("-inf")):
             raise ValueError("numbers must be finite")
         n = Decimal(repr(n))
     if not n.is_finite():
         raise ValueError("numbers must be finite")
-    if n == n.to_integral_value():
+    if not n:
+        return 0
+    # adjusted() is the exponent of the leading digit; no digits are materialized here.
+    adjusted = n.adjusted()
+    if adjusted > MAX_EXPONENT or adjusted < -MAX_EXPONENT:
+        raise NumberRangeError()
+    if n == n.to_integral_value() and adjusted < INT_DIGITS:
         return int(n)
-    return n.normalize(NUMBER_CONTEXT)
+    n = n.normalize(NUMBER_CONTEXT)
+    if n.adjusted() > MAX_EXPONENT:  # rounding carried into the next power of ten
+        raise NumberRangeError()
+    if n == n.to_integral_value() and n.adjusted() < INT_DIGITS:
+        return int(n)
+    return n
 
 
 class Value:
