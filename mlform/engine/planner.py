@@ -14,7 +14,7 @@ import itertools
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -22,6 +22,7 @@ from typing import Any, cast
 from mlform.addrs import (
     AbsResource,
     AbsResourceInstance,
+    ConfigResource,
     Key,
     ModuleInstance,
     Target,
@@ -338,9 +339,33 @@ class Planner(ResourceWalker):
         self.abandoned: list[str] = []
         self._lock = threading.Lock()
         self.pending = {p.addr: p for p in self.prior.pending}
+        # Resources whose provider refused their own arguments (a dataset source that does not
+        # exist): an error, yet not a failure that hides their dependents' own problems. The
+        # dependents are planned with these resources' values unknown, so that a plan reports
+        # every mistake at once (a plan with errors is never applied).
+        self.refused: set[ResourceNode] = set()
+        self._visiting = threading.local()
 
     def instance_work(self, *args: Any) -> tuple[Value, bool]:
         return self.plan_instance(*args)
+
+    def visit(self, node: Node) -> None:
+        self._visiting.node = node
+        try:
+            super().visit(node)
+        finally:
+            self._visiting.node = None
+
+    def add_diags(self, diags: Iterable[Diagnostic]) -> bool:
+        """As `Walker.add_diags`; but below a refused resource, a count or for_each left unknown
+        by its unknown values is no mistake of its own: the node fails without saying so."""
+        items = list(diags)
+        node = getattr(self._visiting, "node", None)
+        if self.refused and node is not None and any(map(_unknown_expansion, items)):
+            if self.cg.graph.ancestors(node) & self.refused:
+                kept = [d for d in items if not _unknown_expansion(d)]
+                return super().add_diags(kept) or len(kept) < len(items)
+        return super().add_diags(items)
 
     def orphan_instance(
         self, addr: AbsResourceInstance, pkey: str, info: KindInfo, exp: Expansion, module_dir: Path
@@ -445,7 +470,11 @@ class Planner(ResourceWalker):
             if exc.attribute and exc.attribute in res.body.attributes:
                 subject = res.body.attributes[exc.attribute].expr.range
             self.add_diags([error(exc.summary, exc.detail, subject)])
-            return V.DYNAMIC_UNKNOWN, True
+            with self._lock:
+                self.refused.add(ResourceNode(ConfigResource(mi.module(), res.addr)))
+            from mlform.sdk.schema import instance_type
+
+            return V.unknown(instance_type(info.kind_cls)), False
         except ProviderError as exc:
             self.add_diags([error(about(addr, exc.summary), exc.detail, res.range)])
             return V.DYNAMIC_UNKNOWN, True
@@ -698,6 +727,13 @@ def _same_branch(a: ModuleInstance, b: ModuleInstance) -> bool:
         if sa.key != sb.key:
             return False
     return True
+
+
+def _unknown_expansion(d: Diagnostic) -> bool:
+    """A count or for_each refused because its value is not known until apply."""
+    return d.summary in ("Invalid count argument", "Invalid for_each argument") and (
+        "cannot be determined until apply" in d.detail or "not known until apply" in d.detail
+    )
 
 
 def about(addr: AbsResourceInstance, summary: str) -> str:
