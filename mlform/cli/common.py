@@ -54,6 +54,9 @@ class CommandFailed(Exception):
 @contextlib.contextmanager
 def handle_errors() -> Iterator[None]:
     """No traceback reaches the user unless MLFORM_LOG=debug."""
+    from mlform.state.errors import set_notice_handler
+
+    set_notice_handler(lambda diag: print_diagnostics([diag]))
     try:
         yield
     except DiagnosticsError as exc:

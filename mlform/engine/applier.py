@@ -44,6 +44,7 @@ from mlform.lang import values as V
 from mlform.lang.values import Value
 from mlform.sdk import UNKNOWN, Context, ProviderError, ResourceState
 from mlform.state import TAINTED, InstanceRecord
+from mlform.state.errors import JournalError
 from mlform.state.session import StateSession
 
 
@@ -62,13 +63,25 @@ class Applier(ResourceWalker):
         # Idempotency tokens: unique to this run (128 random bits) and to each create in it.
         self._token_prefix = uuid.uuid4().hex
         self._token_seq = itertools.count(1)
+        self._journal_failed = False
 
     @property
     def state(self):  # type: ignore[no-untyped-def]
         return self.session.state
 
     def instance_work(self, *args: Any) -> tuple[Value, bool]:
-        return self.apply_instance(*args)
+        try:
+            return self.apply_instance(*args)
+        except JournalError as exc:
+            # Nothing more may be sent once the journal cannot record it (a full disk): stop
+            # the run and say so once, not once per instance.
+            with self._visited_lock:
+                first = not self._journal_failed
+                self._journal_failed = True
+            self.cancel.set()
+            if first:
+                self.add_diags(exc.diagnostics)
+            return V.DYNAMIC_UNKNOWN, True
 
     def orphan_instance(
         self, addr: AbsResourceInstance, pkey: str, info: KindInfo, exp: Expansion, module_dir: Path

@@ -25,6 +25,12 @@ finds no sync running runs one for everything queued so far, while the others wa
 lock of its own and are woken once, by the sync that covers them or to run the next one. A
 create's intent record is written at once (a killed process leaves it in the file) and synced
 in the background, usually by the next result's sync.
+
+A failed write or sync stops the journal for good: the bytes of a batch that only partly reached
+the file are cut off again, every thread whose line was not written (or not yet synced) hears
+of it as a `JournalError`, and nothing is written after it. A create is sent only once its
+intent line was written, so when the disk fills up no create goes out unrecorded: the applier
+stops, and the next run replays what the file holds.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlform.state.errors import StateError
+from mlform.state.errors import JournalError, StateError
 
 JOURNAL_VERSION = 1
 
@@ -80,7 +86,9 @@ class Journal:
     def __init__(self, path: Path):
         self.path = path
         self._fd: int | None = None
-        # Bytes written since the file was opened, and how many of them a sync made durable.
+        # The file's length when it was opened, bytes written since, and how many of them a
+        # sync made durable.
+        self._base = 0
         self._written = 0
         self._durable = 0
         self._syncing = False
@@ -155,24 +163,41 @@ class Journal:
             "serial": serial,
             **extra,
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
-        self._opened(fd)
-        self.append(header)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+        except OSError as exc:
+            raise JournalError(exc, self.path) from None
+        self._opened(fd, 0)
+        try:
+            self.append(header)
+        except JournalError:
+            # Not even the header is on disk: leave no empty journal behind.
+            self.close(sync=False)
+            self.path.unlink(missing_ok=True)
+            raise
         fsync_dir(self.path.parent)
         return header
 
     def resume(self, valid_length: int) -> None:
         """Reopen an existing journal for appending, dropping a torn last line first."""
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
-        if os.fstat(fd).st_size != valid_length:
-            os.ftruncate(fd, valid_length)
-            _sync(fd)
-        self._opened(fd)
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        except OSError as exc:
+            raise JournalError(exc, self.path) from None
+        try:
+            if os.fstat(fd).st_size != valid_length:
+                os.ftruncate(fd, valid_length)
+                _sync(fd)
+        except OSError as exc:
+            os.close(fd)
+            raise JournalError(exc, self.path) from None
+        self._opened(fd, valid_length)
 
-    def _opened(self, fd: int) -> None:
+    def _opened(self, fd: int, base: int) -> None:
         with self._mu:
             self._fd = fd
+            self._base = base
             self._written = self._durable = self._wanted = self._queued = 0
             self._pending = []
             self._failure = None
@@ -199,13 +224,28 @@ class Journal:
             self._queued += len(data)
             return self._queued
 
+    @property
+    def failure(self) -> OSError | None:
+        """The write or sync that failed, after which nothing more is written."""
+        return self._failure
+
     def make_durable(self, end: int) -> None:
-        """Return once everything queued up to `end` is written and synced."""
-        self._sync_to(end)
+        """Return once everything queued up to `end` is written and synced; JournalError if
+        that cannot be (then it never will: see the module docstring)."""
+        try:
+            self._sync_to(end)
+        except OSError as exc:
+            raise JournalError(exc, self.path) from None
 
     def write_and_sync_soon(self, end: int) -> None:
-        """Write everything queued up to `end` now, and sync it in the background."""
-        self._flush_to(end)
+        """Write everything queued up to `end` now, and sync it in the background.
+
+        Raises JournalError, having written nothing of it, when the write fails or an earlier
+        write or sync did: the caller must not act on a line that is not in the file."""
+        try:
+            self._flush_to(end)
+        except OSError as exc:
+            raise JournalError(exc, self.path) from None
         self._sync_in_background(end)
 
     def _flush_to(self, end: int) -> None:
@@ -219,15 +259,39 @@ class Journal:
         with self._mu:
             if self._written >= end or self._fd is None:
                 return
+            if self._failure is not None:
+                # The lines up to `end` were in a batch that failed, or queued after it.
+                raise OSError(self._failure.errno, self._failure.strerror)
             batch = b"".join(self._pending)
             self._pending.clear()
             fd = self._fd
-        n = os.write(fd, batch)
-        if n != len(batch):
-            # Only a full disk cuts a regular file's write short; what follows would fail too.
-            raise OSError(errno.ENOSPC, f"short write to the state journal {self.path}")
+            good = self._base + self._written
+        try:
+            n = os.write(fd, batch)
+            if n != len(batch):
+                # Only a full disk cuts a regular file's write short; the rest would fail too.
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        except OSError as exc:
+            # Cut off what part of the batch reached the file (a torn line, or whole lines
+            # whose threads will hear that they failed), so that the file holds exactly the
+            # lines reported written. Shrinking a file needs no free space.
+            try:
+                os.ftruncate(fd, good)
+            except OSError:
+                pass
+            self._fail(exc)
+            raise
         with self._mu:
             self._written += n
+
+    def _fail(self, exc: OSError) -> None:
+        """Record the first failure and wake every waiting thread to hear of it."""
+        with self._mu:
+            if self._failure is None:
+                self._failure = exc
+            waiters, self._waiters = self._waiters, []
+        for _, gate in waiters:
+            gate.release()
 
     def _sync_in_background(self, upto: int) -> None:
         with self._mu:
@@ -252,7 +316,7 @@ class Journal:
                 if self._durable >= end:
                     return
                 if self._failure is not None:
-                    raise OSError(*self._failure.args)
+                    raise OSError(self._failure.errno, self._failure.strerror)
                 if self._fd is None:
                     # Closed: its lines were synced by `close`, or folded into the state.
                     return
@@ -292,7 +356,8 @@ class Journal:
                     wake.append(rest.pop(0)[1])
             else:
                 # Every waiter hears of it; what they wrote cannot be called durable.
-                self._failure = failure
+                if self._failure is None:
+                    self._failure = failure
                 wake = [gate for _, gate in self._waiters]
                 rest = []
             self._waiters = rest
@@ -352,10 +417,15 @@ class Journal:
             self._syncing = True
         try:
             with self._wlock:
-                # What was recorded reaches the file, and the disk, before it is closed.
-                self._flush_locked(self._queued)
+                # What was recorded reaches the file, and the disk, before it is closed (after
+                # a failure nothing more is written: the waiting threads hear of it).
+                try:
+                    self._flush_locked(self._queued)
+                except OSError:
+                    pass
                 with self._mu:
-                    fd, unsynced = self._fd, self._written > self._durable
+                    fd = self._fd
+                    unsynced = self._written > self._durable and self._failure is None
             if sync and fd is not None and unsynced:
                 try:
                     _sync(fd)

@@ -14,6 +14,7 @@ releases the lock.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -26,8 +27,9 @@ from typing import Any, TypeVar
 
 from mlform import __version__
 from mlform.addrs import AbsResourceInstance
+from mlform.diagnostics import Diagnostic, warning
 from mlform.state.backends import DEFAULT_WORKSPACE, Backend, LockInfo, current_user
-from mlform.state.errors import StateError
+from mlform.state.errors import JournalError, StateError, notify
 from mlform.state.format import dumps, instance_from_json, instance_to_json
 from mlform.state.journal import Journal
 from mlform.state.model import (
@@ -118,6 +120,8 @@ class StateSession:
         self.journal: Journal = backend.journal(workspace)
         self.state: State = State.empty()
         self.recovered: list[Recovered] = []
+        # Warnings for the user (a dead run's lock replaced), also sent to `notify`.
+        self.notices: list[Diagnostic] = []
         self.existed = False
         self._dirty = False
         self._base_outputs: Any = {}
@@ -148,7 +152,34 @@ class StateSession:
         except BaseException:
             sess.close()
             raise
+        if sess.lock_info is not None and sess.lock_info.replaced is not None:
+            sess._say_lock_replaced(sess.lock_info.replaced)
         return sess
+
+    def _say_lock_replaced(self, dead: LockInfo) -> None:
+        """A warning naming the run that died holding the lock, and what its journal gave."""
+        ops = [r.op for r in self.recovered]
+        if ops:
+            parts = [f"{ops.count('put')} objects recorded"]
+            if ops.count("remove"):
+                parts.append(f"{ops.count('remove')} removed")
+            if self.state.pending:
+                parts.append(
+                    f"{len(self.state.pending)} creates whose answer was lost, to be looked up "
+                    "by their tokens"
+                )
+            replayed = "Its journal was replayed: " + ", ".join(parts) + "."
+        else:
+            replayed = "It left no unfinished operations to replay."
+        diag = warning(
+            f"Replaced the lock of a run that ended without releasing it: {dead.who} "
+            f"({dead.operation}), PID {dead.pid} on {dead.host or 'this host'}, "
+            f"since {dead.created}",
+            f"Lock ID {dead.id}. Its process no longer holds the lock (it was killed, or its "
+            f"machine restarted), so this run took it over. {replayed}",
+        )
+        self.notices.append(diag)
+        notify(diag)
 
     def _load(self) -> None:
         prior = self.backend.read(self.workspace)
@@ -229,7 +260,10 @@ class StateSession:
         """Record that a create is about to be sent with this idempotency token. The entry is
         in the journal file when this returns, so a killed process leaves it behind; its sync
         to disk runs while the call is in flight, and the `put_instance` of the result waits
-        for it, so the create is durable once its result is."""
+        for it, so the create is durable once its result is.
+
+        Raises JournalError when the entry could not be written (a full disk): the create
+        must then not be sent."""
         key = str(as_instance(addr))
         p = PendingCreate(addr=key, token=token, provider=provider, at=now_iso())
         line = dumps(
@@ -239,7 +273,12 @@ class StateSession:
         with self._mutex:
             end = self._queue(line)
             self.state.add_pending(p)
-        self.journal.write_and_sync_soon(end)
+        try:
+            self.journal.write_and_sync_soon(end)
+        except JournalError:
+            with self._mutex:
+                self.state.drop_pending(key)  # never sent: there is nothing to look up
+            raise
 
     def put_instance(
         self, addr: AbsResourceInstance | str, provider: str, record: InstanceRecord
@@ -388,8 +427,10 @@ class StateSession:
         self.state.mlform_version = __version__
         try:
             self.backend.write(self.workspace, self.state)
-        except BaseException:
+        except BaseException as exc:
             self.state.serial, self.state.meta, self.state.mlform_version = previous
+            if isinstance(exc, OSError):
+                raise self._write_failed(exc) from None
             raise
         self.journal.remove()
         self._journal_header = None
@@ -398,6 +439,29 @@ class StateSession:
         self.existed = True
         self._base_outputs = self._outputs_json()
         return self.state
+
+    def _write_failed(self, exc: OSError) -> StateError:
+        """The error a commit that could not write the state raises: what was done is not lost,
+        and the message says where it is kept."""
+        if self.journal.failure is not None:
+            # The journal failed first (a full disk): its message says it all.
+            return JournalError(self.journal.failure, self.journal.path)
+        where = self.backend.describe(self.workspace)
+        what = exc.strerror or str(exc)
+        if self.journal.exists():
+            kept = (
+                f"Nothing is lost: the journal {self.journal.path} records what this run did, "
+                "and the next run replays it."
+            )
+        else:
+            kept = "The state was not changed."
+        todo = (
+            "Free space and run the command again."
+            if exc.errno == errno.ENOSPC
+            else "Fix the cause (permissions, a read-only folder) and run the command again."
+        )
+        name = f" ({exc.filename})" if exc.filename else ""
+        return StateError(f"{what} while writing the state {where}{name}", f"{kept} {todo}")
 
     # --- closing ----------------------------------------------------------------------------
 

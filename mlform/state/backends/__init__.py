@@ -69,6 +69,9 @@ class LockInfo:
     version: str = __version__
     path: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # Set by `Backend.lock` on the record it returns when it replaced the lock of a run that
+    # died holding it (local backend only); never stored.
+    replaced: LockInfo | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def new(cls, operation: str, who: str | None = None, path: str = "") -> LockInfo:
@@ -84,7 +87,9 @@ class LockInfo:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out.pop("replaced", None)
+        return out
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> LockInfo:
@@ -131,6 +136,19 @@ def _seconds(waited: float) -> str:
     return f"{waited:.1f}s" if waited >= 0.05 else "0s"
 
 
+def force_unlock_command(lock_id: str) -> str:
+    """The force-unlock command to show a user: one that works where it is shown. Without a
+    terminal to confirm on (MLFORM_IN_AUTOMATION, or input that is not a terminal) the command
+    refuses unless `--force`, so the hint carries it there."""
+    import sys
+
+    try:
+        interactive = not os.environ.get("MLFORM_IN_AUTOMATION") and sys.stdin.isatty()
+    except (AttributeError, ValueError):  # no stdin at all, or a closed one
+        interactive = False
+    return f"mlform force-unlock {'' if interactive else '--force '}{lock_id}"
+
+
 def lock_error(info: LockInfo | None, waited: float, where: str) -> LockError:
     """The error a run gets when it could not take the lock within its timeout."""
     if info is None:
@@ -145,13 +163,13 @@ def lock_error(info: LockInfo | None, waited: float, where: str) -> LockError:
         hint = (
             f"The holder's process (PID {info.pid} on this host) is no longer running, so the "
             "lock is probably stale. If no mlform run is using this state, run\n"
-            f"  mlform force-unlock {info.id}"
+            f"  {force_unlock_command(info.id)}"
         )
     else:
         hint = (
             f"Waited {_seconds(waited)} for it. Wait for that run to finish, or raise --lock-timeout. "
             "If the holder is gone (its machine crashed, its run was killed), run\n"
-            f"  mlform force-unlock {info.id}"
+            f"  {force_unlock_command(info.id)}"
         )
     return LockError(summary, f"{info.describe()}\n\n{hint}", info=info)
 
@@ -193,6 +211,10 @@ class Backend(ABC):
     """
 
     type_name: ClassVar[str] = ""
+    # Whether a lock whose holder died is released with it (an OS lock, as the local
+    # backend's), rather than kept until it expires or is force-unlocked (Terraform's rule
+    # for remote backends).
+    dead_holder_lock_is_released: ClassVar[bool] = False
 
     def __init__(self, config: dict[str, Any] | None = None, workdir: Path | str = "."):
         self.config = dict(config or {})

@@ -2,7 +2,7 @@
 
     mlform.state.json                  the default workspace (config `path` moves it)
     mlform.state.json.journal          the operation in progress (see mlform.state.journal)
-    mlform.state.json.lock[.info]      the lock and who holds it (see mlform.state.lock)
+    mlform.state.json.lock.info        the lock, naming who holds it (see mlform.state.lock)
     mlform.state.json.history/         one file per serial, 00000001.json ..., never rewritten
     mlform.state.d/<workspace>/mlform.state.json   any other workspace, with the same companions
 
@@ -46,14 +46,13 @@ def atomic_write(path: Path, text: str, exclusive: bool = False) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        data = text.encode("utf-8")
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
+        try:
+            view = memoryview(text.encode("utf-8"))
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         if exclusive:
             # link() fails if the target exists: no window where an existing file is replaced.
             try:
@@ -70,6 +69,7 @@ def atomic_write(path: Path, text: str, exclusive: bool = False) -> None:
         else:
             os.replace(tmp, path)
     except BaseException:
+        # A full disk or a failed rename leaves no temporary file behind.
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
@@ -80,6 +80,7 @@ class LocalBackend(Backend):
     `workspace_dir` (default mlform.state.d), both relative to the working folder."""
 
     type_name = "local"
+    dead_holder_lock_is_released = True
 
     def __init__(self, config: dict[str, Any] | None = None, workdir: Path | str = "."):
         super().__init__(config, workdir)
@@ -180,11 +181,18 @@ class LocalBackend(Backend):
             self._append_index(workspace, HistoryEntry.from_state(current))
 
     def _append_index(self, workspace: str, entry: HistoryEntry) -> None:
+        # The index only spares `history` reading every serial's file, which it falls back to
+        # for a serial the index lacks: a full disk here does not fail a state already written.
         index = self.history_dir(workspace) / "index.jsonl"
-        fd = os.open(index, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            fd = os.open(index, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError:
+            return
         try:
             os.write(fd, (json.dumps(entry.to_json(), default=str) + "\n").encode("utf-8"))
             os.fsync(fd)
+        except OSError:
+            pass
         finally:
             os.close(fd)
 
@@ -232,10 +240,9 @@ class LocalBackend(Backend):
     def lock(self, workspace: str, info: LockInfo, timeout: float = 0.0) -> LockInfo:
         path = self.state_path(workspace)
         info.path = str(path)
-        lock = FileLock(
-            self._companion(workspace, ".lock"), self._companion(workspace, ".lock.info")
-        )
+        lock = FileLock(self._companion(workspace, ".lock.info"))
         lock.acquire(info, timeout, str(path))
+        info.replaced = lock.replaced
         self._locks[info.id] = lock
         return info
 

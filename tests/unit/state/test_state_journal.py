@@ -10,6 +10,7 @@ import pytest
 
 from mlform.state import InstanceRecord, StateError
 from mlform.state.backends.local import LocalBackend
+from mlform.state.errors import JournalError
 from mlform.state.journal import Journal
 from mlform.state.session import StateSession
 
@@ -224,11 +225,14 @@ def test_a_failed_sync_is_reported_to_the_thread_that_recorded(
         raise OSError(5, "Input/output error")
 
     monkeypatch.setattr(journal_module, "_sync", failing_sync)
-    with pytest.raises(OSError, match="Input/output error"):
+    with pytest.raises(JournalError, match="Input/output error while writing the journal"):
         sess.put_instance("test_object.b", P, InstanceRecord(id="b"))
-    # Nothing recorded afterwards can be called durable either.
-    with pytest.raises(OSError):
+    # Nothing recorded afterwards can be called durable either, and no create is sent.
+    with pytest.raises(JournalError):
         sess.put_instance("test_object.c", P, InstanceRecord(id="c"))
+    with pytest.raises(JournalError):
+        sess.begin_create("test_object.d", "tok-d", P)
+    assert not sess.state.pending
     sess.close()
 
 
@@ -268,3 +272,126 @@ def test_deposed_objects_are_kept_cleared_and_replayed(tmp_path: Path) -> None:
         again.commit()
     text = (tmp_path / "mlform.state.json").read_text()
     assert text.count('"deposed"') == 1  # written only where there are some
+
+
+def _fill_after(monkeypatch: pytest.MonkeyPatch, path: Path, room: int) -> None:
+    """The disk fills up once `room` more bytes reach the journal at `path`: a write that
+    does not fit is cut short, and any after it fails with ENOSPC, as on a full tmpfs."""
+    import errno
+
+    real_write = os.write
+    left = [room]
+
+    def write(fd: int, data: bytes) -> int:
+        try:
+            is_journal = os.path.samefile(f"/proc/self/fd/{fd}", path)
+        except OSError:
+            is_journal = False
+        if not is_journal:
+            return real_write(fd, data)
+        if left[0] <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        n = real_write(fd, bytes(data)[: left[0]])
+        left[0] -= n
+        return n
+
+    monkeypatch.setattr(os, "write", write)
+
+
+@pytest.mark.parametrize("room", [600, 2500, 9000])
+def test_a_full_disk_stops_every_create_whose_intent_is_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, room: int
+) -> None:
+    """Threads record intents and results side by side while the disk fills up. A create is
+    "sent" only when begin_create returned; every one sent must have its intent in the file,
+    and the file must stay a clean journal that the next run replays."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    backend = LocalBackend({}, tmp_path)
+    sess = StateSession.open(backend)
+    path = tmp_path / "mlform.state.json.journal"
+    sess.put_instance("test_object.first", P, InstanceRecord(id="first"))
+    _fill_after(monkeypatch, path, room)
+    sent: list[str] = []
+    errors: list[JournalError] = []
+
+    def create(i: int) -> None:
+        token = f"tok-{i}"
+        try:
+            sess.begin_create(f"test_object.o[{i}]", token, P)
+            sent.append(token)  # the provider is called now
+            sess.put_instance(f"test_object.o[{i}]", P, InstanceRecord(id=str(i)))
+        except JournalError as exc:
+            errors.append(exc)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(create, range(200)))
+    sess.close()
+    monkeypatch.undo()
+    assert errors, "the disk never filled up"
+    assert "No space left on device while writing the journal" in str(errors[0])
+    assert len(sent) < 200
+    contents = Journal(path).read()  # no damaged line: a torn batch was cut off again
+    assert contents is not None and not contents.torn_tail
+    intents = {e["token"] for e in contents.entries if e["op"] == "begin_create"}
+    assert set(sent) <= intents
+    # The next run finds every create that was sent, as done or to look up by its token.
+    with StateSession.open(backend) as nxt:
+        known = {p.token for p in nxt.state.pending} | {
+            f"tok-{inst.id}" for _, _, inst in nxt.state.all_instances()
+        }
+        assert set(sent) <= known
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == []
+
+
+def test_a_failed_background_sync_stops_the_next_create(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import time
+
+    import mlform.state.journal as journal_module
+
+    backend = LocalBackend({}, tmp_path)
+    sess = StateSession.open(backend)
+    sess.put_instance("test_object.a", P, InstanceRecord(id="a"))
+
+    def failing_sync(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(journal_module, "_sync", failing_sync)
+    sess.begin_create("test_object.b", "tok-b", P)  # written; its sync fails in the background
+    deadline = time.monotonic() + 5
+    while sess.journal.failure is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(JournalError, match="No space left on device"):
+        sess.begin_create("test_object.c", "tok-c", P)
+    assert [p.token for p in sess.state.pending] == ["tok-b"]
+    sess.close()
+
+
+def test_a_commit_on_a_full_disk_keeps_the_journal_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    backend = LocalBackend({}, tmp_path)
+    sess = StateSession.open(backend)
+    sess.put_instance("test_object.a", P, InstanceRecord(id="a"))
+    real_write = os.write
+
+    def full(fd: int, data: bytes) -> int:
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(".tmp"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(StateError, match="No space left on device while writing the state"):
+        sess.commit()
+    sess.close()
+    monkeypatch.undo()
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["mlform.state.json.history", "mlform.state.json.journal"]
+    assert list((tmp_path / "mlform.state.json.history").iterdir()) == []
+    with StateSession.open(backend) as nxt:
+        assert len(nxt.state) == 1 and nxt.commit().serial == 1
