@@ -70,6 +70,10 @@ def handle_errors() -> Iterator[None]:
     except (SystemExit, click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
         raise  # --help, usage errors and aborts: click reports them with their own exit codes
     except BaseException as exc:  # noqa: BLE001 - the last line of defence before the user
+        if isinstance(exc, BrokenPipeError):
+            from mlform.cli.main import exit_if_output_closed
+
+            exit_if_output_closed()  # `mlform state list | head -1`: no word, exit 141
         if debug_enabled():
             raise
         click.echo(

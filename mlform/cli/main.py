@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -46,6 +48,50 @@ COMMANDS: dict[str, tuple[str, str]] = {
 click.exceptions.UsageError.exit_code = 1
 
 
+# What a shell reports for a program killed by SIGPIPE (128 + 13), as `mlform state list | head -1`
+# ends Terraform and every Unix tool; Python ignores the signal, so it is said here.
+BROKEN_PIPE_EXIT = 141
+
+
+def _reader_gone(fd: int) -> bool:
+    """Whether `fd` is a pipe whose reading end is closed."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(ev & select.POLLERR for _, ev in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+@contextlib.contextmanager
+def closed_pipe_ends_quietly() -> Iterator[None]:
+    """`mlform graph | head -1`: once the reader of the output has gone, stop without a word.
+    A broken pipe that is not the output's (a connection to a provider) is left to the error
+    handling around it."""
+    try:
+        yield
+    except BrokenPipeError:
+        exit_if_output_closed()
+        raise
+
+
+def exit_if_output_closed() -> None:
+    """After a BrokenPipeError: exit quietly if the output's reader has gone (`handle_errors`
+    asks this too, for the commands that report their own errors); otherwise return."""
+    gone = [fd for fd in (1, 2) if _reader_gone(fd)]
+    if not gone:
+        return
+    # Nothing more can be said there; and Python's flush of what is still buffered, at exit,
+    # would fail again and print a warning.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in gone:
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    sys.exit(BROKEN_PIPE_EXIT)
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(n for n, (mod, _) in COMMANDS.items() if _module_exists(mod))
@@ -71,7 +117,7 @@ class LazyGroup(click.Group):
         # test's CliRunner, another program) sees the same codes as the shell does.
         from mlform.cli.common import handle_errors
 
-        with handle_errors():
+        with handle_errors(), closed_pipe_ends_quietly():
             return super().invoke(ctx)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -164,7 +210,7 @@ def main(argv: list[str] | None = None) -> Any:
     from mlform.cli.common import handle_errors
 
     args = terraform_style_args(argv if argv is not None else sys.argv[1:])
-    with handle_errors():
+    with handle_errors(), closed_pipe_ends_quietly():
         return cli.main(args=args, prog_name="mlform")
 
 
