@@ -22,7 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from mlform.state.backends import LockInfo, lock_error
+from mlform.state.backends import LockInfo, force_unlock_command, lock_error
 from mlform.state.errors import LockError, StateError
 from mlform.state.journal import fsync_dir
 
@@ -248,7 +248,7 @@ def force_unlock(info_path: Path, lock_id: str) -> None:
     if current.id != lock_id:
         raise LockError(
             f"Lock ID {lock_id!r} does not match the lock held",
-            f"{current.describe()}\n\nTo remove that lock, run `mlform force-unlock {current.id}`.",
+            f"{current.describe()}\n\nTo remove that lock, run `{force_unlock_command(current.id)}`.",
             info=current,
         )
     if _held_by_another(info_path):

@@ -93,17 +93,14 @@ def test_kill_9_midway_loses_nothing_and_creates_nothing_twice(
     assert len(dropped) == lose_answers
     in_store = store.count()
 
-    # The killed run's lock stays until force-unlock; the error names its ID.
+    # The killed run's lock dies with it (the OS lock is the authority): the next run takes it
+    # over at once, naming the dead holder and what its journal gave back.
     info = json.loads((workdir / "mlform.state.json.lock.info").read_text())
-    blocked = mlform("plan")
-    assert blocked.code == 1
-    assert "Error acquiring the state lock" in blocked.err
-    assert LOCK_ID.search(blocked.err).group(1) == info["id"]
-    assert f"mlform force-unlock {info['id']}" in blocked.err
-    force_unlock(mlform, workdir, info["id"])
-
     plan = mlform("plan", "--detailed-exitcode")
     assert plan.code == 2, str(plan)
+    assert "Replaced the lock of a run that ended without releasing it" in plan.err
+    assert f"Lock ID {info['id']}" in plan.err and "Its journal was replayed" in plan.err
+    assert not (workdir / "mlform.state.json.lock.info").exists()
     for addr in dropped:
         assert f"{addr}: found the object created before an interruption" in plan.out
     # nothing the store holds is planned again
@@ -152,16 +149,14 @@ def test_second_apply_waits_for_the_lock_then_names_the_holder(
     assert "Operation: apply" in second.err
     assert store.count() == N  # the second apply did nothing
 
-    # A lock left behind (as by a killed run) blocks until force-unlock with its ID.
+    # A record left behind with no process holding its OS lock (as by a killed run) is
+    # replaced by the next run, which names it.
     stale = dict(holder, id="00000000-0000-4000-8000-000000000000", pid=2**22 + 7)
     info_path.write_text(json.dumps(stale))
-    blocked = mlform("plan")
-    assert blocked.code == 1 and stale["id"] in blocked.err
-    if has_command(mlform, "force-unlock"):
-        wrong = mlform("force-unlock", "--force", holder["id"])
-        assert wrong.code == 1 and stale["id"] in wrong.all
-    force_unlock(mlform, workdir, stale["id"])
-    assert mlform("plan", "--detailed-exitcode").code == 0
+    plan = mlform("plan", "--detailed-exitcode")
+    assert plan.code == 0, str(plan)
+    assert f"Lock ID {stale['id']}" in plan.err
+    assert not info_path.exists()
 
 
 def test_interrupt_stops_new_work_and_saves_what_was_done(mlform, write, workdir, store, insts):

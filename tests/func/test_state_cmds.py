@@ -645,24 +645,44 @@ def _stale_lock() -> str:
 
 def test_force_unlock() -> None:
     build_state()
-    lock_id = _stale_lock()
-    blocked = run("taint", "dataset.digits")
-    failed(blocked, "Error acquiring the state lock")
-    assert f"mlform force-unlock {lock_id}" in blocked.stderr
+    holder = subprocess.Popen([sys.executable, "-c", HOLD], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        lock_id = holder.stdout.readline().strip()
+        blocked = run("taint", "dataset.digits")
+        failed(blocked, "Error acquiring the state lock")
+        # No terminal to confirm on here: the command shown is one that works here.
+        assert f"mlform force-unlock --force {lock_id}" in blocked.stderr
+        # without a terminal it will not ask
+        failed(run("force-unlock", lock_id), "Cannot ask for confirmation to force-unlock")
+        # a wrong ID shows the holder
+        wrong = run("force-unlock", "--force", "not-the-id")
+        failed(wrong, "Lock ID 'not-the-id' does not match the lock held")
+        assert lock_id in wrong.stderr
+        # the holder is alive: its lock is not removed
+        failed(run("force-unlock", "--force", lock_id), "The lock is held by a running mlform")
+        assert backend().lock_info() is not None
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
 
-    # without a terminal it will not ask
-    failed(run("force-unlock", lock_id), "Cannot ask for confirmation to force-unlock")
-    # a wrong ID shows the holder
-    wrong = run("force-unlock", "--force", "not-the-id")
-    failed(wrong, "Lock ID 'not-the-id' does not match the lock held")
-    assert lock_id in wrong.stderr
-
+    # Killed: its record is left, and force-unlock removes it.
     result = run("force-unlock", "--force", lock_id)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("mlform state has been successfully unlocked!")
     assert backend().lock_info() is None
     assert run("taint", "dataset.digits").exit_code == 0
     failed(run("force-unlock", "--force", lock_id), "The state is not locked")
+
+
+def test_a_killed_runs_lock_is_taken_over_with_a_warning() -> None:
+    build_state()
+    lock_id = _stale_lock()
+    result = run("taint", "dataset.digits")
+    assert result.exit_code == 0, result.stderr
+    assert "Replaced the lock of a run that ended without releasing it" in result.stderr
+    assert f"Lock ID {lock_id}" in result.stderr
+    assert backend().lock_info() is None
 
 
 def test_force_unlock_asks_on_a_terminal(workdir: Path) -> None:
