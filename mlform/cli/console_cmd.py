@@ -62,27 +62,11 @@ def command(var_args: tuple[str, ...], var_files: tuple[str, ...], as_json: bool
 def _scope(
     workdir: Path, var_args: list[str], var_files: list[str]
 ) -> tuple[EvalContext, list[Diagnostic]]:
-    try:
-        from mlform.config.static_eval import console_scope
-    except ImportError:  # the configuration loader may not offer a console scope yet
-        return _bare_scope(workdir), []
-    return console_scope(workdir, var_args, var_files)
+    from mlform.cli.options import argv_order
+    from mlform.engine.console_scope import console_scope
 
-
-def _bare_scope(workdir: Path) -> EvalContext:
-    from mlform.lang.eval import EvalContext
-    from mlform.lang.values import EMPTY_OBJECT_VALUE, object_of, string
-
-    here = string(str(workdir))
-    return EvalContext(
-        {
-            "path": object_of({"module": string("."), "root": string("."), "cwd": here}),
-            "var": EMPTY_OBJECT_VALUE,
-            "local": EMPTY_OBJECT_VALUE,
-            "mlform": object_of({"workspace": string("default")}),
-        },
-        on_missing=missing_reference,
-    )
+    ordered = argv_order([("var", v) for v in var_args] + [("var-file", f) for f in var_files])
+    return console_scope(workdir, ordered, missing_reference)
 
 
 def missing_reference(trav: ast.ScopeTraversal) -> Diagnostic:

@@ -34,18 +34,24 @@ class Row:
 def who_text(who: Any) -> str:
     if isinstance(who, dict):
         user, host = who.get("user") or "", who.get("host") or ""
+        if who.get("via"):  # a CI run's actor: the CI column names the run
+            return str(user)
         return f"{user}@{host}" if host else str(user)
     return "" if who is None else str(who)
 
 
 def ci_text(ci: dict[str, Any] | None) -> str:
+    """`github-actions acme/models run 123` (serials before the lineage's CI shape name
+    `project` and `run`)."""
     if not ci:
         return ""
     parts = [str(ci.get("system") or "ci")]
-    if ci.get("project"):
-        parts.append(str(ci["project"]))
-    if ci.get("run"):
-        parts.append(f"run {ci['run']}")
+    repository = ci.get("repository") or ci.get("project")
+    run_id = ci.get("run_id") or ci.get("run")
+    if repository:
+        parts.append(str(repository))
+    if run_id:
+        parts.append(f"run {run_id}")
     return " ".join(parts)
 
 

@@ -1,12 +1,13 @@
-"""Lineage facts the engine adds to every ML instance it applies: who applied it, when, from which
-CI run, and the facts about this host a provider did not record (Python, OS, CPU model, GPU model
-and count, driver, CUDA, cuDNN, the git branch and remote of the code).
+"""Lineage facts the engine adds to every ML instance it applies: who applied it (in CI, the
+run's actor), when, from which CI run, and the git branch and remote of the code.
 
-Providers add what only they know (inputs, outputs, job ARNs) through `ResourceState.lineage`;
-`enrich` fills in the rest without overwriting anything the provider recorded. Fields about the
-GPU are always present: empty (None, 0) on a host without one, so a record says "no GPU" rather
-than "not recorded". Host facts are read once per process: `nvidia-smi` and the environment's
-torch are slow to ask.
+Facts about the machine a job ran on (host, OS, Python, CPU, GPU model and count, driver, CUDA,
+cuDNN) are read on that machine, by the provider: it runs `mlform.lineage.probe` where the job
+runs (`worker_facts`) and records what it prints in `ResourceState.lineage`. This host adds
+nothing of its own there: on a cloud provider it is the laptop, not the machine that trained.
+`enrich` adds the rest without overwriting anything the provider recorded. A record with
+`hardware` carries every GPU field, empty (None, 0) where the worker had no GPU, so it says "no
+GPU" rather than "not recorded".
 """
 
 from __future__ import annotations
@@ -14,104 +15,204 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import platform
 import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from mlform.lineage import probe
+
 ML_KINDS = ("dataset", "environment", "cluster", "training_job", "deployment")
 
-# The GPU fields every training record carries, empty where the host has no GPU.
-GPU_FIELDS = (
-    "gpu_model",
-    "gpu_count",
-    "driver_version",
-    "cuda_version",
-    "cudnn_version",
-    "torch_cuda_version",
-)
-HOST_FIELDS = ("hostname", "os", "machine", "python", "cpu_model", "cpu_count")
+GPU_FIELDS = probe.GPU_FIELDS
+HOST_FIELDS = probe.HOST_FIELDS
+parse_nvidia_smi = probe.parse_nvidia_smi
 
 
-def ci_identity(environ: dict[str, str] | None = None) -> dict[str, Any] | None:
-    """The CI run this process belongs to, from the variables GitHub Actions, GitLab CI and
-    generic CI systems set; None outside CI."""
+def _first(env: Mapping[str, str], *names: str) -> str:
+    """The first of these variables that is set and not empty, else ""."""
+    for n in names:
+        if env.get(n):
+            return env[n]
+    return ""
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").lower() in ("true", "1", "yes")
+
+
+def ci_run(environ: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    """The CI run this process belongs to; None outside CI. One shape for every system, kept in
+    each serial's meta (`mlform history`) and in every lineage record: `system`, `repository`,
+    `run_id`, `commit`, `ref`, `actor` (who started the run), `url`, and what else the system
+    names (`run_attempt`, `workflow`, `job_id`). Unknown values are ""."""
     env = os.environ if environ is None else environ
-    if env.get("GITHUB_ACTIONS") == "true":
-        server = env.get("GITHUB_SERVER_URL", "https://github.com")
+    if _truthy(env.get("GITHUB_ACTIONS")):
+        server = env.get("GITHUB_SERVER_URL") or "https://github.com"
         repo = env.get("GITHUB_REPOSITORY", "")
         run_id = env.get("GITHUB_RUN_ID", "")
         return {
             "system": "github-actions",
             "repository": repo,
+            "run_id": run_id,
             "commit": env.get("GITHUB_SHA", ""),
             "ref": env.get("GITHUB_REF", ""),
-            "run_id": run_id,
-            "run_attempt": env.get("GITHUB_RUN_ATTEMPT", ""),
-            "actor": env.get("GITHUB_ACTOR", ""),
-            "workflow": env.get("GITHUB_WORKFLOW", ""),
+            "actor": _first(env, "GITHUB_TRIGGERING_ACTOR", "GITHUB_ACTOR"),
             "url": f"{server}/{repo}/actions/runs/{run_id}" if repo and run_id else "",
+            "run_attempt": env.get("GITHUB_RUN_ATTEMPT", ""),
+            "workflow": env.get("GITHUB_WORKFLOW", ""),
         }
-    if env.get("GITLAB_CI") == "true":
+    if _truthy(env.get("GITLAB_CI")):
         return {
             "system": "gitlab-ci",
             "repository": env.get("CI_PROJECT_PATH", ""),
+            "run_id": env.get("CI_PIPELINE_ID", ""),
             "commit": env.get("CI_COMMIT_SHA", ""),
             "ref": env.get("CI_COMMIT_REF_NAME", ""),
-            "run_id": env.get("CI_PIPELINE_ID", ""),
-            "job_id": env.get("CI_JOB_ID", ""),
             "actor": env.get("GITLAB_USER_LOGIN", ""),
             "url": env.get("CI_PIPELINE_URL", ""),
+            "job_id": env.get("CI_JOB_ID", ""),
         }
-    if env.get("CI", "").lower() in ("true", "1", "yes"):
+    if _truthy(env.get("BUILDKITE")):
         return {
-            "system": env.get("CI_NAME", "ci"),
-            "repository": env.get("CI_REPOSITORY", env.get("CI_REPO", "")),
-            "commit": env.get("CI_COMMIT", env.get("CI_COMMIT_SHA", "")),
-            "run_id": env.get("CI_RUN_ID", env.get("BUILD_ID", env.get("CI_BUILD_ID", ""))),
-            "actor": env.get("CI_ACTOR", ""),
+            "system": "buildkite",
+            "repository": _first(env, "BUILDKITE_PIPELINE_SLUG", "BUILDKITE_REPO"),
+            "run_id": _first(env, "BUILDKITE_BUILD_NUMBER", "BUILDKITE_BUILD_ID"),
+            "commit": env.get("BUILDKITE_COMMIT", ""),
+            "ref": env.get("BUILDKITE_BRANCH", ""),
+            "actor": _first(
+                env,
+                "BUILDKITE_BUILD_CREATOR_EMAIL",
+                "BUILDKITE_BUILD_CREATOR",
+                "BUILDKITE_BUILD_AUTHOR",
+            ),
+            "url": env.get("BUILDKITE_BUILD_URL", ""),
+            "job_id": env.get("BUILDKITE_JOB_ID", ""),
+        }
+    if _truthy(env.get("CIRCLECI")):
+        owner, name = env.get("CIRCLE_PROJECT_USERNAME", ""), env.get("CIRCLE_PROJECT_REPONAME", "")
+        return {
+            "system": "circleci",
+            "repository": f"{owner}/{name}" if owner and name else name,
+            "run_id": _first(env, "CIRCLE_WORKFLOW_ID", "CIRCLE_BUILD_NUM"),
+            "commit": env.get("CIRCLE_SHA1", ""),
+            "ref": _first(env, "CIRCLE_BRANCH", "CIRCLE_TAG"),
+            "actor": env.get("CIRCLE_USERNAME", ""),
+            "url": env.get("CIRCLE_BUILD_URL", ""),
+            "job_id": env.get("CIRCLE_BUILD_NUM", ""),
+        }
+    if env.get("JENKINS_URL"):
+        return {
+            "system": "jenkins",
+            "repository": env.get("JOB_NAME", ""),
+            "run_id": _first(env, "BUILD_NUMBER", "BUILD_ID"),
+            "commit": env.get("GIT_COMMIT", ""),
+            "ref": env.get("GIT_BRANCH", ""),
+            # Set by the Build User Vars plugin; the commit's author is not who started it.
+            "actor": env.get("BUILD_USER_ID", ""),
+            "url": env.get("BUILD_URL", ""),
+        }
+    if _truthy(env.get("CI")):
+        return {
+            "system": env.get("CI_NAME") or "ci",
+            "repository": _first(env, "CI_REPOSITORY", "CI_REPO"),
+            "run_id": _first(env, "CI_RUN_ID", "BUILD_ID", "CI_BUILD_ID"),
+            "commit": _first(env, "CI_COMMIT", "CI_COMMIT_SHA"),
+            "ref": _first(env, "CI_BRANCH", "CI_REF"),
+            "actor": _first(env, "CI_ACTOR", "CI_USER"),
+            "url": _first(env, "CI_BUILD_URL", "CI_URL"),
         }
     return None
 
 
-def who() -> dict[str, str]:
+def os_user() -> str:
+    """The account this process runs as."""
     try:
-        user = getpass.getuser()
+        return getpass.getuser()
     except Exception:  # noqa: BLE001 - no user database (containers)
-        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
-    return {"user": user, "host": socket.gethostname()}
+        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
 
 
-# -- host facts ---------------------------------------------------------------------------------
+def applied_by(
+    environ: Mapping[str, str] | None = None, ci: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """Who applied: the person a CI run names as its actor (with `via` the CI system and
+    `os_user` the account the job ran as), else this process's user; and the host."""
+    run = ci if ci is not None else ci_run(environ)
+    host = socket.gethostname()
+    if run and run.get("actor"):
+        return {
+            "user": str(run["actor"]),
+            "host": host,
+            "via": str(run["system"]),
+            "os_user": os_user(),
+        }
+    return {"user": os_user(), "host": host}
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.lower().startswith(("model name", "hardware", "cpu model")):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or ""
+def who() -> dict[str, str]:
+    """Who applied, as `applied_by()` (the name lineage records have used)."""
+    return applied_by()
+
+
+# -- facts of this host, for comparing with a record (`mlform reproduce`) ------------------------
 
 
 @lru_cache(maxsize=1)
 def host_facts() -> dict[str, Any]:
     """This host: name, OS, machine, mlform's Python, CPU model and count."""
-    return {
-        "hostname": socket.gethostname(),
-        "os": platform.platform(),
-        "machine": platform.machine(),
-        "python": platform.python_version(),
-        "cpu_model": _cpu_model(),
-        "cpu_count": os.cpu_count() or 0,
-    }
+    return probe.host_facts()
+
+
+@lru_cache(maxsize=1)
+def gpu_facts() -> dict[str, Any]:
+    """This host's GPU model and count, driver and CUDA version from `nvidia-smi`; empty (None,
+    0) without one."""
+    return probe.gpu_facts()
+
+
+# -- facts of the worker: read where the job runs ------------------------------------------------
+
+
+def worker_facts(
+    python: str,
+    env: Mapping[str, str] | None = None,
+    *,
+    cwd: str | Path | None = None,
+    timeout: float = 180.0,
+) -> dict[str, Any] | None:
+    """The `host` and `hardware` facts of the machine and environment a job runs in, read by
+    running `mlform.lineage.probe` with the job's interpreter `python` and variables `env` (its
+    PATH finds the worker's nvidia-smi; its CUDA_VISIBLE_DEVICES says which GPUs the job has).
+    None when the probe cannot run or answers nonsense. A provider whose jobs run elsewhere runs
+    the same file there and records what it prints."""
+    source = Path(probe.__file__).read_text(encoding="utf-8")
+    try:
+        out = subprocess.run(
+            [python, "-c", source],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env=None if env is None else dict(env),
+            cwd=None if cwd is None else str(cwd),
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    try:
+        data = json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("hardware"), dict):
+        return None
+    return data
 
 
 def _run(cmd: list[str], timeout: float = 20.0) -> str | None:
@@ -120,88 +221,6 @@ def _run(cmd: list[str], timeout: float = 20.0) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout if out.returncode == 0 else None
-
-
-def parse_nvidia_smi(query: str, banner: str) -> dict[str, Any]:
-    """GPU facts from `nvidia-smi --query-gpu=name,driver_version --format=csv,noheader` and
-    the banner of plain `nvidia-smi` (the only place the CUDA version is printed)."""
-    names: list[str] = []
-    driver: str | None = None
-    for line in query.splitlines():
-        cols = [c.strip() for c in line.split(",")]
-        if len(cols) >= 2 and cols[0]:
-            names.append(cols[0])
-            driver = driver or cols[1]
-    cuda: str | None = None
-    for token in ("CUDA Version:", "CUDA UMD Version:"):
-        if token in banner:
-            cuda = banner.split(token, 1)[1].split()[0].strip("|") or None
-            break
-    return {
-        "gpu_model": names[0] if names else None,
-        "gpu_count": len(names),
-        "driver_version": driver if names else None,
-        "cuda_version": cuda if names else None,
-    }
-
-
-@lru_cache(maxsize=1)
-def gpu_facts() -> dict[str, Any]:
-    """GPU model and count, driver and CUDA version from `nvidia-smi`; empty (None, 0) without
-    one."""
-    empty = {"gpu_model": None, "gpu_count": 0, "driver_version": None, "cuda_version": None}
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
-        return empty
-    query = _run([smi, "--query-gpu=name,driver_version", "--format=csv,noheader"])
-    if query is None:
-        return empty
-    return parse_nvidia_smi(query, _run([smi]) or "")
-
-
-_TORCH_PROBE = (
-    "import json\n"
-    "try:\n"
-    "    import torch\n"
-    "except Exception:\n"
-    "    print(json.dumps(None)); raise SystemExit\n"
-    "c = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None\n"
-    "print(json.dumps({'torch': torch.__version__, 'cuda': torch.version.cuda,"
-    " 'cudnn': str(c) if c else None}))\n"
-)
-
-
-@lru_cache(maxsize=16)
-def torch_facts(python: str) -> dict[str, Any] | None:
-    """torch's version and the CUDA and cuDNN versions it was built with, asked of the
-    environment's own interpreter; None when the environment has no torch."""
-    out = _run([python, "-c", _TORCH_PROBE], timeout=120.0)
-    if not out:
-        return None
-    try:
-        data = json.loads(out.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _env_python(env_path: str | None) -> str | None:
-    if not env_path:
-        return None
-    p = Path(env_path) / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    return str(p) if p.exists() else None
-
-
-def _env_lock(env_path: str | None) -> dict[str, str] | None:
-    """The exact versions of a built environment (its `mlform-env.json` record)."""
-    if not env_path:
-        return None
-    try:
-        info = json.loads((Path(env_path) / "mlform-env.json").read_text())
-    except (OSError, ValueError):
-        return None
-    lock = info.get("lock")
-    return dict(lock) if isinstance(lock, dict) else None
 
 
 def git_facts(path: str | None) -> dict[str, Any]:
@@ -224,37 +243,21 @@ def git_facts(path: str | None) -> dict[str, Any]:
 def _fill(target: dict[str, Any], facts: dict[str, Any]) -> None:
     """Add each fact the record lacks or left None; never overwrite what a provider recorded."""
     for k, v in facts.items():
-        if target.get(k) is None or (k == "gpu_count" and not target.get(k) and v):
+        if target.get(k) is None:
             target[k] = v
 
 
 def training_facts(lineage: dict[str, Any]) -> dict[str, Any]:
-    """A training record with host, hardware, package and code facts filled in."""
+    """A training record with the facts of this side added: the code's git branch and remote
+    (the code is read here, where mlform runs). The worker's host, hardware and packages are
+    the provider's to record (read where the job ran): they are never taken from this host. A
+    record with `hardware` gets every GPU field, empty where the worker had no GPU."""
     out = dict(lineage)
-    host = dict(out.get("host") or {})
-    _fill(host, host_facts())
-    out["host"] = host
-
-    hw = dict(out.get("hardware") or {})
-    _fill(hw, gpu_facts())
-    env = dict(out.get("environment") or {}) if isinstance(out.get("environment"), dict) else {}
-    lock = _env_lock(env.get("path"))
-    if lock is not None and env.get("packages") is None:
-        env["packages"] = lock
-    if env:
-        out["environment"] = env
-    torch = None
-    if lock is not None and "torch" in lock:
-        py = _env_python(env.get("path"))
-        torch = torch_facts(py) if py else None
-    hw.setdefault("cudnn_version", None)
-    hw.setdefault("torch_cuda_version", None)
-    if torch:
-        _fill(hw, {"cudnn_version": torch.get("cudnn"), "torch_cuda_version": torch.get("cuda")})
-        hw.setdefault("torch_version", torch.get("torch"))
-    for k in GPU_FIELDS:
-        hw.setdefault(k, 0 if k == "gpu_count" else None)
-    out["hardware"] = hw
+    if isinstance(out.get("hardware"), dict):
+        hw = dict(out["hardware"])
+        for k in GPU_FIELDS:
+            hw.setdefault(k, 0 if k == "gpu_count" else None)
+        out["hardware"] = hw
 
     code = out.get("code")
     if isinstance(code, dict):
@@ -285,9 +288,10 @@ def enrich(
         out.setdefault(k, v)
     if kind == "training_job":
         out = training_facts(out)
-    out["applied_by"] = who()
+    ci = ci_run()
+    out["applied_by"] = applied_by(ci=ci)
     out["applied_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    out["ci"] = ci_identity()
+    out["ci"] = ci
     return out
 
 

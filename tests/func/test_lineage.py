@@ -382,10 +382,15 @@ def test_ci_run_shows_in_lineage_and_history(tiny: Path) -> None:
     assert job["details"]["ci"]["run_id"] == "123"
     page = ok(tiny, "lineage", "training_job.tiny", "--format", "html").out
     assert "<th>run_id</th><td>123</td>" in page
-    history = ok(tiny, "history").out
-    assert "run 123" in history
+    # Who applied is the run's actor, beside the run id, in the lineage and in the history.
+    assert lin["applied_by"]["user"] == "octo" and lin["applied_by"]["via"] == "github-actions"
+    assert "<th>user</th><td>octo</td>" in page
+    (row,) = ok(tiny, "history").out.splitlines()[1:]
+    assert re.split(r"\s{2,}", row)[2:5] == ["octo", "apply", "github-actions acme/models run 123"]
     (entry,) = json.loads(ok(tiny, "history", "--json").out)
-    assert entry["ci"]["run"] == "123"
+    assert entry["who"]["user"] == "octo"
+    # The serial's meta and the lineage record say the same, in one shape.
+    assert entry["ci"] == lin["ci"]
 
 
 def _three_versions(d: Path) -> dict[int, str]:

@@ -33,6 +33,7 @@ from mlform.kinds import training_job as schema
 from mlform.kinds.common import now_iso, parse_duration, plain, planned_attrs
 from mlform.kinds.digest import DigestError
 from mlform.kinds.fingerprint import Fingerprint, diff
+from mlform.lineage.capture import worker_facts
 from mlform.sdk import (
     UNKNOWN,
     ConfigError,
@@ -310,6 +311,11 @@ class TrainingJobKind(Kind):
             job_env["PYTHONHASHSEED"] = str(args["seed"])
         job_env["CUDA_VISIBLE_DEVICES"] = cluster.visible_devices
 
+        # The facts of the machine and environment the job runs in, read there, by the job's
+        # interpreter with the job's variables (not this process's view of this host).
+        worker = worker_facts(str(env.python), process_env(env, job_env), cwd=data_dir) or {}
+        env_info = store.environment_info(data_dir, env.id) if env.id else None
+
         run_id = _run_id()
         log_path = process.log_dir(data_dir, ctx.address) / f"{run_id}.log"
         run_root = data_dir / "runs" / process.address_safe(ctx.address) / run_id
@@ -398,6 +404,7 @@ class TrainingJobKind(Kind):
                 "lock_digest": env.lock_digest,
                 "python": env.python_version,
                 "path": str(env.venv) if env.venv else str(env.python),
+                **({"packages": dict(env_info.get("lock") or {})} if env_info else {}),
             },
             "datasets": {
                 name: {"id": ds_id, "uri": data_env[f"MLFORM_DATA_{schema.env_name(name)}"]}
@@ -411,6 +418,7 @@ class TrainingJobKind(Kind):
                 "hostname": cluster.host,
                 "os": platform.platform(),
                 "machine": platform.machine(),
+                **(worker.get("host") or {}),
             },
             "hardware": {
                 "class": cluster.hardware_class,
@@ -418,6 +426,7 @@ class TrainingJobKind(Kind):
                 "gpu_count": cluster.gpu_count,
                 "driver_version": cluster.driver_version,
                 "cuda_version": cluster.cuda_version,
+                **(worker.get("hardware") or {}),
                 "visible_devices": cluster.visible_devices,
             },
             "timings": {

@@ -13,7 +13,7 @@ import pytest
 from jobhelpers import Recorder, apply, build_env, provider, store_dataset
 
 from mlform.kinds.digest import digest_tree
-from mlform.kinds.store import environment_path
+from mlform.kinds.store import environment_info, environment_path
 from mlform.sdk import UNKNOWN, ConfigError, ProviderError
 
 JOBS = Path(__file__).parent / "data" / "jobs"
@@ -355,3 +355,40 @@ def test_a_run_whose_answer_was_lost_is_found_by_its_token(rec: Recorder) -> Non
     assert found is not None and found.id == state.id
     assert found.attrs == state.attrs and found.private["fingerprint_inputs"]
     assert kind.find_by_token("other", ctx) is None
+
+
+def test_lineage_records_the_facts_the_worker_read(rec: Recorder) -> None:
+    """GPU, driver and CUDA come from where the job ran: an nvidia-smi that only the job's
+    environment has (its bin/ is first on the job's PATH) is what the record shows, not this
+    process's view of the host nor the cluster's record."""
+    import socket
+
+    from kindhelpers import install_fake_nvidia_smi
+
+    from mlform.lineage.capture import gpu_facts
+
+    env_id = build_env(rec)
+    install_fake_nvidia_smi(environment_path(rec.data_dir, env_id) / "bin", "a10g")
+    cluster = {
+        "id": f"local:{socket.gethostname()}",
+        "hardware_class": "gpu:NVIDIA H100 80GB HBM3x1",
+        "visible_devices": "0",
+        "gpu_model": "NVIDIA H100 80GB HBM3",
+        "gpu_count": 1,
+        "driver_version": "580.95.05",
+        "cuda_version": "13.0",
+    }
+    kind = provider().kind("training_job")
+    ctx = rec.ctx("training_job.gpu", extra={"cluster.box": cluster})
+    desired = {"environment": env_id, "cluster": cluster["id"], "command": "echo ok", "seed": 1}
+    state = kind.create(kind.plan(None, desired, ctx), ctx)
+    hw = state.lineage["hardware"]
+    assert (hw["gpu_model"], hw["gpu_count"]) == ("NVIDIA A10G", 1)
+    assert (hw["driver_version"], hw["cuda_version"]) == ("470.256.02", "11.4")
+    assert hw["class"] == cluster["hardware_class"] and hw["visible_devices"] == "0"
+    assert gpu_facts()["gpu_model"] != "NVIDIA A10G"  # what this process sees of the host
+    host = state.lineage["host"]
+    assert host["hostname"] == socket.gethostname() and host["python"] and host["cpu_count"]
+    # The environment's exact versions, from its record.
+    lock = environment_info(rec.data_dir, env_id)["lock"]
+    assert state.lineage["environment"]["packages"] == lock

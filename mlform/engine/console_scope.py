@@ -3,17 +3,24 @@ and resources as the state records them, with `path` and the workspace."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mlform.diagnostics import Diagnostic
+from mlform.lang import ast
 from mlform.lang import values as V
 from mlform.lang.eval import EvalContext
 
+# What a reference to a name the scope does not have is told (the console words it).
+OnMissing = Callable[[ast.ScopeTraversal], Diagnostic]
+
 
 def console_scope(
-    workdir: Path, var_args: list[str], var_files: list[str]
+    workdir: Path, var_args: list[tuple[str, str]], on_missing: OnMissing
 ) -> tuple[EvalContext, list[Diagnostic]]:
+    """`var_args`: ("var", "NAME=VALUE") and ("var-file", PATH) in the order the user gave
+    them, which sets their precedence."""
     from mlform.addrs import ModuleInstance
     from mlform.config.loader import config_files
     from mlform.diagnostics import DiagnosticsError
@@ -27,17 +34,13 @@ def console_scope(
 
     ops = Operations(workdir)
     if not config_files(workdir):
-        return _bare(workdir, ops.workspace), []
-    from mlform.cli.options import argv_order
-
-    ordered: list[Any] = argv_order(
-        [("var", v) for v in var_args] + [("var-file", f) for f in var_files]
-    )
+        return _bare(workdir, ops.workspace, on_missing), []
+    ordered: list[Any] = list(var_args)
     try:
         loaded = ops.load(ordered, interactive=False, allow_missing=True)
         state = read_state(ops.backend(), ops.workspace)
     except DiagnosticsError as exc:
-        return _bare(workdir, ops.workspace), exc.diagnostics
+        return _bare(workdir, ops.workspace, on_missing), exc.diagnostics
 
     class StateView(ResourceWalker):
         def visit_provider(self, node: ProviderNode) -> None:
@@ -86,10 +89,10 @@ def console_scope(
     if data:
         roots["data"] = V.object_of({t: V.object_of(items) for t, items in data.items()})
     diags = [d for d in walker.diags if d.is_error] + [d for d in loaded.diags if not d.is_error]
-    return EvalContext(roots, evals.functions(root.path), on_missing=_missing), diags
+    return EvalContext(roots, evals.functions(root.path), on_missing=on_missing), diags
 
 
-def _bare(workdir: Path, workspace: str) -> EvalContext:
+def _bare(workdir: Path, workspace: str, on_missing: OnMissing) -> EvalContext:
     here = V.string(str(workdir.resolve()))
     return EvalContext(
         {
@@ -99,11 +102,5 @@ def _bare(workdir: Path, workspace: str) -> EvalContext:
             "mlform": V.object_of({"workspace": V.string(workspace)}),
             "terraform": V.object_of({"workspace": V.string(workspace)}),
         },
-        on_missing=_missing,
+        on_missing=on_missing,
     )
-
-
-def _missing(trav: Any) -> Diagnostic:
-    from mlform.cli.console_cmd import missing_reference
-
-    return missing_reference(trav)
