@@ -141,6 +141,7 @@ class ResourceWalker(Walker):
         return Context(
             address=a,
             module_dir=module_dir,
+            work_dir=self.evals.base_dir,
             data_dir=self.data_dir,
             scratch_dir=self._scratch_root / f"{self._scratch_prefix}-{next(self._scratch_seq)}",
             on_progress=lambda d, t, m: self.hooks.progress(a, d, t, m),

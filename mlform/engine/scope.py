@@ -55,15 +55,20 @@ class EvalState:
         self.values: dict[ModuleInstance, ModuleValues] = {ModuleInstance(): ModuleValues()}
         self.lock = threading.RLock()
         self._fctx: dict[ModulePath, FunctionContext] = {}
-        cwd = Path.cwd()
-        self.cwd = str(cwd)
+        # Paths mean what they mean in Terraform: a relative path (in `file()`, in a kind's
+        # `code` or `source`) is relative to the working directory, the root module's folder,
+        # in every module; `path.module` is a module's folder relative to it ("." for the root,
+        # "modules/x" for a local child, ".mlform/modules/..." for a fetched one), so that
+        # `"${path.module}/src"` names the folder beside a module's files.
+        self.base_dir = root_dir.resolve()
+        self.cwd = str(Path.cwd())
         self._path_values: dict[ModulePath, Value] = {}
         for path, m in modules.items():
-            rel = os.path.relpath(m.dir.resolve(), cwd)
+            rel = os.path.relpath(m.dir.resolve(), self.base_dir).replace(os.sep, "/")
             self._path_values[path] = V.object_of(
                 {
                     "module": V.string(rel),
-                    "root": V.string(os.path.relpath(root_dir.resolve(), cwd)),
+                    "root": V.string("."),
                     "cwd": V.string(self.cwd),
                 }
             )
@@ -78,7 +83,7 @@ class EvalState:
     def functions(self, path: ModulePath) -> FunctionContext:
         f = self._fctx.get(path)
         if f is None:
-            f = self._fctx[path] = FunctionContext(base_dir=self.modules[path].dir)
+            f = self._fctx[path] = FunctionContext(base_dir=self.base_dir)
         return f
 
     # -- scope ---------------------------------------------------------------------------------

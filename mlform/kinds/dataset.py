@@ -20,8 +20,9 @@ class Args(Model):
     source: str = arg(
         replace=True,
         description=(
-            "The data: a file or a folder, relative to the module that declares the dataset "
-            "(a provider may also accept an object-store URI such as `s3://bucket/prefix`)."
+            "The data: a file or a folder, relative to the working directory (where mlform runs) "
+            'in every module, as in Terraform: a module names its own folder with `"${path.module}'
+            '/data"`. A provider may also accept an object-store URI such as `s3://bucket/prefix`.'
         ),
     )
     include: list[str] = arg(

@@ -55,7 +55,10 @@ class Args(Model):
     )
     code: str | None = arg(
         None,
-        description="A folder with the server's code, relative to the module; it runs in a snapshot of it.",
+        description=(
+            "A folder with the server's code, relative to the working directory (inside a "
+            'module, `"${path.module}/src"`); it runs in a snapshot of it.'
+        ),
     )
     command: str = arg(
         description='The command that starts one server, such as "python serve.py --port $PORT".'

@@ -38,7 +38,8 @@ class Args(Model):
         None,
         replace=True,
         description=(
-            "A pip requirements file, relative to the module; its content (not its path) is part "
+            "A pip requirements file, relative to the working directory (inside a module, "
+            '`"${path.module}/requirements.txt"`); its content (not its path) is part '
             "of the request."
         ),
     )

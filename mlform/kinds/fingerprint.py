@@ -140,7 +140,26 @@ def _diff_params(old: Any, new: Any, path: str, out: list[str]) -> None:
                 _diff_params(old[key], new[key], sub, out)
         return
     if canonical_json(old) != canonical_json(new):
-        out.append(f"{path} changed {_show(old)} → {_show(new)}")
+        was, now = _type_name(old), _type_name(new)
+        # A value whose type alone changed ("false" recorded before params kept their types)
+        # says so, or the reason would read as if nothing had changed.
+        typed = f" ({was} → {now})" if was != now else ""
+        out.append(f"{path} changed {_show(old)} → {_show(new)}{typed}")
+
+
+def _type_name(value: Any) -> str:
+    """The language's name for the type of a plain value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list | tuple):
+        return "list"
+    return "number"
 
 
 def diff(

@@ -54,7 +54,8 @@ class Args(Model):
         None,
         replace=True,
         description=(
-            "A folder with the job's code, relative to the module. It is snapshotted; its digest, "
+            "A folder with the job's code, relative to the working directory (inside a module, "
+            '`"${path.module}/src"`). It is snapshotted; its digest, '
             "and its git commit when it is in a repository, are recorded. The command runs in a "
             "fresh copy of it."
         ),
@@ -74,7 +75,10 @@ class Args(Model):
     params: dict[str, Any] = arg(
         default_factory=dict,
         replace=True,
-        description="Hyperparameters, given as MLFORM_PARAMS (JSON) and MLFORM_PARAM_<NAME>.",
+        description=(
+            "Hyperparameters: an object whose values keep their own types (bool, number, "
+            "string, list, object), given as MLFORM_PARAMS (JSON) and MLFORM_PARAM_<NAME>."
+        ),
     )
     seed: int | None = arg(
         None, replace=True, description="The random seed, given as MLFORM_SEED and PYTHONHASHSEED."
@@ -108,7 +112,10 @@ class Attrs(Model):
         description="`sha256:<hex>` of the artifacts (same algorithm as a dataset's digest)."
     )
     metrics: dict[str, Any] | None = computed(
-        description="The JSON object the job wrote to MLFORM_METRICS_FILE (empty when it wrote none)."
+        description=(
+            "The JSON object the job wrote to MLFORM_METRICS_FILE (empty when it wrote none), "
+            "each value with its own type."
+        )
     )
     started_at: str | None = computed(description="When the run started (RFC 3339, UTC).")
     finished_at: str | None = computed(description="When the run ended (RFC 3339, UTC).")

@@ -240,13 +240,19 @@ def diff_states(a: State, b: State, address: str | None = None) -> list[Instance
     return out
 
 
-def _v(v: Any) -> str:
+def _v(v: Any, other: Any = None) -> str:
+    """A value as the diff shows it. Booleans as the language writes them; a string beside a
+    value of another type (a param recorded as "0.5", now 0.5) quoted, so the change shows."""
+    import json
+
     if v is None:
         return "(none)"
     if isinstance(v, dict | list):
-        import json
-
         return json.dumps(v, default=str)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str) and other is not None and not isinstance(other, str):
+        return json.dumps(v, ensure_ascii=False)
     return str(v)
 
 
@@ -268,7 +274,7 @@ def render_text(serial_a: int, serial_b: int, diffs: list[InstanceDiff]) -> str:
         if d.inputs or d.packages:
             lines.append("    inputs:")
             for c in d.inputs:
-                lines.append(f"      {c.path}: {_v(c.before)} → {_v(c.after)}")
+                lines.append(f"      {c.path}: {_v(c.before, c.after)} → {_v(c.after, c.before)}")
             for what, items in d.packages.items():
                 for p in items:
                     if "version" in p:
@@ -279,7 +285,8 @@ def render_text(serial_a: int, serial_b: int, diffs: list[InstanceDiff]) -> str:
             lines.append("    outputs:")
             for c in d.outputs:
                 delta = f" ({_num(c.delta)})" if c.delta is not None else ""
-                lines.append(f"      {c.path}: {_v(c.before)} → {_v(c.after)}{delta}")
+                before, after = _v(c.before, c.after), _v(c.after, c.before)
+                lines.append(f"      {c.path}: {before} → {after}{delta}")
         lines.append("")
     n = len(changed)
     lines.append(f"{n} instance{'s differ' if n != 1 else ' differs'}.")

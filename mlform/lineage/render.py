@@ -22,6 +22,8 @@ def _value(v: Any) -> str:
         return ", ".join(_value(x) for x in v) or "[]"
     if v is None:
         return "-"
+    if isinstance(v, bool):
+        return "true" if v else "false"
     return str(v)
 
 

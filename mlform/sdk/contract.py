@@ -18,6 +18,7 @@ Calls are idempotent and safe to retry. A provider reports a failure as `Provide
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -141,7 +142,9 @@ class Context:
     """What the engine gives every provider call."""
 
     address: str  # the instance address, "training_job.digits" or 'module.m.x["a"]'
-    # The folder of the module that declares the resource: relative paths resolve against it.
+    # The folder of the module that declares the resource (for messages: relative paths
+    # resolve against `work_dir`, as in Terraform; a module names its own files with
+    # `"${path.module}/src"`).
     module_dir: Path
     # The working directory's `.mlform` folder: caches and content stores live under it.
     data_dir: Path
@@ -162,10 +165,47 @@ class Context:
     # Attributes of the instances this one depends on, by address, for providers that need
     # more than the argument values (rarely).
     extra: dict[str, Any] = field(default_factory=dict)
+    # The working directory, the root module's folder: relative paths in arguments (a
+    # dataset's `source`, a job's `code`) are relative to it in every module, as in Terraform.
+    # None (a context made by hand, in a test or a conformance suite): `module_dir`.
+    work_dir: Path | None = None
 
     @property
     def cancelled(self) -> bool:
         return self.cancel_event.is_set()
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative path arguments resolve against (see `work_dir`)."""
+        return Path(self.work_dir if self.work_dir is not None else self.module_dir)
+
+    def path(self, value: str | Path) -> Path:
+        """A path argument as the user wrote it, `~` expanded, made absolute: a relative one is
+        relative to the working directory (the root module's folder), whichever module wrote
+        it."""
+        p = Path(value).expanduser()
+        return Path(os.path.normpath(p if p.is_absolute() else self.base_dir.absolute() / p))
+
+    def path_hint(self, value: str | Path) -> str:
+        """What a message about a path argument that does not exist should add: how relative
+        paths are read, and, when the path exists beside the module's files, how to name it."""
+        p = Path(value).expanduser()
+        if p.is_absolute():
+            return ""
+        hint = "Relative paths are relative to the working directory (where mlform runs)"
+        module = Path(self.module_dir).absolute()
+        if Path(os.path.normpath(module)) != Path(os.path.normpath(self.base_dir.absolute())):
+            if (module / p).exists():
+                clean = os.path.normpath(str(value)).replace(os.sep, "/")
+                return (
+                    f"{hint}, in every module, as in Terraform. It exists beside this module's "
+                    f'files: write "${{path.module}}/{clean}".'
+                )
+            return (
+                f'{hint}, in every module, as in Terraform; "${{path.module}}/NAME" names a '
+                "file beside the module's own."
+            )
+        return hint + "."
 
     def progress(self, done: float, total: float | None = None, message: str = "") -> None:
         self.on_progress(done, total, message)

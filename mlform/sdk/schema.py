@@ -124,13 +124,17 @@ def python_type_to_mlform(annotation: Any) -> Type:
     if origin in (dict, Mapping, typing.Mapping):
         if args and args[0] is not str:
             raise SchemaError(f"map keys must be str, not {args[0]!r}")
-        return MapType(python_type_to_mlform(args[1]) if args else DYNAMIC)
+        value = python_type_to_mlform(args[1]) if args else DYNAMIC
+        # `dict[str, Any]` is a free-form object (a job's params, its metrics): each value keeps
+        # its own type, as Terraform's `any` does. `map(any)` would unify the values to one type
+        # (`false` beside "adam" becoming "false") and refuse a list beside a number.
+        return DYNAMIC if value is DYNAMIC else MapType(value)
     if origin in (typing.Union, types.UnionType):
         return DYNAMIC
     if ann in (list, tuple):
         return ListType(DYNAMIC)
     if ann is dict:
-        return MapType(DYNAMIC)
+        return DYNAMIC  # a free-form object, as `dict[str, Any]`
     raise SchemaError(f"no mlform type for {ann!r}")
 
 

@@ -1,7 +1,7 @@
 # A model served behind a health-checked endpoint: one deployment.
 #
-# See README.md. `code` is read relative to the directory mlform runs in, as Terraform reads
-# `file()` paths: pass "${path.module}/src" from the calling module.
+# See README.md. `code` is relative to the directory mlform runs in, in every module, as in
+# Terraform: pass "${path.module}/src" from the calling module (or "./src" from the root).
 
 variable "model" {
   description = "The model to serve: a training job's `model` (training_job.NAME.model)."
@@ -68,7 +68,7 @@ resource "deployment" "this" {
   cluster     = var.cluster_id
   environment = var.environment_id
   model       = var.model
-  code        = abspath(var.code)
+  code        = var.code
   command     = var.command
   port        = var.port
   replicas    = var.replicas

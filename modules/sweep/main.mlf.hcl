@@ -1,11 +1,11 @@
 # A hyperparameter sweep: one training_job per parameter set, and the best of them by a metric.
 #
-# See README.md. Paths (`code`) are read relative to the directory mlform runs in, as Terraform
-# reads `file()` paths: pass "${path.module}/src" from the calling module.
+# See README.md. Paths (`code`) are relative to the directory mlform runs in, in every module, as
+# in Terraform: pass "${path.module}/src" from the calling module (or "./src" from the root).
 
 variable "parameter_sets" {
-  description = "The runs to make, by name: each value is one job's params (the same keys in every set)."
-  type        = map(any)
+  description = "The runs to make, by name: each value is one job's params, an object whose values keep their types (numbers, bools, strings, lists)."
+  type        = any
 
   validation {
     condition     = length(var.parameter_sets) > 0
@@ -36,7 +36,7 @@ variable "cluster_id" {
 }
 
 variable "code" {
-  description = "The folder with the training code, relative to where mlform runs (\"$${path.module}/src\" from the caller) or absolute."
+  description = "The folder with the training code, relative to where mlform runs (\"$${path.module}/src\" from the caller, as in Terraform) or absolute."
   type        = string
 }
 
@@ -78,7 +78,7 @@ resource "training_job" "run" {
 
   cluster     = var.cluster_id
   environment = var.environment_id
-  code        = abspath(var.code)
+  code        = var.code
   command     = var.command
   datasets    = { (var.dataset_name) = var.dataset_id }
   params      = each.value

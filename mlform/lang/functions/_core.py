@@ -62,8 +62,9 @@ class FunctionError(Exception):
 class FunctionContext:
     """What functions may need from their surroundings.
 
-    `base_dir` is the folder of the module being evaluated (file functions resolve relative paths
-    against it). `evaluate_template(text, filename, vars)` renders a template, supplied by the
+    `base_dir` is the working directory, the root module's folder: file functions resolve relative
+    paths against it in every module, as Terraform does (a module names its own files with
+    `path.module`). `evaluate_template(text, filename, vars)` renders a template, supplied by the
     evaluator for `templatefile` and `templatestring`. `plan_timestamp` is what `plantimestamp()`
     returns; the current time when not given.
     """

@@ -74,7 +74,7 @@ def _define(
         [P],
         STRING,
         description=f"Like `{name}`, but hashes the contents of the file at the given path "
-        "(relative to the module folder), which need not be text.",
+        "(relative to the working directory), which need not be text.",
         examples=[(f'{fname}("${{path.module}}/hello.txt")', f'"{file_example}"')],
     )
     def _file_hash(args: list[Value], fctx: FunctionContext) -> Value:

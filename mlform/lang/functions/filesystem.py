@@ -1,9 +1,10 @@
 """Filesystem functions: abspath, basename, dirname, pathexpand, file, fileexists, fileset,
 filebase64, templatefile.
 
-Relative paths in `file*` and `templatefile` are resolved against the module's folder
-(`FunctionContext.base_dir`); `abspath` resolves against the current directory, as Terraform's
-does. Paths in results use forward slashes.
+Relative paths in `file*`, `fileset` and `templatefile` are resolved against the working
+directory, the root module's folder (`FunctionContext.base_dir`), in every module, as Terraform
+does: a module names its own files with `"${path.module}/name"`. `abspath` resolves against the
+current directory, as Terraform's does. Paths in results use forward slashes.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ MP = Param("path", STRING, allow_marked=True)
 
 
 def resolve(path: str, fctx: FunctionContext) -> Path:
-    """A path given to a file function, `~` expanded, relative to the module folder."""
+    """A path given to a file function, `~` expanded, relative to the working directory (the
+    root module's folder)."""
     if path.startswith("~") and not (path == "~" or path.startswith("~/")):
         raise FunctionError("failed to expand ~: cannot expand user-specific home dir")
     p = Path(os.path.expanduser(path))
@@ -181,8 +183,8 @@ def _pathexpand(args: list[Value], fctx: FunctionContext) -> Value:
     "filesystem",
     [MP],
     STRING,
-    description="Reads the contents of a file at the given path (relative to the module "
-    "folder) and returns them as a string.",
+    description="Reads the contents of a file at the given path (relative to the working "
+    "directory; `path.module` names the module's folder) and returns them as a string.",
     examples=[('file("${path.module}/hello.txt")', '"Hello World"')],
     notes=["The file must exist when the configuration is evaluated and be valid UTF-8."],
 )

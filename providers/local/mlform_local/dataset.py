@@ -82,8 +82,7 @@ class DatasetKind(Kind):
         return Store(provider_data_dir(self.provider, ctx))
 
     def _source_path(self, args: schema.Args, ctx: Context) -> Path:
-        path = Path(args.source).expanduser()
-        return (path if path.is_absolute() else Path(ctx.module_dir) / path).absolute()
+        return ctx.path(args.source)
 
     def _digest(self, args: schema.Args, ctx: Context) -> tuple[Path, TreeDigest]:
         scheme = args.source.split("://", 1)[0] if "://" in args.source else None
@@ -100,8 +99,8 @@ class DatasetKind(Kind):
         if not source.exists():
             raise ConfigError(
                 f"dataset source {args.source} does not exist",
-                f"Looked for {source}. Give a file or a folder, relative to {ctx.module_dir} "
-                "(where this module is), or pin a stored snapshot with `version`.",
+                f"Looked for {source}. Give a file or a folder, or pin a stored snapshot with "
+                f"`version`. {ctx.path_hint(args.source)}",
                 attribute="source",
             )
         cache = StatCache(stat_cache_path(provider_data_dir(self.provider, ctx)))

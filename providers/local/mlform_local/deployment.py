@@ -127,8 +127,7 @@ class DeploymentKind(Kind):
         if not path.exists():
             raise ConfigError(
                 f"code folder {code!r} does not exist",
-                f"looked for {path}. `code` is relative to the folder of the module that declares "
-                "the deployment.",
+                f"Looked for {path}. {ctx.path_hint(code)}",
                 attribute="code",
             )
         try:

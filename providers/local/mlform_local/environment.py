@@ -504,15 +504,13 @@ class EnvironmentKind(Kind):
         req_path: Path | None = None
         req_text: str | None = None
         if args.requirements_file:
-            req_path = Path(args.requirements_file).expanduser()
-            if not req_path.is_absolute():
-                req_path = (Path(ctx.module_dir) / req_path).absolute()
+            req_path = ctx.path(args.requirements_file)
             try:
                 req_text = req_path.read_text()
             except FileNotFoundError:
                 raise ConfigError(
                     f"requirements file {args.requirements_file} does not exist",
-                    f"Looked for {req_path} (relative paths are relative to {ctx.module_dir}).",
+                    f"Looked for {req_path}. {ctx.path_hint(args.requirements_file)}",
                     attribute="requirements_file",
                 ) from None
             except OSError as e:

@@ -122,8 +122,17 @@ class LocalProvider(Provider):
         super().configure(config, ctx)
         configured = getattr(config, "data_dir", None)
         if configured:
-            path = Path(configured).expanduser()
-            self._data_dir = path if path.is_absolute() else (ctx.module_dir / path)
+            self._data_dir = ctx.path(configured)
+
+    def identity(self) -> dict[str, str]:
+        """This machine, and the data folder when one is configured (the default, the working
+        directory's `.mlform`, goes with the checkout wherever it is)."""
+        import socket
+
+        out = {"host": socket.gethostname()}
+        if self._data_dir is not None:
+            out["data_dir"] = str(self._data_dir.absolute())
+        return out
 
     def data_dir(self, ctx: Context) -> Path:
         """The folder every local kind keeps its data in (see the module docstring), absolute so

@@ -179,7 +179,7 @@ def process_env(env: EnvironmentFacts, extra: Mapping[str, str]) -> dict[str, st
 
 
 def resolve_path(ctx: Context, path: str) -> Path:
-    """A user-written path, relative to the module that declares the resource, made absolute
-    (processes run elsewhere: a relative path would not reach them)."""
-    p = Path(path).expanduser()
-    return (p if p.is_absolute() else (Path(ctx.module_dir) / p)).resolve()
+    """A user-written path, relative to the working directory (the root module's folder, in
+    every module, as in Terraform), made absolute (processes run elsewhere: a relative path would
+    not reach them)."""
+    return ctx.path(path).resolve()

@@ -125,8 +125,7 @@ class TrainingJobKind(Kind):
             if not path.exists():
                 raise ConfigError(
                     f"code folder {code!r} does not exist",
-                    f"looked for {path}. `code` is relative to the folder of the module that "
-                    "declares the job.",
+                    f"Looked for {path}. {ctx.path_hint(code)}",
                     attribute="code",
                 )
             try:
@@ -511,9 +510,23 @@ class TrainingJobKind(Kind):
         if state.attrs.get("status") != schema.STATUS_SUCCEEDED:
             return state
         model = state.attrs.get("model")
-        if not model or not Path(model).is_dir():
-            return None
-        return state
+        if model and Path(model).is_dir():
+            return state
+        # The project moved (another checkout, a renamed folder, its `.mlform` with it): the
+        # model is found by its digest in this working directory's store, not by the old path.
+        digest = state.attrs.get("model_digest")
+        if isinstance(digest, str) and digest.startswith("sha256:"):
+            here = store.model_path(provider_data_dir(self.provider, ctx).resolve(), digest)
+            if here.is_dir():
+                attrs = {**state.attrs, "model": str(here)}
+                return ResourceState(
+                    id=state.id,
+                    args=state.args,
+                    attrs=attrs,
+                    lineage=state.lineage,
+                    private=state.private,
+                )
+        return None
 
     def delete(self, state: ResourceState, ctx: Context) -> None:
         """Forget the run. The stored model stays in the content store: the lineage of other

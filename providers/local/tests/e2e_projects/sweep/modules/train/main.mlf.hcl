@@ -25,7 +25,7 @@ variable "epochs" {
 resource "training_job" "this" {
   cluster     = var.cluster
   environment = var.environment
-  code        = "./src"
+  code        = "${path.module}/src"
   command     = "python train.py"
   datasets    = { train = var.dataset }
   params      = { lr = var.lr, epochs = var.epochs }
