@@ -196,8 +196,19 @@ def snippet(rng: Range, sources: Mapping[str, str] | None = None) -> list[str]:
     else:
         end_col = len(text) + 1
     width = max(1, min(end_col, len(text) + 1) - start_col) if text else 1
+    if len(text) > _SNIPPET_WIDTH:
+        # A very long line (generated or minified) is shown around the span, not whole: a
+        # thousand diagnostics on one 40 KB line would print 40 MB.
+        first = max(0, start_col - 1 - _SNIPPET_WIDTH // 4)
+        shown = text[first : first + _SNIPPET_WIDTH]
+        text = ("…" if first else "") + shown + ("…" if first + _SNIPPET_WIDTH < len(text) else "")
+        start_col = start_col - first + (1 if first else 0)
+        width = max(1, min(width, len(text) + 1 - start_col))
     marker = " " * (len(prefix) + start_col - 1) + "^" * width
     return [prefix + text, marker]
+
+
+_SNIPPET_WIDTH = 240
 
 
 def render(diag: Diagnostic, sources: Mapping[str, str] | None = None, color: bool = False) -> str:

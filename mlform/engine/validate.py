@@ -177,7 +177,9 @@ def _validate(workdir: Path, var_args: list[Any] | None) -> tuple[Module | None,
     diags.extend(rdiags)
     cg, gdiags = build_graph(root)
     diags.extend(gdiags)
-    if any(d.is_error for d in diags if d not in gdiags):
+    # By identity: comparing each diagnostic with every other one is quadratic.
+    from_graph = {id(d) for d in gdiags}
+    if any(d.is_error for d in diags if id(d) not in from_graph):
         return root, diags
     # Keep going past reference errors and cycles, so that every problem is reported in one
     # run: declarations caught in a cycle are left out of the walk. The builder found them
