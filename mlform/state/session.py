@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from mlform import __version__
 from mlform.addrs import AbsResourceInstance
 from mlform.diagnostics import Diagnostic, warning
-from mlform.state.backends import DEFAULT_WORKSPACE, Backend, LockInfo, current_user
+from mlform.state.backends import DEFAULT_WORKSPACE, Backend, LockInfo
 from mlform.state.errors import JournalError, StateError, notify
 from mlform.state.format import dumps, instance_from_json, instance_to_json
 from mlform.state.journal import Journal
@@ -41,27 +41,12 @@ from mlform.state.model import (
     now_iso,
 )
 
-_CI_VARS = {
-    "GITHUB_ACTIONS": ("github", "GITHUB_RUN_ID", "GITHUB_REPOSITORY"),
-    "GITLAB_CI": ("gitlab", "CI_PIPELINE_ID", "CI_PROJECT_PATH"),
-    "BUILDKITE": ("buildkite", "BUILDKITE_BUILD_ID", "BUILDKITE_PIPELINE_SLUG"),
-    "CIRCLECI": ("circleci", "CIRCLE_WORKFLOW_ID", "CIRCLE_PROJECT_REPONAME"),
-    "JENKINS_URL": ("jenkins", "BUILD_ID", "JOB_NAME"),
-}
-
-
 def detect_ci() -> dict[str, Any] | None:
-    """The CI run this process belongs to, as recorded in each serial's meta; None outside CI."""
-    for var, (system, run_var, project_var) in _CI_VARS.items():
-        if os.environ.get(var):
-            return {
-                "system": system,
-                "run": os.environ.get(run_var),
-                "project": os.environ.get(project_var),
-            }
-    if os.environ.get("CI"):
-        return {"system": "unknown", "run": None, "project": None}
-    return None
+    """The CI run this process belongs to, as recorded in each serial's meta; None outside CI
+    (one detector for state and lineage: `mlform.lineage.capture.ci_run`)."""
+    from mlform.lineage.capture import ci_run
+
+    return ci_run()
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,7 +65,9 @@ def _serialized(method: F) -> F:
 
 def _who(who: str | None) -> dict[str, str]:
     if who is None:
-        return {"user": current_user(), "host": socket.gethostname()}
+        from mlform.lineage.capture import applied_by
+
+        return applied_by()  # in CI, the run's actor
     user, _, host = who.partition("@")
     return {"user": user, "host": host or socket.gethostname()}
 

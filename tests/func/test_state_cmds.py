@@ -602,11 +602,12 @@ def test_history_json_and_ci() -> None:
     data = json.loads(run("history", "--json").stdout)
     assert [d["serial"] for d in data] == [1, 2]
     assert data[1]["operation"] == "taint"
-    assert data[1]["ci"] == {"system": "github", "run": "77", "project": "org/ml"}
+    ci = data[1]["ci"]
+    assert (ci["system"], ci["run_id"], ci["repository"]) == ("github-actions", "77", "org/ml")
     assert set(data[1]) == {"serial", "time", "who", "operation", "ci", "summary", "lineage"}
     table = run("history").stdout.splitlines()
     assert table[0].split() == ["SERIAL", "TIME", "WHO", "OPERATION", "CI", "SUMMARY"]
-    assert "github org/ml run 77" in table[2]
+    assert "github-actions org/ml run 77" in table[2]
     only = json.loads(run("history", "--json", "dataset.digits").stdout)
     assert [(d["serial"], d["changes"]) for d in only] == [
         (1, {"dataset.digits": "created"}),
