@@ -29,7 +29,7 @@ try:  # extended grapheme clusters, as HCL counts columns
             return len(text) - text.count("\r\n")
         return len(_GRAPHEME.findall(text))
 
-except ImportError:  # pragma: no cover - regex ships with python-hcl2
+except ImportError:  # pragma: no cover - regex is a dependency of mlform
     import unicodedata
 
     def _graphemes(text: str) -> int:
