@@ -423,22 +423,19 @@ def _hash_open(
     path: str | Path, on_bytes: Callable[[int], None] | None
 ) -> tuple[str, os.stat_result]:
     """(sha256 hex, the file's stat after reading) — the stat from the open file, to notice a
-    file that changed while it was read. Plain descriptors: a file object per file costs more
-    than hashing a small file."""
+    file that changed while it was read. Plain descriptors and the thread's reused buffer: a
+    file object, or a fresh bytes object per read (1 MiB, mapped and zeroed by the kernel each
+    time), costs more than hashing a small file."""
     fd = os.open(path, _O_FLAGS)
     try:
-        data = os.read(fd, CHUNK)
-        h = hashlib.sha256(data)
-        if on_bytes is not None:
-            on_bytes(len(data))
-        if data:
-            # A short first read is the whole file, except on a pipe or after a signal: read on
-            # until the end either way (one more system call for a small file).
-            buf, view = read_buffer()
-            while n := os.readv(fd, [buf]):
-                h.update(view[:n])
-                if on_bytes is not None:
-                    on_bytes(n)
+        buf, view = read_buffer()
+        h = hashlib.sha256()
+        # A short read is the whole file, except on a pipe or after a signal: read on until
+        # the end either way (one more system call for a small file).
+        while n := os.readv(fd, [buf]):
+            h.update(view[:n])  # releases the GIL: the other hashing threads run meanwhile
+            if on_bytes is not None:
+                on_bytes(n)
         st = os.fstat(fd)
     finally:
         os.close(fd)
