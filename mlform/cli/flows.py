@@ -230,7 +230,8 @@ def _apply_and_commit(
         sess.commit(meta)
     errors = [d for d in diags if d.is_error]
     print_diagnostics([d for d in diags if not d.is_error], color=color)
-    summary = result.plan.summary()
+    # What the providers confirmed, not what the plan meant to do.
+    summary = ops.applied_summary(result.plan)
     if errors:
         print_diagnostics(errors, color=color)
         raise CommandFailed(1)

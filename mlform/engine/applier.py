@@ -208,6 +208,13 @@ class Applier(ResourceWalker):
             **{k: v for k, v in (change.private or {}).items() if v is not None},
         }
         sens = sens + [list(p) for p in _schema_sensitive(info, desired)]
+        if (
+            change.action in ("replace", "create_then_delete")
+            and prior_rs is not None
+            and self.provider_for_object(addr, pkey, prior_rec, "replace") is None
+        ):
+            return V.DYNAMIC_UNKNOWN, True  # not the provider configuration that created it
+        identity = self.identity_of(pkey, provider) or None
         started = time.monotonic()
         self.hooks.start(str(addr), change.action)
         try:
@@ -220,12 +227,14 @@ class Applier(ResourceWalker):
                 if prior_rs is not None:
                     call_with_retries(lambda: kind.delete(prior_rs, ctx), self.cancel)
                     self.session.forget_object(addr, pkey)
+                    self.count("destroy")
                 new = self.create(addr, pkey, kind, planned, ctx)
             elif change.action == "create_then_delete":
                 new = self.create(addr, pkey, kind, planned, ctx)
                 if prior_rs is not None:
                     try:
                         call_with_retries(lambda: kind.delete(prior_rs, ctx), self.cancel)
+                        self.count("destroy")
                     except ProviderError as exc:
                         # The replacement exists and is the instance now; the old object
                         # stays in the state as a deposed object, which the next apply
@@ -248,6 +257,8 @@ class Applier(ResourceWalker):
                             ]
                         )
                         rec = C.record_from_state(new, key, deps, sens, lc.create_before_destroy)
+                        rec.provider_identity = identity
+                        self.count("add")
                         rec.deposed = {
                             **(prior_rec.deposed or {}),
                             deposed_key: dataclasses.replace(prior_rec, deposed={}),
@@ -259,7 +270,27 @@ class Applier(ResourceWalker):
         except ProviderError as exc:
             self.hooks.done(str(addr), change.action, time.monotonic() - started, failed=True)
             detail = exc.detail
-            if change.action in ("create", "replace", "create_then_delete"):
+            partial = getattr(exc, "partial", None)
+            if change.action in ("create", "replace", "create_then_delete") and partial is not None:
+                # The object exists although its create failed: recorded, tainted, with its id
+                # and attributes, so that the next plan replaces it rather than leaking it.
+                rec = C.record_from_state(
+                    partial, key, deps, sens, lc.create_before_destroy, status=TAINTED
+                )
+                rec.private = {**dict(getattr(exc, "private", None) or {}), **rec.private}
+                rec.provider_identity = identity
+                if prior_rec is not None and change.action == "create_then_delete":
+                    # The old object is deposed: the next apply deletes it, as Terraform does.
+                    rec.deposed = {
+                        **(prior_rec.deposed or {}),
+                        uuid.uuid4().hex[:8]: dataclasses.replace(prior_rec, deposed={}),
+                    }
+                self.session.put_instance(addr, pkey, rec)
+                detail = (detail + "\n\n" if detail else "") + (
+                    f"The object was created (id {partial.id}) but is not usable: {addr} is "
+                    "recorded as tainted, and the next plan will replace it."
+                )
+            elif change.action in ("create", "replace", "create_then_delete"):
                 # Record the attempt so the next plan retries it (as a replacement).
                 rec = InstanceRecord(
                     index_key=key,
@@ -290,9 +321,11 @@ class Applier(ResourceWalker):
 
         new.lineage = enrich(new.lineage, res.type, ctx.lineage)
         rec = C.record_from_state(new, key, deps, sens, lc.create_before_destroy)
+        rec.provider_identity = identity
         if prior_rec is not None and change.action == "update":
             rec.created_at = prior_rec.created_at
         stored = self.session.put_instance(addr, pkey, rec)
+        self.count("change" if change.action == "update" else "add")
         self.hooks.done(str(addr), change.action, time.monotonic() - started, id=new.id)
         with self._visited_lock:
             self.applied.append((addr, change.action))
@@ -319,6 +352,7 @@ class Applier(ResourceWalker):
         self.session.begin_create(addr, token, pkey)
         ctx.idempotency_token = token
         st: ResourceState = call_with_retries(lambda: kind.create(planned, ctx), self.cancel)
+        # (An error that carries the object it made is not retried: see call_with_retries.)
         if ctx.lineage:
             # Facts the provider reported through the context join its lineage record.
             st.lineage = {**(st.lineage or {}), **ctx.lineage}
@@ -330,10 +364,10 @@ class Applier(ResourceWalker):
         rec = self.state.instance(addr)
         if rec is None:
             return True
-        found = self._kind_to_delete(addr, change)
+        found = self._kind_to_delete(addr, change, rec)
         if found is None:
             return False
-        kind, info = found
+        kind, info = found  # kind None: no object to ask a provider to delete
         ctx = self.make_ctx(addr, module_dir or self.evals.root_dir)
         started = time.monotonic()
         self.hooks.start(str(addr), "delete")
@@ -346,6 +380,7 @@ class Applier(ResourceWalker):
                 self.hooks.done(str(addr), "delete", time.monotonic() - started, failed=True)
                 self.add_diags([error(about(addr, exc.summary), exc.detail)])
                 return False
+            self.count("destroy")  # the provider confirmed it gone
         self.session.forget_object(addr, change.provider)
         self.hooks.done(str(addr), "delete", time.monotonic() - started)
         with self._visited_lock:
@@ -360,16 +395,19 @@ class Applier(ResourceWalker):
         obj = (rec.deposed or {}).get(key) if rec is not None else None
         if rec is None or obj is None:
             return True  # already gone
-        found = self._kind_to_delete(addr, change)
+        found = self._kind_to_delete(addr, change, obj)
         if found is None:
             return False
-        kind, info = found
+        kind, info = found  # kind None: no object to ask a provider to delete
         ctx = self.make_ctx(addr, self.evals.root_dir)
         label = f"{addr} (deposed object {key})"
         started = time.monotonic()
         self.hooks.start(label, "delete")
         try:
-            call_with_retries(lambda: kind.delete(split_record(obj, info.schema), ctx), self.cancel)
+            if kind is not None:
+                call_with_retries(
+                    lambda: kind.delete(split_record(obj, info.schema), ctx), self.cancel
+                )
         except ProviderError as exc:
             self.hooks.done(label, "delete", time.monotonic() - started, failed=True)
             self.add_diags(
@@ -383,6 +421,8 @@ class Applier(ResourceWalker):
                 ]
             )
             return False
+        if kind is not None:
+            self.count("destroy")
         rest = {k: v for k, v in (rec.deposed or {}).items() if k != key}
         self.session.put_instance(addr, change.provider, dataclasses.replace(rec, deposed=rest))
         if rec.is_shell and not rest:
@@ -392,22 +432,19 @@ class Applier(ResourceWalker):
             self.applied.append((addr, "delete"))
         return True
 
-    def _kind_to_delete(self, addr: AbsResourceInstance, change: InstanceChange) -> Any:
-        """The provider kind and its schema to delete `addr` with, or None (error reported)."""
-        provider = self.providers.instance(change.provider)
-        if provider is None:
-            ptype = change.provider.split('"')[1] if '"' in change.provider else change.provider
-            self.providers.configure(change.provider, ptype, {}, None)
+    def _kind_to_delete(
+        self, addr: AbsResourceInstance, change: InstanceChange, rec: InstanceRecord
+    ) -> Any:
+        """The provider kind and its schema to delete `addr`'s object `rec` with: the provider
+        configuration that created it. None when there is none (the error is reported)."""
+        if rec.id is None or addr.resource.mode != "managed":
             provider = self.providers.instance(change.provider)
-        if provider is None:
-            self.add_diags(
-                [
-                    error(
-                        f"Cannot delete {addr}", f"Its provider {change.provider} is not available."
-                    )
-                ]
-            )
-            return None
+            if provider is None:
+                return None, None  # nothing to ask a provider: the record is just forgotten
+        else:
+            provider = self.provider_for_object(addr, change.provider, rec, "delete")
+            if provider is None:
+                return None
         info, diags = self.providers.kind_info(
             provider.name, addr.resource.type, addr.resource.mode, None
         )

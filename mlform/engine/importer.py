@@ -8,21 +8,11 @@ from typing import Any
 from mlform.addrs import AbsResourceInstance, ModuleInstance
 from mlform.diagnostics import DiagnosticsError, error
 from mlform.engine import changes as C
-from mlform.engine.graph import ResourceNode
+from mlform.engine.configure import ConfigureWalker
 from mlform.engine.operation import Loaded, Operations
-from mlform.engine.planner import PlanOptions, ResourceWalker
+from mlform.engine.planner import PlanOptions
 from mlform.sdk import ProviderError
 from mlform.state.session import StateSession
-
-
-class _ConfigureOnly(ResourceWalker):
-    """Evaluates what provider configurations need; resources are seen as the state has them."""
-
-    def visit_resource(self, node: ResourceNode) -> None:
-        _, res = self.resource_config(node)
-        info, _ = self.kind_for(node, res)
-        for mi in self.instances(node.addr.module):
-            self.expose_prior(mi, res, info)
 
 
 def import_resource(
@@ -49,7 +39,8 @@ def import_resource(
                 )
             ]
         )
-    walker = ops.walker(_ConfigureOnly, loaded, session.state, PlanOptions())
+    # Every provider configured as plan and apply configure it.
+    walker = ops.walker(ConfigureWalker, loaded, session.state, PlanOptions())
     providers = walker.providers
     try:
         walker.run()
@@ -58,8 +49,21 @@ def import_resource(
         pnode = loaded.cg.resource_provider[_config_addr(addr)]
         provider = providers.instance(str(pnode))
         if provider is None:
+            unknown = walker.deferred.get(str(pnode))
+            why = (
+                f" Its configuration refers to values that are not known ({', '.join(unknown)}): "
+                "apply the resources it refers to first."
+                if unknown
+                else ""
+            )
             raise DiagnosticsError(
-                [error("Provider not configured", f"{pnode} could not be configured.", res.range)]
+                [
+                    error(
+                        "Provider not configured",
+                        f"{pnode} could not be configured.{why}",
+                        res.range,
+                    )
+                ]
             )
         kind = provider.kind(res.type)
         ctx = walker.make_ctx(addr, module.dir)  # type: ignore[union-attr]
@@ -70,6 +74,7 @@ def import_resource(
                 [error(f"Cannot import {addr}: {exc.summary}", exc.detail, res.range)]
             ) from None
         rec = C.record_from_state(st, addr.key, [], [], res.lifecycle.create_before_destroy)
+        rec.provider_identity = provider.identity() or None
         session.put_instance(addr, str(pnode), rec)
         return st
     finally:

@@ -176,14 +176,20 @@ class Operations:
     # -- plan ------------------------------------------------------------------------------------
 
     def walker(
-        self, cls: type[W], loaded: Loaded, prior: State, options: PlanOptions, **extra: Any
+        self,
+        cls: type[W],
+        loaded: Loaded,
+        prior: State,
+        options: PlanOptions,
+        providers: ProviderManager | None = None,
+        **extra: Any,
     ) -> W:
         """A walker of the given kind over the loaded configuration, with a fresh evaluation
-        state and provider set."""
+        state and (unless given) provider set."""
         return cls(
             loaded.cg,
             EvalState(loaded.cg.modules, self.workdir, self.workspace),
-            ProviderManager(self.workdir, self.data_dir),
+            providers or ProviderManager(self.workdir, self.data_dir),
             loaded.root_vars,
             WalkSettings(parallelism=options.parallelism, cancel=self.cancel),
             prior,
@@ -239,6 +245,9 @@ class Operations:
         evals, providers = planner.evals, planner.providers
         try:
             if options.mode == "destroy":
+                # Each provider configured as plan and apply configure it, so that what
+                # destroy would delete is checked against the configuration that created it.
+                self.configure_providers(loaded, prior, options, planner)
                 changes = self._destroy_changes(prior, loaded.cg, planner)
             else:
                 planner.run()
@@ -257,7 +266,12 @@ class Operations:
                 changes = planner.changes
         finally:
             providers.close()
-        diags = loaded.diags + planner.diags + _unmatched_addresses(options, changes, prior)
+        diags = (
+            loaded.diags
+            + planner.diags
+            + _unmatched_addresses(options, changes, prior)
+            + _targeting_warning(options, applied=False)
+        )
         deposed = _deposed_changes(prior, options)
         plan = self._make_plan(loaded, prior, options, changes, planner, evals, diags, deposed)
         _mark_moves(plan, moved)
@@ -283,6 +297,11 @@ class Operations:
             cfg = module.resources.get(a.resource) if module else None
             if cfg is not None and cfg.lifecycle.prevent_destroy:
                 planner.prevent_destroy_error(a, cfg)
+                continue
+            if (
+                inst.id is not None
+                and planner.provider_for_object(a, rec.provider, inst, "delete") is None
+            ):
                 continue
             planner.changes[a] = InstanceChange(
                 addr=a,
@@ -410,7 +429,7 @@ class Operations:
         try:
             if options.mode == "destroy":
                 deletes = [c for c in result.changes.values() if c.action == "delete"]
-                self._configure_for_destroy(providers, deletes + result.deposed)
+                self.configure_providers(loaded, session.state, options, applier)
                 deleted = delete_in_order(applier, deletes, options.parallelism)
                 if result.deposed and not self.cancel.is_set():
                     deleted &= delete_deposed(applier, result.deposed, options.parallelism)
@@ -434,47 +453,34 @@ class Operations:
         finally:
             gc.unfreeze()
             providers.close()
+            self.counts = dict(applier.counts)
         diags.extend(applier.diags)
+        diags.extend(_targeting_warning(options, applied=True))
         self._store_outputs(session, loaded, evals, options)
         return sort_diagnostics(diags)
 
-    def _configure_for_destroy(
-        self, providers: ProviderManager, deletes: list[InstanceChange]
+    def configure_providers(
+        self, loaded: Loaded, state: State, options: PlanOptions, into: ResourceWalker
     ) -> None:
-        # Destroy needs each provider configured, but nothing else evaluated: an empty
-        # configuration unless the provider block is all literals.
-        seen = set()
-        for ch in deletes:
-            if ch.provider in seen:
-                continue
-            seen.add(ch.provider)
-            ptype = ch.provider.split('"')[1] if '"' in ch.provider else ch.provider
-            providers.configure(
-                ch.provider, ptype, self._literal_provider_config(ch.provider), None
-            )
+        """Configure every provider of the configuration into `into`'s provider set as plan
+        and apply do (variables, locals, data sources and other resources' attributes, these
+        as `state` records them), for work on objects that exist: destroy."""
+        from mlform.engine.configure import ConfigureWalker
 
-    def _literal_provider_config(self, pkey: str) -> dict[str, Any]:
-        from mlform.config.decode import static_value
+        cw = self.walker(ConfigureWalker, loaded, state, options, providers=into.providers)
+        cw.run()
+        into.deferred.update(cw.deferred)
+        into.add_diags(cw.diags)
 
-        root = self._root
-        if root is None:
-            return {}
-        local = pkey.split('"')[1] if '"' in pkey else pkey
-        alias = (
-            pkey.rsplit(".", 1)[1]
-            if pkey.endswith("]") is False and "." in pkey.split("]")[-1]
-            else None
-        )
-        name = local + (f".{alias}" if alias else "")
-        block = root.providers.get(name)
-        if block is None:
-            return {}
-        out = {}
-        for k, attr in block.body.attributes.items():
-            v = static_value(attr.expr)
-            if v is not None:
-                out[k] = v.to_python()
-        return out
+    def applied_summary(self, plan: Plan) -> Any:
+        """What the last apply did, as the providers confirmed it: objects created, updated
+        and deleted (a plan's counts say what was meant to happen)."""
+        from mlform.plans import PlanSummary
+
+        counts = getattr(self, "counts", None)
+        if counts is None:
+            return plan.summary()
+        return PlanSummary(counts["add"], counts["change"], counts["destroy"])
 
     def _store_outputs(
         self, session: StateSession, loaded: Loaded, evals: EvalState | None, options: PlanOptions
@@ -741,3 +747,35 @@ def _unmatched_addresses(
                     )
                 )
     return out
+
+
+def _targeting_warning(options: PlanOptions, applied: bool) -> list[Diagnostic]:
+    """Terraform's warnings for a partial plan (`--target`, `--exclude`): the plan may leave out
+    changes the configuration asks for, so a full plan should follow."""
+    if not options.targets and not options.excludes:
+        return []
+    flag = "--target" if options.targets else "--exclude"
+    note = (
+        f"Note that the {flag} option is not suitable for routine use, and is provided only for "
+        "exceptional situations such as recovering from errors or mistakes, or when mlform "
+        "specifically suggests to use it as part of an error message."
+    )
+    if applied:
+        return [
+            warning(
+                "Applied changes may be incomplete",
+                f"The plan was created with the {flag} option in effect, so some changes requested in "
+                "the configuration may have been ignored and the output values may not be fully "
+                "updated. Run the following command to verify that no other changes are pending:\n"
+                f"    mlform plan\n\n{note}",
+            )
+        ]
+    what = "Resource targeting" if options.targets else "Resource exclusion"
+    return [
+        warning(
+            f"{what} is in effect",
+            f"You are creating a plan with the {flag} option, which means that the result of this "
+            "plan may not represent all of the changes requested by the current configuration. "
+            f"Run a full plan (without {flag}) afterwards to see what is left.\n\n{note}",
+        )
+    ]

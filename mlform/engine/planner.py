@@ -42,14 +42,14 @@ from mlform.engine.bridge import (
     value_to_data,
 )
 from mlform.engine.changes import InstanceChange, planned_after, split_record
-from mlform.engine.graph import ConfigGraph, Node, ResourceNode
+from mlform.engine.graph import ConfigGraph, Node, ProviderNode, ResourceNode
 from mlform.engine.providers import KindInfo, ProviderManager
 from mlform.engine.scope import EvalState, Expansion
 from mlform.engine.walk import Hooks, NodeFailed, Walker, WalkSettings
 from mlform.lang import ast
 from mlform.lang import values as V
 from mlform.lang.values import Value
-from mlform.sdk import ConfigError, Context, Planned, ProviderError, ResourceState
+from mlform.sdk import ConfigError, Context, Planned, Provider, ProviderError, ResourceState
 from mlform.state import InstanceRecord, State
 
 RETRIES = 3
@@ -85,6 +85,7 @@ def call_with_retries(fn: Callable[[], Any], cancel: threading.Event | None = No
         except ProviderError as exc:
             if (
                 not exc.retryable
+                or exc.partial is not None  # the object exists: recorded, not made again
                 or attempt == RETRIES - 1
                 or (cancel is not None and cancel.is_set())
             ):
@@ -95,7 +96,13 @@ def call_with_retries(fn: Callable[[], Any], cancel: threading.Event | None = No
 
 
 class ResourceWalker(Walker):
-    """Shared by planning and applying: provider contexts, prior records, target selection."""
+    """Shared by planning and applying: provider contexts, prior records, target selection,
+    and the provider configuration that deletes an object."""
+
+    # A provider configuration whose arguments are not known yet (they refer to an object not
+    # created yet): planning goes on without it (see Planner.plan_unconfigured), and it is
+    # configured at apply once its values are known. Apply, which needs it, reports an error.
+    defer_unknown_providers = False
 
     def __init__(
         self,
@@ -133,6 +140,133 @@ class ResourceWalker(Walker):
         self._scratch_seq = itertools.count()
         self._scratch_root = data_dir / "tmp"
         self._types: dict[type, Any] = {}
+        # Provider configurations left unconfigured because some of their arguments are not
+        # known yet: their address -> the names of those arguments.
+        self.deferred: dict[str, list[str]] = {}
+        # What each provider operation confirmed: objects created, updated, deleted.
+        self.counts: dict[str, int] = {"add": 0, "change": 0, "destroy": 0}
+
+    def count(self, what: str) -> None:
+        with self._visited_lock:
+            self.counts[what] += 1
+
+    # -- provider configurations ---------------------------------------------------------------
+
+    def configure_provider(self, node: ProviderNode, config: Any, subject: Any) -> None:
+        """Configure a provider once every argument is known: a value known only after apply
+        (a cluster's endpoint) defers it while planning and is an error at apply."""
+        unknown = (
+            sorted(k for k, v in config.items() if data_has_unknown(v))
+            if isinstance(config, dict)
+            else ["(the whole configuration)"]
+        )
+        if not unknown:
+            super().configure_provider(node, config, subject)
+            return
+        with self._visited_lock:
+            self.deferred[str(node)] = unknown
+        if self.defer_unknown_providers:
+            return
+        self.add_diags(
+            [
+                error(
+                    "Provider configuration not known",
+                    f"{node} is configured from values that are not known: {', '.join(unknown)}. "
+                    "They refer to objects that do not exist (yet, or any longer), so the provider cannot "
+                    "be configured. Apply the resources its configuration refers to first "
+                    f"(mlform apply --target=ADDRESS), then run this command again.",
+                    subject,
+                )
+            ]
+        )
+        raise NodeFailed(str(node))
+
+    def identity_of(self, pkey: str, provider: Provider) -> dict[str, str]:
+        """`provider.identity()`, asked once per provider configuration and walk."""
+        cache: dict[str, dict[str, str]] = self.__dict__.setdefault("_identities", {})
+        found = cache.get(pkey)
+        if found is None:
+            found = cache[pkey] = provider.identity()
+        return found
+
+    def provider_node(self, pkey: str) -> ProviderNode | None:
+        """The configuration's provider node with this address, if it has one."""
+        nodes = getattr(self, "_provider_nodes", None)
+        if nodes is None:
+            nodes = {str(n): n for n in self.cg.graph.nodes() if isinstance(n, ProviderNode)}
+            self._provider_nodes = nodes
+        return nodes.get(pkey)
+
+    def provider_for_object(
+        self, addr: AbsResourceInstance, pkey: str, rec: InstanceRecord | None, what: str
+    ) -> Provider | None:
+        """The provider configuration to work on an existing object with (`what`: "delete"),
+        configured as plan and apply configure it; None when there is none, or when it is not
+        the one that created the object (its identity differs): the error is reported."""
+        provider = self.providers.instance(pkey)
+        node = self.provider_node(pkey)
+        removed = node is None or node.local_name not in self.module(node.module).providers
+        if provider is None:
+            if pkey in self.deferred:
+                self.add_diags(
+                    [
+                        error(
+                            f"Cannot {what} {addr}: its provider configuration is not known",
+                            f"{pkey} is configured from values not known yet "
+                            f"({', '.join(self.deferred[pkey])}), so it cannot {what} {addr}. Apply the "
+                            "resources its configuration refers to first (mlform apply --target=ADDRESS).",
+                        )
+                    ]
+                )
+                return None
+            implied = (
+                removed and "." not in pkey.rpartition("]")[2] and pkey.startswith("provider[")
+            )
+            if node is not None or not implied:
+                self.add_diags(
+                    [
+                        _provider_removed(addr, pkey, rec, None)
+                        if node is None
+                        else error(
+                            f"Cannot {what} {addr}",
+                            f"Its provider configuration {pkey} could not be configured.",
+                        )
+                    ]
+                )
+                return None
+            # A root provider without a block of its own is configured empty, as plan does
+            # for resources that use one implicitly.
+            ptype = pkey.split('"')[1] if '"' in pkey else pkey
+            if self.add_diags(self.providers.configure(pkey, ptype, {}, None)):
+                return None
+            provider = self.providers.instance(pkey)
+            if provider is None:
+                return None
+        recorded = rec.provider_identity if rec is not None else None
+        if recorded:
+            current = self.identity_of(pkey, provider)
+            if current and current != recorded:
+                if removed:
+                    self.add_diags([_provider_removed(addr, pkey, rec, current)])
+                else:
+                    assert node is not None
+                    block = self.module(node.module).providers.get(node.local_name)
+                    self.add_diags(
+                        [
+                            error(
+                                f"Cannot {what} {addr}: its provider configuration has changed",
+                                f"{addr} was created by {pkey} with {_identity_text(recorded)}, but "
+                                f"{pkey} is now configured with {_identity_text(current)}. With this "
+                                f"configuration mlform would {what} it where it is not, and leave the "
+                                "object where it is. Restore the provider configuration that created it "
+                                f"and run this command again; if the object is gone, or managed elsewhere "
+                                f"now, forget it with: mlform state rm '{addr}'",
+                                block.range if block is not None else None,
+                            )
+                        ]
+                    )
+                return None
+        return provider
 
     def make_ctx(
         self, addr: AbsResourceInstance, module_dir: Path, token: str | None = None
@@ -331,6 +465,8 @@ class ResourceWalker(Walker):
 
 
 class Planner(ResourceWalker):
+    defer_unknown_providers = True
+
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.changes: dict[AbsResourceInstance, InstanceChange] = {}
@@ -399,6 +535,11 @@ class Planner(ResourceWalker):
         desired = value_to_data(desired_val)
         desired_sensitive = sensitive_paths(desired_val)
         provider = self.providers.instance(pkey)
+        if provider is None and pkey in self.deferred:
+            prior_rec = self.prior.instance(addr)
+            if prior_rec is None and moved_from is not NOT_MOVED:
+                prior_rec = self.prior.instance(AbsResourceInstance(mi, res.addr, moved_from))
+            return self.plan_unconfigured(addr, res, info, pkey, desired, prior_rec, deps)
         if provider is None:
             self.add_diags(
                 [
@@ -424,6 +565,7 @@ class Planner(ResourceWalker):
                 prior_rec = C.record_from_state(
                     found, key, deps, [], res.lifecycle.create_before_destroy
                 )
+                prior_rec.provider_identity = provider.identity() or None
                 with self._lock:
                     self.adopted[addr] = (pkey, prior_rec)
                 self.hooks.message(
@@ -437,6 +579,16 @@ class Planner(ResourceWalker):
                 addr, res, info, kind, ctx, desired, desired_sensitive, pkey, deps
             )
         prior_rs = split_record(prior_rec, info.schema) if prior_rec is not None else None
+        if (
+            prior_rec is not None
+            and prior_rec.provider_identity
+            and prior_rec.id is not None
+            and self.options.refresh
+            and not prior_rec.tainted
+            and self.provider_for_object(addr, pkey, prior_rec, "read") is None
+        ):
+            # Read elsewhere, it would seem gone, and be created again: the old one leaks.
+            return self.record_value(prior_rec, info), True
         if prior_rs is not None and self.options.refresh and not prior_rec.tainted:  # type: ignore[union-attr]
             try:
                 # prior_rs is not None here (checked above); mypy does not narrow into the lambda.
@@ -489,6 +641,12 @@ class Planner(ResourceWalker):
             return V.DYNAMIC_UNKNOWN, True
         if change is None:
             return V.DYNAMIC_UNKNOWN, True
+        if (
+            change.action in ("replace", "create_then_delete")
+            and prior_rec is not None
+            and self.provider_for_object(addr, pkey, prior_rec, "replace") is None
+        ):
+            return V.DYNAMIC_UNKNOWN, True
         change.after_sensitive = desired_sensitive + _schema_sensitive(info, change.after)
         # A provider's reasons may quote values; none of them may show a sensitive one.
         change.reasons = redact_texts(
@@ -502,6 +660,86 @@ class Planner(ResourceWalker):
             self.changes[addr] = change
         after, after_sensitive = change.after or {}, change.after_sensitive
         return (lambda: self.data_value(after, after_sensitive, info)), False  # type: ignore[return-value]
+
+    def plan_unconfigured(
+        self,
+        addr: AbsResourceInstance,
+        res: ResourceConfig,
+        info: KindInfo,
+        pkey: str,
+        desired: dict[str, Any],
+        prior_rec: InstanceRecord | None,
+        deps: list[str],
+    ) -> tuple[Value, bool]:
+        """Plan an instance whose provider configuration is known only after apply (it refers
+        to a cluster created in the same apply, say): an object to create is planned from the
+        schema alone, everything it computes unknown; a data source is read during apply. An
+        object that exists cannot be read or compared without its provider: that is an error
+        that says what to apply first."""
+        from mlform.sdk.planning import default_plan
+
+        unknown = ", ".join(self.deferred.get(pkey, []))
+        note = f"{pkey} is configured from values known only after apply ({unknown})"
+        if res.mode == "data":
+            change = InstanceChange(
+                addr=addr,
+                provider=pkey,
+                action="read",
+                after={**desired, **{k: _unknown() for k in info.schema.attrs.attributes}},
+                action_reason=C.READ_CONFIG_UNKNOWN,
+                dependencies=deps,
+            )
+            with self._lock:
+                self.changes[addr] = change
+            return V.DYNAMIC_UNKNOWN, False
+        if prior_rec is not None and not (prior_rec.tainted and prior_rec.id is None):
+            node = self.provider_node(pkey)
+            upstream = (
+                sorted(str(n) for n in self.cg.graph.ancestors(node) if isinstance(n, ResourceNode))
+                if node is not None
+                else []
+            )
+            how = (
+                "\n    mlform apply " + " ".join(f"--target={t}" for t in upstream)
+                if upstream
+                else " mlform apply --target=ADDRESS"
+            )
+            self.add_diags(
+                [
+                    error(
+                        "Provider configuration not known until apply",
+                        f"{addr} exists, and {note}, so mlform can neither read it nor plan its changes. "
+                        f"Apply what the provider configuration refers to first:{how}\n"
+                        "then plan again.",
+                        res.range,
+                    )
+                ]
+            )
+            return V.DYNAMIC_UNKNOWN, True
+        if self.options.mode == "refresh_only":
+            return V.DYNAMIC_UNKNOWN, False
+        try:
+            planned = default_plan(info.kind_cls, None, desired)
+        except (ProviderError, ValueError) as exc:
+            self.add_diags([error(about(addr, str(exc)), "", res.range)])
+            return V.DYNAMIC_UNKNOWN, True
+        reasons = [note]
+        if prior_rec is not None and prior_rec.tainted:
+            reasons.insert(0, "the last attempt to create it failed")
+        change = InstanceChange(
+            addr=addr,
+            provider=pkey,
+            action="create",
+            after=planned_after(planned.args or desired, planned.attrs, None, "create"),
+            reasons=reasons,
+            dependencies=deps,
+            create_before_destroy=res.lifecycle.create_before_destroy,
+        )
+        change.after_sensitive = _schema_sensitive(info, change.after)
+        with self._lock:
+            self.changes[addr] = change
+        after, after_sensitive = change.after or {}, change.after_sensitive
+        return self.data_value(after, after_sensitive, info), False
 
     def note_refresh(
         self,
@@ -526,6 +764,7 @@ class Planner(ResourceWalker):
             prior_rec.status,
         )
         new_rec.created_at = prior_rec.created_at
+        new_rec.provider_identity = prior_rec.provider_identity
         if new_rec.attributes != prior_rec.attributes:
             with self._lock:
                 self.drift.append(Drift(addr, pkey, prior_rec.attributes, new_rec.attributes))
@@ -660,6 +899,12 @@ class Planner(ResourceWalker):
         res_cfg = module.resources.get(addr.resource) if module else None
         if res_cfg is not None and res_cfg.lifecycle.prevent_destroy:
             self.prevent_destroy_error(addr, res_cfg)
+            return
+        if (
+            rec.id is not None
+            and addr.resource.mode == "managed"
+            and self.provider_for_object(addr, pkey, rec, "delete") is None
+        ):
             return
         with self._lock:
             self.changes[addr] = InstanceChange(
@@ -883,3 +1128,31 @@ def orphan_resources(
 
 def warn_unused(diags: list[Diagnostic], text: str) -> None:
     diags.append(warning(text))
+
+
+def _identity_text(identity: dict[str, str]) -> str:
+    return ", ".join(f'{k} = "{v}"' for k, v in sorted(identity.items())) or "no identity"
+
+
+def _provider_removed(
+    addr: AbsResourceInstance,
+    pkey: str,
+    rec: InstanceRecord | None,
+    current: dict[str, str] | None,
+) -> Diagnostic:
+    """Terraform's error for an object whose provider configuration left the configuration."""
+    recorded = rec.provider_identity if rec is not None else None
+    was = f" (it was configured with {_identity_text(recorded)})" if recorded else ""
+    now = (
+        f" Without its block, {pkey} is configured with {_identity_text(current)}, which is not "
+        "where the object lives."
+        if current
+        else ""
+    )
+    return error(
+        "Provider configuration not present",
+        f"To work with {addr} its original provider configuration at {pkey} is required, but it has "
+        "been removed. This occurs when a provider configuration is removed while objects created by "
+        f"that provider still exist in the state.{now} Re-add the provider configuration{was} to "
+        f"destroy {addr}, after which you can remove the provider configuration again.",
+    )

@@ -13,7 +13,10 @@ Arguments that force replacement are marked on the args model:
         include: list[str] = arg(default_factory=list)
         health_check: HealthCheck | None = block()     # a nested block, not an attribute
 
-Calls are idempotent and safe to retry. A provider reports a failure as `ProviderError`.
+Calls are idempotent and safe to retry. A provider reports a failure as `ProviderError`; a
+create that fails after the object exists (a VM launched that never became healthy) passes that
+object as `ProviderError(..., partial=ResourceState(...))`, so that the engine records it
+(tainted) and the next plan replaces it instead of leaking it.
 """
 
 from __future__ import annotations
@@ -119,13 +122,27 @@ class Model(BaseModel):
 
 
 class ProviderError(Exception):
-    """A provider operation failed. `retryable`: the engine may try again after a backoff."""
+    """A provider operation failed. `retryable`: the engine may try again after a backoff.
 
-    def __init__(self, summary: str, detail: str = "", *, retryable: bool = False):
+    `partial`: for a create (or the create of a replacement) that failed after the object came
+    to exist, that object as far as the provider knows it (at least its `id`). The engine
+    records it as tainted, with its id and attributes, and the next plan replaces it (deletes
+    it, then creates it anew); an error with `partial` is never retried.
+    """
+
+    def __init__(
+        self,
+        summary: str,
+        detail: str = "",
+        *,
+        retryable: bool = False,
+        partial: ResourceState | None = None,
+    ):
         super().__init__(summary)
         self.summary = summary
         self.detail = detail
         self.retryable = retryable
+        self.partial = partial
 
 
 class ConfigError(ProviderError):
@@ -308,6 +325,14 @@ class Provider:
 
     def configure(self, config: BaseModel, ctx: Context) -> None:
         self.settings = config
+
+    def identity(self) -> dict[str, str]:
+        """Where this configuration's objects live, called after `configure`: the account and
+        region of a cloud, the store of the test provider. The engine records it with every
+        object created and refuses to delete an object with a configuration whose identity
+        differs (the object would be sought, and "deleted", where it is not). Values are
+        plain strings a user recognizes. Empty (the default): no check."""
+        return {}
 
     def kind(self, name: str) -> Kind:
         inst = self._kind_instances.get(name)

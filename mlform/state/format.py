@@ -55,6 +55,8 @@ def instance_to_json(rec: InstanceRecord, as_change: bool = False) -> dict[str, 
         "created_at": rec.created_at,
         "updated_at": rec.updated_at,
     }
+    if rec.provider_identity:
+        out["provider_identity"] = rec.provider_identity
     if rec.deposed or (as_change and rec.deposed is not None):
         out["deposed"] = {k: instance_to_json(d) for k, d in sorted((rec.deposed or {}).items())}
     return out
@@ -134,6 +136,7 @@ def instance_from_json(d: dict[str, Any]) -> InstanceRecord:
     _expect(d, "sensitive_paths", list, "a list")
     _expect(d, "dependencies", list, "a list")
     _expect(d, "index_key", (int, str), "a number or a string")
+    _expect(d, "provider_identity", dict, "an object")
     if d.get("status", READY) not in (READY, TAINTED):
         raise ValueError(
             f"an instance's `status` must be {READY!r} or {TAINTED!r}, not {d['status']!r}"
@@ -151,6 +154,7 @@ def instance_from_json(d: dict[str, Any]) -> InstanceRecord:
         created_at=d.get("created_at", ""),
         updated_at=d.get("updated_at", ""),
         deposed=_deposed_from_json(d),
+        provider_identity=d.get("provider_identity") or None,
     )
 
 

@@ -69,6 +69,11 @@ class InstanceRecord:
     # yet, by deposed key; the next apply deletes them. None in a record being put means
     # "keep the ones state has" (most records are written knowing nothing of them).
     deposed: dict[str, InstanceRecord] | None = None
+    # Where the object lives, as the provider configuration that created it declared it
+    # (`Provider.identity()`: a cloud's account and region, the test provider's store). None:
+    # not recorded (a state written before mlform recorded it, or a provider that declares
+    # none); deletes then go ahead unchecked.
+    provider_identity: dict[str, str] | None = None
 
     @property
     def tainted(self) -> bool:

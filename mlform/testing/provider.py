@@ -5,13 +5,13 @@
       value      = "anything"   # any type; a change updates in place
       immutable  = "x"          # a change forces replacement
       latency_ms = 20           # create, read, update, delete and import sleep this long
-      fail_on    = ["create"]   # operations that fail with a ProviderError
-    }
+      fail_on    = ["create"]   # operations that fail with a ProviderError; "create_after"
+    }                           # creates the object, then fails (reporting it as partial)
     # computed: id (unique per create), echo (= value, known after apply), created_at
     data "test_data" "x" { input = ... }         # output = input
 
 The engine's tests and benchmarks drive mlform through this provider, so it behaves like a real
-remote API: `read` reports what the store says (an entry edited by hand is drift, a removed one
+remote API: its identity is its store's resolved path, `read` reports what the store says (an entry edited by hand is drift, a removed one
 is gone), creates are idempotent by token, and many threads and several processes may use one
 store at once.
 
@@ -69,7 +69,7 @@ __all__ = [
 ]
 
 DEFAULT_STORE = "test-objects.json"  # under the working directory's .mlform folder
-Operation = Literal["create", "read", "update", "delete"]
+Operation = Literal["create", "read", "update", "delete", "create_after"]
 ARG_NAMES = ("value", "immutable", "latency_ms", "fail_on")
 
 
@@ -398,9 +398,10 @@ class ObjectArgs(Model):
     value: Any = arg(None, description="Any value; a change updates the object in place.")
     immutable: Any = arg(None, replace=True, description="Any value; a change forces replacement.")
     latency_ms: int = arg(0, description="Every call for this object sleeps this long.")
-    fail_on: list[Literal["create", "read", "update", "delete"]] = arg(
+    fail_on: list[Literal["create", "read", "update", "delete", "create_after"]] = arg(
         default_factory=list,
-        description="Operations that fail with an error: create, read, update, delete.",
+        description="Operations that fail with an error: create, read, update, delete; "
+        "create_after creates the object, then fails, reporting the object it made.",
     )
 
 
@@ -467,6 +468,13 @@ class TestObject(Kind):
             {**args, "echo": args["value"], "created_at": now}, ctx.idempotency_token
         )
         ctx.log(f"created test object {obj['id']}")
+        if "create_after" in (args.get("fail_on") or []):
+            # The object exists, yet the create failed (a VM that never became healthy).
+            raise ProviderError(
+                f"test_object {ctx.address}: create failed after creating object {obj['id']}",
+                'The object is configured with fail_on = ["create_after"].',
+                partial=self._state(obj),
+            )
         return self._state(obj)
 
     def read(self, state: ResourceState, ctx: Context) -> ResourceState | None:
@@ -542,21 +550,32 @@ class TestProvider(Provider):
         self._store: ObjectStore | None = None
         self._store_lock = threading.Lock()
         self._workdir: Path | None = None
+        self._data_dir: Path | None = None
 
     def configure(self, config: BaseModel, ctx: Context) -> None:
         super().configure(config, ctx)
         self._workdir = ctx.data_dir.parent
+        self._data_dir = ctx.data_dir
         with self._store_lock:
             self._store = None
 
+    def identity(self) -> dict[str, str]:
+        """The store's resolved path: objects live there and nowhere else."""
+        if self._data_dir is None:
+            return {}
+        return {"store": str(self.store_path_for(self._data_dir).resolve())}
+
     def store_path(self, ctx: Context) -> Path:
+        return self.store_path_for(ctx.data_dir)
+
+    def store_path_for(self, data_dir: Path) -> Path:
         settings = self.settings
         chosen = getattr(settings, "store", None) if settings is not None else None
-        workdir = self._workdir if self._workdir is not None else ctx.data_dir.parent
+        workdir = self._workdir if self._workdir is not None else data_dir.parent
         if chosen:
             p = Path(chosen)
             return p if p.is_absolute() else workdir / p
-        return ctx.data_dir / DEFAULT_STORE
+        return data_dir / DEFAULT_STORE
 
     def store(self, ctx: Context) -> ObjectStore:
         with self._store_lock:

@@ -44,14 +44,14 @@ def test_a_target_typo_is_warned_and_json_stays_clean(mlform, write) -> None:
 @pytest.mark.parametrize("target", ["test_object.alpha", "test_object.c", "test_object.c[1]"])
 def test_targets_that_match_are_not_warned(mlform, write, target) -> None:
     write(CONFIG)
-    assert "Warning" not in mlform.ok("plan", "--target", target).err
+    assert "matches nothing" not in mlform.ok("plan", "--target", target).err
 
 
 @pytest.mark.parametrize("target", ["module.m", 'module.m["a"]', 'module.m["a"].test_object.x'])
 def test_module_targets_that_match_are_not_warned(mlform, write, target) -> None:
     write(MODULES)
     write('resource "test_object" "x" { value = 1 }\n', "mod/main.mlf.hcl")
-    assert "Warning" not in mlform.ok("plan", "--target", target).err
+    assert "matches nothing" not in mlform.ok("plan", "--target", target).err
 
 
 def test_a_keyed_module_target_plans_only_that_module_instance(mlform, write) -> None:
