@@ -4,20 +4,28 @@ The five kinds are defined once, as pydantic models in `mlform/kinds/<kind>.py`;
 them through `mlform.sdk.schema` (the same schemas the engine checks arguments with and
 `mlform providers schema --json` prints) and renders a Markdown reference: every argument with
 its type, whether it is required, its default, whether changing it forces replacement, and its
-description; every nested block; every computed attribute. A section on the local provider adds
-its configuration and what each of its kinds does on this machine.
+description; every nested block; every computed attribute.
+
+A section per documented provider follows (by default the local one, mlform's default provider),
+generated the same way from what the provider declares: found by its entry point, like any
+plugin, its class docstring says what it is, its `config` model gives its settings, and its
+`kinds` their descriptions and any arguments a provider adds. Nothing here imports a provider
+package, so the reference knows no provider's code: a provider documents itself.
 
 Generating the page from the models keeps it true: a test compares the committed file with
 `render_markdown()`, so a changed schema without a regenerated page fails.
 
     python -m mlform.kinds.docs > docs/resources.md
+    python -m mlform.kinds.docs --provider local --provider aws   # the providers to document
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlform.kinds import PORTABLE_KINDS
@@ -45,8 +53,12 @@ accepts (`count`, `for_each`, `depends_on`, `provider`, `lifecycle`) are describ
 [language.md](language.md); the way plan decides that a training job is up to date is in
 [guide.md](guide.md#how-plan-decides-retrain-or-up-to-date).
 
-Contents: {toc}, [the local provider](#the-local-provider).
+Contents: {toc}.
 """
+
+# The providers the committed reference documents: the local one, which mlform uses when a
+# configuration names no other.
+DOCUMENTED_PROVIDERS = ("local",)
 
 
 def _type(t: Any) -> str:
@@ -146,41 +158,53 @@ def _kind_section(kind: str) -> list[str]:
     return out
 
 
-def _local_section() -> list[str]:
-    try:
-        from mlform_local.provider import LocalProvider
-    except ModuleNotFoundError:  # the local provider is a separate distribution
-        return []
+def _docstring(obj: object) -> list[str]:
+    """An object's docstring as Markdown paragraphs (each one's lines joined)."""
+    text = inspect.getdoc(obj) or ""
+    return [" ".join(p.split()) for p in text.split("\n\n") if p.strip()]
+
+
+def _provider_section(name: str) -> list[str]:
+    """What the provider `name` declares, found by its entry point as the engine finds it: its
+    docstring, its settings, and what each portable kind is on it."""
+    from mlform.sdk.plugins import load_provider, provider_info
+
+    cls = load_provider(name)
+    info = provider_info(name)
+    package = (info.module if info else cls.__module__).partition(":")[0].partition(".")[0]
+    lead, *more = _docstring(cls) or [""]
+    dist = f"`{info.distribution}`, " if info else ""
     out = [
-        "## The local provider",
+        f"## The {name} provider",
         "",
-        "`mlform-provider-local` (package `mlform_local`, see",
-        "[providers/local/README.md](../providers/local/README.md)) implements every portable kind",
-        "on this machine. Portable kinds use it unless `mlform { default_provider = ... }`, a",
-        "`provider` meta-argument or the only other configured provider says otherwise.",
+        _cell(f"{lead} (Installed as {dist}package `{package}`.)"),
         "",
-        '### `provider "local"` settings',
+    ]
+    for p in more:
+        out += [p, ""]
+    out += [
+        f'### `provider "{name}"` settings',
         "",
-        *_args_table(body_schema(LocalProvider.config)),
+        *_args_table(body_schema(cls.config)),
         "",
         "### Its kinds",
         "",
-        "| kind | on this machine |",
+        "| kind | on this provider |",
         "|---|---|",
     ]
     extras: list[str] = []
     for kind in PORTABLE_KINDS:
-        if kind not in LocalProvider.kinds:
+        if kind not in cls.kinds:
             out.append(f"| `{kind}` | not implemented |")
             continue
-        cls = LocalProvider.kinds[kind]
-        out.append(f"| `{kind}` | {_cell(cls.description)} |")
+        kcls = cls.kinds[kind]
+        out.append(f"| `{kind}` | {_cell(kcls.description)} |")
         portable = importlib.import_module(f"mlform.kinds.{kind}")
-        own = body_schema(cls.args)
+        own = body_schema(kcls.args)
         base = body_schema(portable.Args)
         added = [n for n in own.names() if n not in base.names()]
         if added:
-            extras += [f"#### `{kind}`: local arguments", "", *_args_table(own), ""]
+            extras += [f"#### `{kind}`: {name} arguments", "", *_args_table(own), ""]
     out.append("")
     if extras:
         out += extras
@@ -193,19 +217,45 @@ def _local_section() -> list[str]:
     return out
 
 
-def render_markdown() -> str:
-    """docs/resources.md as it should be now."""
-    toc = ", ".join(f"[`{k}`](#{k})" for k in PORTABLE_KINDS)
-    lines = [HEADER.replace("{toc}", toc)]
+def render_markdown(providers: Sequence[str] = DOCUMENTED_PROVIDERS) -> str:
+    """docs/resources.md as it should be now, with a section for each provider named (each
+    must be installed: `PluginError` says what to install otherwise)."""
+    toc = [f"[`{k}`](#{k})" for k in PORTABLE_KINDS]
+    toc += [f"[the {p} provider](#the-{p}-provider)" for p in providers]
+    lines = [HEADER.replace("{toc}", ", ".join(toc))]
     for kind in PORTABLE_KINDS:
         lines += _kind_section(kind)
-    lines += _local_section()
+    for name in providers:
+        lines += _provider_section(name)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def main() -> None:
-    sys.stdout.write(render_markdown())
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    from mlform.sdk.plugins import PluginError
+
+    parser = argparse.ArgumentParser(
+        prog="python -m mlform.kinds.docs",
+        description="Print the resource reference (docs/resources.md) in Markdown.",
+    )
+    parser.add_argument(
+        "--provider",
+        action="append",
+        metavar="NAME",
+        help="document this installed provider too (repeatable; default: "
+        + ", ".join(DOCUMENTED_PROVIDERS)
+        + ")",
+    )
+    args = parser.parse_args(argv)
+    try:
+        text = render_markdown(args.provider or DOCUMENTED_PROVIDERS)
+    except PluginError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 1
+    sys.stdout.write(text)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -20,10 +20,7 @@ HIGHER = ("mlform.cli", "mlform.engine", "mlform.ui", "mlform_")
 
 # Known violations still to be removed. Each must still exist (the test says when one is
 # fixed, so that the entry goes too).
-KNOWN: set[tuple[str, str]] = {
-    # The resource reference's provider section reads the local provider's schemas.
-    ("mlform.kinds.docs", "mlform_local.provider"),
-}
+KNOWN: set[tuple[str, str]] = set()
 
 
 def module_name(path: Path) -> str:

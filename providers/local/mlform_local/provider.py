@@ -106,8 +106,14 @@ class _LazyKinds(Mapping[str, type[Kind]]):
         return len(self._get())
 
 
+# The docstring opens this provider's section of docs/resources.md (python -m mlform.kinds.docs).
 class LocalProvider(Provider):
-    """This machine: snapshots on disk, virtual environments, subprocesses."""
+    """This machine: snapshots on disk, virtual environments, subprocesses.
+
+    It implements every portable kind on this machine, and portable kinds use it unless
+    `mlform { default_provider = ... }`, a `provider` meta-argument or the only other configured
+    provider says otherwise. Its guide: [providers/local/README.md](../providers/local/README.md).
+    """
 
     name = "local"
     version = "0.1.0"
