@@ -21,6 +21,7 @@ import enum
 import hashlib
 import io
 import json
+import os
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -542,9 +543,22 @@ def write_plan(path: str | Path, plan: Plan, config_files: Mapping[str, bytes]) 
         for name in sorted(config_files):
             z.writestr(_CONFIG_DIR + _safe_name(name), config_files[name])
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(buf.getvalue())
-    tmp.replace(target)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    # A saved plan holds sensitive values in clear, as the state does: readable by its owner
+    # only (0600 whatever the umask), and never half written.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        try:
+            os.fchmod(fd, 0o600)  # an old temporary file keeps its mode: set it
+            view = memoryview(buf.getvalue())
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _safe_name(name: str) -> str:

@@ -84,7 +84,8 @@ def plan_options(f: Callable[..., Any]) -> Callable[..., Any]:
             default="0s",
             show_default=True,
             metavar="DURATION",
-            help="How long to wait for a state lock: 30s, 2m.",
+            help="How long to wait for a state lock held by another run: 0s fails at once "
+            "(the default, as in Terraform); 30s, 2m wait.",
         ),
         click.option("--no-color", is_flag=True, help="Print without colors."),
         click.option(

@@ -35,7 +35,8 @@ def lock_options(f: Callable[..., Any]) -> Callable[..., Any]:
         default="0s",
         show_default=True,
         metavar="DURATION",
-        help="How long to wait for the state lock: 30s, 2m.",
+        help="How long to wait for the state lock held by another run: 0s fails at once "
+        "(the default, as in Terraform); 30s, 2m wait.",
     )(f)
     f = click.option(
         "--lock",

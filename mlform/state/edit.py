@@ -211,7 +211,7 @@ def commit_edit(
     workspace: str,
     operation: str,
     edit: Callable[[State], State],
-    lock_timeout: float = 30.0,
+    lock_timeout: float = 0.0,
     summary: Any = None,
     who: str | None = None,
     lock: bool = True,
@@ -231,7 +231,7 @@ def push(
     workspace: str,
     new_state: State,
     force: bool = False,
-    lock_timeout: float = 30.0,
+    lock_timeout: float = 0.0,
     lock: bool = True,
 ) -> State:
     """Replace a workspace's state with `new_state` (`mlform state push`).
@@ -241,7 +241,12 @@ def push(
     serial (the pushed serial when it is higher), so the history keeps what it replaced.
     """
     with StateSession.open(
-        backend, workspace, operation="state push", lock=lock, lock_timeout=lock_timeout
+        backend,
+        workspace,
+        operation="state push",
+        lock=lock,
+        lock_timeout=lock_timeout,
+        recover=force,
     ) as sess:
         current = sess.state
         if sess.existed and not force:
@@ -258,7 +263,9 @@ def push(
                     "The pushed state is older than the current one. Pull the current state, "
                     "make your change on it, and push that; or use --force.",
                 )
-        base = current.serial
+        # Above every serial kept, so that the history is never rewritten (the current state
+        # may be damaged, or behind its history when it was restored by hand).
+        base = max(current.serial, backend.latest_serial(workspace) or 0)
         sess.replace_state(new_state)
         sess.state.lineage = new_state.lineage or current.lineage
         # commit writes serial + 1: land on the pushed serial when it is ahead.

@@ -218,14 +218,52 @@ def state_from_json(data: Any, source: str = "state") -> State:
             ],
             meta=data.get("meta") or {},
         )
+        _check_rules(data, state)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        why = (
+            str(exc)
+            if isinstance(exc, ValueError)
+            else f"a required field is missing or has the wrong shape ({type(exc).__name__}: {exc})"
+        )
         raise StateError(
             f"{source} is not a valid mlform state",
-            f"A required field is missing or has the wrong shape ({type(exc).__name__}: {exc}). "
-            "mlform does not replace a state it cannot read: restore it from the history folder "
-            "beside it, or fix it by hand.",
+            f"In it, {why}. mlform does not use or replace a state it cannot trust: "
+            "restore a good serial from the history folder beside it (`mlform state push "
+            "--force <history>/<serial>.json`), or fix it by hand.",
         ) from None
     return state
+
+
+def _check_rules(data: dict[str, Any], state: State) -> None:
+    """What a state must be beyond its shape: raises ValueError naming the first rule broken.
+
+    A serial is a whole number from 0 up and a lineage a non-empty string; every resource has a
+    known mode, a type and a name; no address is held twice (two records for one address make
+    `destroy` report objects destroyed that still exist)."""
+    serial = data.get("serial")
+    if isinstance(serial, bool) or not isinstance(serial, int) or serial < 0:
+        raise ValueError(f"`serial` must be a whole number from 0 up, not {serial!r}")
+    lineage = data.get("lineage")
+    if not isinstance(lineage, str) or not lineage.strip():
+        raise ValueError(f"`lineage` must be a non-empty string, not {lineage!r}")
+    seen: set[str] = set()
+    for res in state.resources:
+        if res.mode not in ("managed", "data"):
+            raise ValueError(f"a resource's `mode` must be 'managed' or 'data', not {res.mode!r}")
+        for name, value in (("type", res.type), ("name", res.name)):
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"a resource's `{name}` must be a non-empty string")
+        if not isinstance(res.module, str):
+            raise ValueError("a resource's `module` must be a string")
+        base = str(res.addr())
+        if base in seen:
+            raise ValueError(f"{base} is recorded twice (two resource records)")
+        seen.add(base)
+        keys: set[object] = set()
+        for inst in res.instances:
+            if inst.index_key in keys:
+                raise ValueError(f"{res.addr().instance(inst.index_key)} is recorded twice")
+            keys.add(inst.index_key)
 
 
 def load_text(text: str, source: str) -> State:
@@ -237,7 +275,8 @@ def load_text(text: str, source: str) -> State:
             f"The state file {source} is corrupt",
             f"It is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}). "
             "mlform will not overwrite it. Restore the last good serial from the history folder "
-            "beside it (`mlform state push` a copy) or repair it by hand.",
+            "beside it (`mlform state push --force <history>/<serial>.json`) or repair it by "
+            "hand.",
         ) from None
     return state_from_json(data, source)
 
@@ -249,6 +288,15 @@ def load_file(path: Path) -> State:
         raise StateError(
             f"The state file {path} is corrupt",
             "It is not UTF-8 text; mlform will not overwrite it.",
+        ) from None
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise StateError(
+            f"Cannot read the state file {path}: {exc.strerror or exc}",
+            "mlform reads and writes the state and the files beside it (history, journal, "
+            "lock). Give the user running mlform read and write access to them (for example "
+            f"`chmod u+rw {path}`), or run mlform as their owner.",
         ) from None
     return load_text(text, str(path))
 

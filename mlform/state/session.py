@@ -41,6 +41,7 @@ from mlform.state.model import (
     now_iso,
 )
 
+
 def detect_ci() -> dict[str, Any] | None:
     """The CI run this process belongs to, as recorded in each serial's meta; None outside CI
     (one detector for state and lineage: `mlform.lineage.capture.ci_run`)."""
@@ -110,6 +111,9 @@ class StateSession:
         # Warnings for the user (a dead run's lock replaced), also sent to `notify`.
         self.notices: list[Diagnostic] = []
         self.existed = False
+        # Why the stored state could not be used, when it was opened with `recover`.
+        self.unreadable: StateError | None = None
+        self._keep_journal = False
         self._dirty = False
         self._base_outputs: Any = {}
         self._journal_header: dict[str, Any] | None = None
@@ -126,16 +130,25 @@ class StateSession:
         workspace: str = DEFAULT_WORKSPACE,
         operation: str = "apply",
         lock: bool = True,
-        lock_timeout: float = 30.0,
+        lock_timeout: float = 0.0,
         who: str | None = None,
+        recover: bool = False,
     ) -> StateSession:
+        """Lock (unless `lock` is false) and read the workspace's state.
+
+        An operation that writes (any but "plan" and "read") is refused at once when the state
+        could not be written, before any provider is called. With `recover` (a forced `state
+        push`), a state that cannot be read or trusted does not stop the session: it starts
+        empty, with the reason in `unreadable`, so that a good state can replace it."""
         backend.require_workspace(workspace)
         sess = cls(backend, workspace, operation, who)
         if lock:
             info = LockInfo.new(operation, who)
             sess.lock_info = backend.lock(workspace, info, lock_timeout)
         try:
-            sess._load()
+            if lock and operation not in ("plan", "read"):
+                backend.check_writable(workspace)
+            sess._load(recover)
         except BaseException:
             sess.close()
             raise
@@ -168,8 +181,19 @@ class StateSession:
         self.notices.append(diag)
         notify(diag)
 
-    def _load(self) -> None:
-        prior = self.backend.read(self.workspace)
+    def _load(self, recover: bool = False) -> None:
+        try:
+            prior = self.backend.read(self.workspace)
+        except StateError as exc:
+            if not recover:
+                raise
+            # Replaced as a whole by the caller; a journal left on it cannot be replayed, and
+            # is left for the user (the next run says it does not apply to the new state).
+            self.unreadable = exc
+            self.state = State.empty()
+            self._base_outputs = self._outputs_json()
+            self._keep_journal = True
+            return
         self.existed = prior is not None
         contents = self.journal.read()
         if contents is not None and not contents.header:
@@ -419,7 +443,8 @@ class StateSession:
             if isinstance(exc, OSError):
                 raise self._write_failed(exc) from None
             raise
-        self.journal.remove()
+        if not self._keep_journal:
+            self.journal.remove()
         self._journal_header = None
         self._resume_length = None
         self._dirty = False

@@ -17,7 +17,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from conftest import Mlform, Store, instances, state_of
 
 N = 200

@@ -238,6 +238,16 @@ class Backend(ABC):
     def history(self, workspace: str = DEFAULT_WORKSPACE) -> list[HistoryEntry]:
         """Every serial kept for a workspace, oldest first."""
 
+    def latest_serial(self, workspace: str = DEFAULT_WORKSPACE) -> int | None:
+        """The highest serial the history holds (None: no history yet)."""
+        entries = self.history(workspace)
+        return entries[-1].serial if entries else None
+
+    def check_writable(self, workspace: str = DEFAULT_WORKSPACE) -> None:
+        """Refuse (StateError), before any provider is called, when this workspace's state
+        could not be written; a backend that cannot tell cheaply does nothing."""
+        return None
+
     @abstractmethod
     def read_serial(self, workspace: str, serial: int) -> State:
         """One past serial from the history (StateError if it is not kept)."""

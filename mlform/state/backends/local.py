@@ -12,6 +12,7 @@ fsync, rename, fsync of the folder), so a crash leaves the old state or the new 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -121,10 +122,71 @@ class LocalBackend(Backend):
 
     def read(self, workspace: str = DEFAULT_WORKSPACE) -> State | None:
         path = self.state_path(workspace)
-        if not path.exists():
+        try:
+            state = load_file(path)
+        except FileNotFoundError:
             self._refuse_lost_state(workspace)
             return None
-        return load_file(path)
+        self._refuse_state_behind_history(workspace, state)
+        return state
+
+    def latest_serial(self, workspace: str = DEFAULT_WORKSPACE) -> int | None:
+        """The highest serial the history holds (None: no history yet)."""
+        hist = self.history_dir(workspace)
+        try:
+            names = [e.name for e in os.scandir(hist)]
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise StateError(
+                f"Cannot read the history folder {hist}: {exc.strerror or exc}",
+                "Give the user running mlform read and write access to it.",
+            ) from None
+        serials = [int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit()]
+        return max(serials) if serials else None
+
+    def _refuse_state_behind_history(self, workspace: str, state: State) -> None:
+        """A state restored by hand from an older copy: an apply would carry out its changes
+        and then fail to write the next serial, which the history already holds."""
+        latest = self.latest_serial(workspace)
+        if latest is None or latest <= state.serial:
+            return
+        path = self.state_path(workspace)
+        newest = self._history_file(workspace, latest)
+        raise StateError(
+            f"The state file {path} has serial {state.serial}, but its history already holds "
+            f"serial {latest}",
+            "It was probably restored by hand from an older copy. mlform stops before asking "
+            f"any provider anything: the next serial it would write ({state.serial + 1}) is "
+            "taken. To go on from the latest serial, run\n"
+            f"  mlform state push --force {newest}\n"
+            "or, to make this file's content the latest state, copy it aside and "
+            "`mlform state push --force` that copy.",
+        )
+
+    def check_writable(self, workspace: str = DEFAULT_WORKSPACE) -> None:
+        """Refuse, before any provider is called, when the state or history folder cannot be
+        written: the operation could not record what it did."""
+        path = self.state_path(workspace)
+        for folder in (path.parent, self.history_dir(workspace)):
+            if not folder.is_dir():
+                continue
+            probe = folder / f".mlform-write-check.{os.getpid()}.tmp"
+            try:
+                fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except OSError as exc:
+                if exc.errno == errno.EEXIST:
+                    continue
+                what = "history folder" if folder != path.parent else "folder of the state"
+                raise StateError(
+                    f"Cannot write to the {what} {folder}: {exc.strerror or exc}",
+                    "mlform records every operation there (the state, its history, the journal "
+                    "and the lock); nothing was changed and no provider was called. Make it "
+                    f"writable (for example `chmod u+w {folder}`, or mount it read-write) and "
+                    "run again.",
+                ) from None
+            os.close(fd)
+            probe.unlink(missing_ok=True)
 
     def _refuse_lost_state(self, workspace: str) -> None:
         """A state file deleted by hand while its history is kept: starting afresh would create
