@@ -51,6 +51,7 @@ __all__ = [
     "register_backend",
     "register_provider",
     "reset",
+    "unregister_backend",
     "unregister_provider",
 ]
 
@@ -124,6 +125,12 @@ def register_backend(name: str, cls: type[Any], distribution: str = "(registered
     with _lock:
         _registered[BACKEND_GROUP][name] = (cls, info)
     return cls
+
+
+def unregister_backend(name: str) -> None:
+    with _lock:
+        _registered[BACKEND_GROUP].pop(name, None)
+        _loaded.pop((BACKEND_GROUP, name), None)
 
 
 def reset() -> None:

@@ -2,8 +2,9 @@
 
 A backend stores one state per workspace, keeps every serial it wrote (history), locks a
 workspace against a second writer and holds the journal of the operation in progress. Backends
-are plugins found by entry point (group `mlform.backends`); the local one is built in and found
-the same way. Every backend passes `mlform.testing.backend_conformance`.
+are plugins found by entry point (group `mlform.backends`) through `mlform.sdk.plugins`, the one
+registry providers use too; the local one is built in, there even when plugin discovery is off.
+Every backend passes `mlform.testing.backend_conformance`.
 """
 
 from __future__ import annotations
@@ -301,23 +302,39 @@ class Backend(ABC):
 
 
 # --- discovery ------------------------------------------------------------------------------
+#
+# One plugin registry serves providers and backends: `mlform.sdk.plugins` (entry point group
+# `mlform.backends`, `register_backend` for tests, `MLFORM_DISABLE_PLUGIN_AUTOLOAD`). The local
+# backend is built in, as Terraform's is: it is there even when discovery is off.
 
-_BUILTIN = {"local": "mlform.state.backends.local:LocalBackend"}
-
-
-def _entry_points() -> dict[str, str]:
-    found = dict(_BUILTIN)
-    if os.environ.get("MLFORM_DISABLE_PLUGIN_AUTOLOAD"):
-        return found
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group="mlform.backends"):
-        found.setdefault(ep.name, ep.value)
-    return found
+BUILTIN_BACKEND = "local"
 
 
 def available_backends() -> list[str]:
-    return sorted(_entry_points())
+    from mlform.sdk import plugins
+
+    return sorted({BUILTIN_BACKEND, *(i.name for i in plugins.installed_backends())})
+
+
+def _backend_class(type_name: str) -> type[Any]:
+    if type_name == BUILTIN_BACKEND:
+        from mlform.state.backends.local import LocalBackend
+
+        return LocalBackend
+    from mlform.sdk import plugins
+
+    known = available_backends()
+    if type_name not in known:
+        raise StateError(
+            f"Unknown backend type {type_name!r}",
+            f"Installed backends: {', '.join(known)}.{suggestion(type_name, known)} "
+            f"A third-party backend is a package declaring an entry point in group "
+            f'"{plugins.BACKEND_GROUP}"; install it with pip.',
+        )
+    try:
+        return plugins.load_backend(type_name)
+    except plugins.PluginError as exc:
+        raise StateError(f"The {type_name!r} backend could not be loaded", str(exc)) from None
 
 
 def load_backend(type_name: str, config: dict[str, Any] | None, workdir: Path | str) -> Backend:
@@ -325,30 +342,11 @@ def load_backend(type_name: str, config: dict[str, Any] | None, workdir: Path | 
 
     Unknown names and plugins of the wrong shape are StateErrors saying what to install or fix.
     """
-    import importlib
-
-    points = _entry_points()
-    target = points.get(type_name)
-    if target is None:
-        raise StateError(
-            f"Unknown backend type {type_name!r}",
-            f"Installed backends: {', '.join(sorted(points))}.{suggestion(type_name, points)} "
-            f"A third-party backend is a package declaring an entry point in group "
-            f'"mlform.backends"; install it with pip.',
-        )
-    module_name, _, attr = target.partition(":")
-    try:
-        obj: Any = importlib.import_module(module_name)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise StateError(
-            f"The {type_name!r} backend could not be loaded",
-            f"Its entry point {target} failed: {exc}. Reinstall the package that provides it.",
-        ) from None
-    if not (isinstance(obj, type) and issubclass(obj, Backend)):
+    cls = _backend_class(type_name)
+    if not issubclass(cls, Backend):
         raise StateError(
             f"The {type_name!r} backend is not an mlform backend",
-            f"Its entry point {target} must name a subclass of mlform.state.backends.Backend.",
+            f"{cls.__module__}:{cls.__qualname__} must be a subclass of "
+            "mlform.state.backends.Backend.",
         )
-    return obj(config or {}, Path(workdir))
+    return cls(config or {}, Path(workdir))
