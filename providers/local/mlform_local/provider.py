@@ -1,7 +1,7 @@
 """The local provider class: its configuration and its table of kinds.
 
 Every local kind keeps its data under one folder, `LocalProvider.data_dir(ctx)`: the provider's
-`data_dir` setting when given (relative to the module that configures the provider), else the
+`data_dir` setting when given (relative to the working directory, as every path is), else the
 engine's `ctx.data_dir` (the working directory's `.mlform`).
 """
 
