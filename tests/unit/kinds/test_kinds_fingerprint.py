@@ -107,3 +107,18 @@ def test_diff_environment_id_wins_over_its_digest():
 
 def test_diff_without_earlier_run():
     assert diff(None, base()) == ["no earlier run"]
+
+
+def test_params_keep_their_types_and_a_changed_type_is_named():
+    typed = base(params={"dropout": False, "layers": [64, 32], "lr": 0.5, "opt": "adam"})
+    assert typed.params == {"dropout": False, "layers": [64, 32], "lr": 0.5, "opt": "adam"}
+    # What a state recorded when params were made strings: a different fingerprint.
+    strings = base(params={"dropout": "false", "layers": [64, 32], "lr": "0.5", "opt": "adam"})
+    assert strings.digest != typed.digest
+    assert diff(strings, typed) == [
+        'params.dropout changed "false" → false (string → bool)',
+        'params.lr changed "0.5" → 0.5 (string → number)',
+    ]
+    assert diff(base(params={"l": [1]}), base(params={"l": {"a": 1}})) == [
+        'params.l changed [1] → {"a": 1} (list → object)'
+    ]

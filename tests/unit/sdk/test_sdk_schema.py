@@ -88,6 +88,19 @@ def test_types_follow_the_python_annotations() -> None:
     assert set(instance_type(Thing).attrs) == set(a) | {"id", "digest", "password"}
 
 
+def test_a_free_form_dict_is_any_so_its_values_keep_their_types() -> None:
+    """`dict[str, Any]` (a job's params) is Terraform's `any`, not `map(any)`: a map would unify
+    `false` beside "adam" into "false" and refuse a list beside a number."""
+    from typing import Any
+
+    from mlform.sdk.schema import python_type_to_mlform
+
+    assert python_type_to_mlform(dict[str, Any]) == DYNAMIC
+    assert python_type_to_mlform(dict[str, Any] | None) == DYNAMIC
+    assert python_type_to_mlform(dict) == DYNAMIC
+    assert python_type_to_mlform(dict[str, str]) == MapType(STRING)
+
+
 def test_marks_and_blocks() -> None:
     s = kind_schema(Thing)
     src = s.args.attributes["source"]
