@@ -10,8 +10,10 @@ each one is documented in docs/language.md ("Limits"):
   (`a + b + c + ...`) are not nesting: they have no limit.
 - `MAX_EXPONENT`: a number's magnitude is below 10^(MAX_EXPONENT + 1) and, unless it is zero, at
   least 10^-MAX_EXPONENT. Numbers keep Terraform's precision (512-bit binary floats).
-- `MAX_RESULT_SIZE`: the characters of a string, or the elements of a collection, that one
-  function call may build; `MAX_FORMAT_WIDTH`: a width or precision in a `format` verb.
+- `MAX_RESULT_SIZE`: the characters of a string that one function call may build;
+  `MAX_ELEMENTS`: the elements of the collections one function call may build (`setproduct`,
+  `yamldecode` with aliases); `MAX_FORMAT_WIDTH`: a width or precision in a `format` verb, and
+  the spaces of `indent`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sys
 MAX_NESTING = 128
 MAX_EXPONENT = 9999
 MAX_RESULT_SIZE = 10_000_000
+MAX_ELEMENTS = 1_000_000
 MAX_FORMAT_WIDTH = 10_000
 
 # The parser and the recursive walkers (evaluator, type conversion, rendering, formatting, the

@@ -175,7 +175,11 @@ def _arithmetic(op: str, a: Number, b: Number) -> Number:
         ratio = round512(fa / fb)
         whole = int(ratio)  # toward zero, as big.Float.Int does
         r = round512(fa - round512(fb * whole))
-        return _number(_WIDE.remainder(_dec(a), _dec(b)), r)
+        try:
+            exact: Decimal | None = _WIDE.remainder(_dec(a), _dec(b))
+        except decimal.InvalidOperation:  # the quotient has more digits than _WIDE holds
+            exact = None
+        return _number(exact, r)
     raise ValueError(f"not an arithmetic operator: {op}")
 
 

@@ -28,6 +28,10 @@ def _parse(
     # The parser's diagnostics, where it finds a problem, are the ones every other command shows
     # for the same file; the tokenizer's and structure's own checks stand behind them.
     parser_diags = _full_parser_errors(text, filename)
+    if parser_diags:
+        # Nothing past them is used; the structure scan recurses per nested block, and the
+        # parser refuses blocks nested too deeply for it.
+        return [], _structure.Structure(), parser_diags
     toks, diags = _tokens.lex(text, filename)
     if diags:
         return toks, _structure.Structure(), parser_diags or diags

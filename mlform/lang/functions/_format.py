@@ -15,6 +15,7 @@ from fractions import Fraction
 from mlform.lang.convert import ConversionError, convert, format_number
 from mlform.lang.functions._core import FunctionError
 from mlform.lang.functions._util import graphemes
+from mlform.lang.limits import MAX_FORMAT_WIDTH
 from mlform.lang.types import BOOL, NUMBER, STRING
 from mlform.lang.values import NUMBER_CONTEXT, Value
 
@@ -88,14 +89,14 @@ def format_values(fmt: str, args: list[Value]) -> str:
             k = j
             while j < n and fmt[j].isdigit():
                 j += 1
-            width = int(fmt[k:j])
+            width = _bounded(fmt, k, j, "width")
         prec = None
         if j < n and fmt[j] == ".":
             j += 1
             k = j
             while j < n and fmt[j].isdigit():
                 j += 1
-            prec = int(fmt[k:j] or "0")
+            prec = _bounded(fmt, k, j, "precision")
         if j >= n:
             raise FunctionError(f"invalid format string starting at offset {n}")
         if not ("a" <= fmt[j] <= "z" or "A" <= fmt[j] <= "Z"):
@@ -113,6 +114,17 @@ def format_values(fmt: str, args: list[Value]) -> str:
         why = f"only {used} used by format string" if verbs else "no verbs in format string"
         raise FunctionError(f"too many arguments; {why}", used + 1)
     return "".join(out)
+
+
+def _bounded(fmt: str, k: int, j: int, what: str) -> int:
+    """The width or precision written at fmt[k:j], refused past MAX_FORMAT_WIDTH (a width of a
+    billion would build a string of a billion characters)."""
+    text = fmt[k:j] or "0"
+    if len(text) > 9 or int(text) > MAX_FORMAT_WIDTH:
+        raise FunctionError(
+            f"the {what} at offset {k} is too large: at most {MAX_FORMAT_WIDTH} is allowed"
+        )
+    return int(text)
 
 
 def _bad_char(fmt: str, j: int) -> None:
@@ -282,7 +294,7 @@ def _b512(d: Decimal) -> Fraction:
 
 def _fixed(d: Decimal, prec: int) -> str:
     n = round(_b512(d) * 10**prec)
-    digits = str(abs(n)).rjust(prec + 1, "0")
+    digits = _int_text(abs(n)).rjust(prec + 1, "0")
     body = digits[: len(digits) - prec] + ("." + digits[len(digits) - prec :] if prec else "")
     return ("-" if n < 0 else "") + body
 
@@ -292,7 +304,9 @@ def _exp_parts(d: Decimal, prec: int) -> tuple[str, int]:
     fr = abs(_b512(d))
     if fr == 0:
         return "0" * (prec + 1), 0
-    e = len(str(fr.numerator)) - len(str(fr.denominator))
+    # An estimate from the bit lengths (the loops below correct it): printing the numerator of
+    # 1e9999 would pass Python's limit on integer-to-text conversion.
+    e = int((fr.numerator.bit_length() - fr.denominator.bit_length()) * 0.30103)
     while Fraction(10) ** e > fr:
         e -= 1
     while Fraction(10) ** (e + 1) <= fr:
@@ -301,7 +315,14 @@ def _exp_parts(d: Decimal, prec: int) -> tuple[str, int]:
     if n >= 10 ** (prec + 1):
         n //= 10
         e += 1
-    return str(n), e
+    return _int_text(n), e
+
+
+def _int_text(n: int) -> str:
+    """The decimal digits of a non-negative int, of any length (str() refuses over 4,300)."""
+    if n.bit_length() < 10_000:
+        return str(n)
+    return format(Decimal(n), "f")
 
 
 def _exp(d: Decimal, prec: int) -> str:

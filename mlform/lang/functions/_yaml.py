@@ -11,6 +11,7 @@ module reproduces that byte for byte for the values mlform has.
 from __future__ import annotations
 
 from mlform.lang.convert import format_number
+from mlform.lang.limits import MAX_ELEMENTS, MAX_NESTING
 from mlform.lang.types import BOOL, NUMBER, STRING
 from mlform.lang.values import Value
 
@@ -241,10 +242,12 @@ def load(text: str) -> Value:
         from mlform.lang.values import NULL
 
         return NULL
-    return _node(nodes[0], set())
+    return _node(nodes[0], set(), [0])
 
 
-def _node(node: object, open_nodes: set[int]) -> Value:
+def _node(node: object, open_nodes: set[int], made: list[int]) -> Value:
+    """The value of `node`; `open_nodes` are the collections around it, `made[0]` counts the
+    elements made so far."""
     import yaml
 
     from mlform.lang.values import object_of, tuple_of
@@ -255,14 +258,20 @@ def _node(node: object, open_nodes: set[int]) -> Value:
             name = getattr(node, "anchor_name", "")
             raise YamlError(f"cannot refer to anchor {_quote(name)} from inside its own definition")
         open_nodes.add(id(node))
+        if len(open_nodes) > MAX_NESTING:
+            raise YamlError(f"the document is nested more than {MAX_NESTING} levels deep")
+        made[0] += len(node.value)
+        if made[0] > MAX_ELEMENTS:
+            # Aliases can make a short document stand for an enormous value.
+            raise YamlError(f"the document holds more than {MAX_ELEMENTS} values")
         try:
             if isinstance(node, yaml.MappingNode):
                 items: dict[str, Value] = {}
                 for knode, vnode in node.value:
-                    key = _node(knode, open_nodes)
-                    items[_key_text(key)] = _node(vnode, open_nodes)
+                    key = _node(knode, open_nodes, made)
+                    items[_key_text(key)] = _node(vnode, open_nodes, made)
                 return object_of(items)
-            return tuple_of(_node(n, open_nodes) for n in node.value)
+            return tuple_of(_node(n, open_nodes, made) for n in node.value)
         finally:
             open_nodes.discard(id(node))
     assert isinstance(node, yaml.ScalarNode)

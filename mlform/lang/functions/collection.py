@@ -14,6 +14,7 @@ from decimal import Decimal
 from mlform.lang.convert import ConversionError, convert, unify
 from mlform.lang.functions._core import FunctionContext, FunctionError, Param, register
 from mlform.lang.functions._util import graphemes, whole
+from mlform.lang.limits import MAX_ELEMENTS
 from mlform.lang.types import (
     BOOL,
     DYNAMIC,
@@ -887,6 +888,13 @@ def _setproduct(args: list[Value], fctx: FunctionContext) -> Value:
     row = ret.elem
     assert isinstance(row, TupleType)
     seqs = [[convert(e, ety) for e in a.elements()] for a, ety in zip(args, row.elems, strict=True)]
+    size = 1
+    for seq in seqs:
+        size *= len(seq)
+    if size > MAX_ELEMENTS:
+        raise FunctionError(
+            f"the product would have {size} elements: at most {MAX_ELEMENTS} are allowed"
+        )
     rows: list[list[Value]] = [[]]
     for seq in seqs:
         rows = [r + [e] for r in rows for e in seq]

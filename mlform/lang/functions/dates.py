@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
 
+from mlform.durations import DurationError, go_duration
 from mlform.lang.functions._core import FunctionContext, FunctionError, Param, register
 from mlform.lang.types import NUMBER, STRING
-from mlform.lang.values import NUMBER_CONTEXT, Value, number, string
+from mlform.lang.values import Value, number, string
 
 
 def _go_quote(s: str) -> str:
@@ -161,47 +161,6 @@ def _plantimestamp(args: list[Value], fctx: FunctionContext) -> Value:
     return string(format_rfc3339(t.astimezone(UTC)))
 
 
-_UNITS = {
-    "ns": Decimal(1),
-    "us": Decimal(1000),
-    "µs": Decimal(1000),
-    "μs": Decimal(1000),
-    "ms": Decimal(1000000),
-    "s": Decimal(10**9),
-    "m": Decimal(60 * 10**9),
-    "h": Decimal(3600 * 10**9),
-}
-_DUR_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-
-
-def parse_duration(text: str, arg_index: int | None) -> int:
-    """A Go duration string in nanoseconds."""
-    s = text
-    sign = 1
-    if s[:1] in ("+", "-"):
-        sign = -1 if s[0] == "-" else 1
-        s = s[1:]
-    if s == "0":
-        return 0
-    if not s:
-        raise FunctionError(f'time: invalid duration "{text}"', arg_index)
-    total = Decimal(0)
-    pos = 0
-    while pos < len(s):
-        m = _DUR_PART.match(s, pos)
-        if not m:
-            if re.match(r"(\d+\.?\d*|\.\d+)", s[pos:]):
-                rest = re.match(r"(\d+\.?\d*|\.\d+)([^\d.]*)", s[pos:])
-                unit = rest.group(2) if rest else ""
-                if not unit:
-                    raise FunctionError(f'time: missing unit in duration "{text}"', arg_index)
-                raise FunctionError(f'time: unknown unit "{unit}" in duration "{text}"', arg_index)
-            raise FunctionError(f'time: invalid duration "{text}"', arg_index)
-        total = NUMBER_CONTEXT.fma(Decimal(m.group(1)), _UNITS[m.group(2)], total)
-        pos = m.end()
-    return sign * int(total)
-
-
 @register(
     "timeadd",
     "datetime",
@@ -217,7 +176,10 @@ def parse_duration(text: str, arg_index: int | None) -> int:
 )
 def _timeadd(args: list[Value], fctx: FunctionContext) -> Value:
     dt, frac_ns = _parse_ns(args[0].v, None)
-    ns = frac_ns + parse_duration(args[1].v, None)
+    try:
+        ns = frac_ns + go_duration(args[1].v)
+    except DurationError as exc:
+        raise FunctionError(str(exc), None) from None
     secs = ns // 10**9
     # Terraform writes the result with time.RFC3339, which has no fractional seconds.
     return string(format_rfc3339(dt + timedelta(seconds=secs)))

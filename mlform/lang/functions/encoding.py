@@ -11,11 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from mlform.lang.functions._core import FunctionContext, FunctionError, Param, register
 from mlform.lang.functions._format import json_dumps, json_string
+from mlform.lang.limits import MAX_NESTING
 from mlform.lang.types import DYNAMIC, STRING, ListType, ObjectType, Type
 from mlform.lang.values import Value, from_python, string
 
@@ -261,7 +263,26 @@ def parse_json(text: str, arg_index: int | None = None) -> Value:
         if e.doc != text:  # NaN, Infinity: rejected where they start
             e = json.JSONDecodeError("Expecting value", text, _constant_pos(text, e.doc))
         raise FunctionError(_json_error(text, e), arg_index) from None
+    _check_nesting(data, arg_index)
     return from_python(data)
+
+
+def _check_nesting(data: object, arg_index: int | None) -> None:
+    """Refuse a document nested deeper than a configuration may be (see mlform.lang.limits)."""
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[object] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > MAX_NESTING:
+            raise FunctionError(
+                f"the document is nested more than {MAX_NESTING} levels deep", arg_index
+            )
+        stack.extend((c, depth + 1) for c in children)
 
 
 def _constant_pos(text: str, name: str) -> int:

@@ -13,6 +13,7 @@ from mlform.lang.functions._core import FunctionContext, FunctionError, Param, r
 from mlform.lang.functions._format import format_values
 from mlform.lang.functions._regex import PatternError, compile_pattern, expand, iter_matches
 from mlform.lang.functions._util import graphemes, whole
+from mlform.lang.limits import MAX_FORMAT_WIDTH, MAX_RESULT_SIZE
 from mlform.lang.types import BOOL, DYNAMIC, NUMBER, STRING, ListType, ObjectType, TupleType, Type
 from mlform.lang.values import UNKNOWN, Value, list_of, null, string
 
@@ -200,7 +201,14 @@ def _indent(args: list[Value], fctx: FunctionContext) -> Value:
     n = whole(args[0])
     if n < 0:  # Terraform fails here too (its implementation panics), as a call error
         raise FunctionError("the spaces argument must not be negative")
-    return string(_s(args, 1).replace("\n", "\n" + " " * n))
+    text = _s(args, 1)
+    if n > MAX_FORMAT_WIDTH or len(text) + n * text.count("\n") > MAX_RESULT_SIZE:
+        raise FunctionError(
+            f"the result would be too long: at most {MAX_FORMAT_WIDTH} spaces, and "
+            f"{MAX_RESULT_SIZE} characters in all, are allowed",
+            0,
+        )
+    return string(text.replace("\n", "\n" + " " * n))
 
 
 @register(
