@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import signal
 import sys
 import threading
@@ -13,24 +12,17 @@ from typing import Any
 import click
 
 from mlform.cli.options import var_options
+from mlform.durations import DurationError, duration_seconds
 
 
 def parse_duration(text: str) -> float:
-    """`30s`, `2m`, `1h30m`, `0` → seconds."""
-    text = text.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    total = 0.0
-    pos = 0
-    for m in re.finditer(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text):
-        if m.start() != pos:
-            raise click.BadParameter(f"{text!r} is not a duration such as 30s, 2m or 1h30m")
-        n = float(m.group(1))
-        total += n * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or not text:
-        raise click.BadParameter(f"{text!r} is not a duration such as 30s, 2m or 1h30m")
-    return total
+    """`30s`, `2m`, `1h30m`, `0` → seconds (the grammar is `mlform.durations.duration_seconds`)."""
+    try:
+        return duration_seconds(text)
+    except DurationError:
+        raise click.BadParameter(
+            f"{text.strip()!r} is not a duration such as 30s, 2m or 1h30m"
+        ) from None
 
 
 def plan_options(f: Callable[..., Any]) -> Callable[..., Any]:

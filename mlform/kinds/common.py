@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from mlform.durations import DurationError, duration_seconds
+
 DIGEST_PREFIX = "sha256:"
 _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -83,13 +85,10 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
 def parse_duration(value: str | int | float | Decimal | None) -> float | None:
     """Seconds from `90`, `"90s"`, `"1h30m"`, `"500ms"`, `"2d"`; None stays None.
-    A bare number is seconds. ValueError on anything else."""
+    A bare number is seconds; case and blanks in a string are ignored. ValueError on anything
+    else. (The grammar is `mlform.durations.duration_seconds`, shared with the CLI.)"""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -98,20 +97,12 @@ def parse_duration(value: str | int | float | Decimal | None) -> float | None:
         if value < 0:
             raise ValueError(f"a duration cannot be negative: {value}")
         return float(value)
-    text = value.strip().lower().replace(" ", "")
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    pos, total = 0, 0.0
-    for m in _DURATION_RE.finditer(text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or not text:
+    try:
+        return duration_seconds(value.lower().replace(" ", ""), days=True)
+    except DurationError:
         raise ValueError(
             f'not a duration: "{value}" (use a number of seconds or units like "90s", "15m", "2h", "1h30m")'
-        )
-    return total
+        ) from None
 
 
 _SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?)(b?)$", re.IGNORECASE)

@@ -40,3 +40,22 @@ def test_held_lock_messages(mlform, write, workdir) -> None:
         out, err = holder.communicate(timeout=60)
     assert holder.returncode == 0, out + err
     assert "Apply complete! Resources: 1 added" in out
+
+
+def test_lock_timeout_syntax(mlform, write) -> None:
+    """--lock-timeout takes seconds, or numbers with ms, s, m, h (mlform.durations); anything else
+    is refused before any work, naming the value, in plan and in the state commands alike."""
+    write(
+        'provider "test" { store = "objects.json" }\nresource "test_object" "a" { value = "x" }\n'
+    )
+    mlform.ok("init")
+    for good in ("0", "1m30s", " 2s ", "1.5"):
+        mlform.ok("plan", "--lock-timeout", good)
+    for bad in ("1d", "30S", "1 m", "", "-5s"):
+        res = mlform("plan", "--lock-timeout", bad)
+        assert res.code != 0, str(res)
+        assert f"{bad.strip()!r} is not a duration such as 30s, 2m or 1h30m" in res.err, str(res)
+    res = mlform("state", "rm", "--lock-timeout", "2x", "test_object.a")
+    assert res.code == 1, str(res)
+    assert "Invalid value for --lock-timeout" in res.err
+    assert "'2x' is not a duration such as 30s, 2m or 1h30m" in res.err

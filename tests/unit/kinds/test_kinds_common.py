@@ -45,16 +45,30 @@ def test_digests():
         ("1d", 86400.0),
         (None, None),
         (Decimal("2.5"), 2.5),
+        ("1H 30M", 5400.0),
+        (" 2d ", 172800.0),
+        ("1.5h", 5400.0),
     ],
 )
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("bad", ["", "soon", "10 parsecs", "1h30", "-5"])
+@pytest.mark.parametrize("bad", ["", "soon", "10 parsecs", "1h30", "-5", "1.h", ".5h", "1w"])
 def test_parse_duration_refuses(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as err:
         parse_duration(bad)
+    assert str(err.value) == (
+        f'not a duration: "{bad}" (use a number of seconds or units like "90s", "15m", "2h", '
+        '"1h30m")'
+    )
+
+
+def test_parse_duration_refuses_negative_and_bool():
+    with pytest.raises(ValueError, match="a duration cannot be negative: -5"):
+        parse_duration(-5)
+    with pytest.raises(ValueError, match="not a duration: True"):
+        parse_duration(True)
 
 
 @pytest.mark.parametrize(

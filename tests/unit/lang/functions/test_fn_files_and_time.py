@@ -220,6 +220,23 @@ def test_timestamps_are_rfc3339_utc() -> None:
             'Call to function "timeadd" failed: time: missing unit in duration "10".',
         ),
         (
+            # Go reads a unit up to the next digit or dot: "hx" is the unit here.
+            'timeadd("2017-11-22T00:00:00Z", "1hx")',
+            "Error in function call",
+            'Call to function "timeadd" failed: time: unknown unit "hx" in duration "1hx".',
+        ),
+        (
+            # Past Go's limit of 2^63-1 nanoseconds (an internal "int too large" before).
+            'timeadd("2017-11-22T00:00:00Z", "99999999999999999999h")',
+            "Error in function call",
+            'Call to function "timeadd" failed: time: invalid duration "99999999999999999999h".',
+        ),
+        (
+            'timeadd("2017-11-22T00:00:00Z", "1h 30m")',
+            "Error in function call",
+            'Call to function "timeadd" failed: time: unknown unit "h " in duration "1h 30m".',
+        ),
+        (
             'timeadd("yesterday", "1h")',
             "Error in function call",
             'Call to function "timeadd" failed: not a valid RFC3339 timestamp: cannot use '
