@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import annotated_types
 from pydantic import BaseModel, ValidationError
@@ -43,7 +43,7 @@ from mlform.lang.types import (
     SetType,
     Type,
 )
-from mlform.sdk.contract import UNKNOWN
+from mlform.sdk.contract import UNKNOWN, ConfigError
 from mlform.sdk.schema_types import (  # re-exported: they used to be defined here
     AttributeSchema,
     BlockSchema,
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from mlform.sdk.contract import Kind, Provider
 
 Path = list[str | int]
+M = TypeVar("M", bound=BaseModel)
 
 
 class SchemaError(TypeError):
@@ -437,7 +438,7 @@ def validate_model(model: type[BaseModel], data: Mapping[str, Any]) -> list[ArgP
                 msg = f'Inappropriate value for argument "{where}": {detail}.'
                 problem = ArgProblem(path, msg, "Incorrect argument value type")
             else:
-                msg = f'Invalid value for argument "{where}": {err["msg"]}.'
+                msg = f'Invalid value for argument "{where}": {_reason(err)}.'
                 problem = ArgProblem(path, msg, "Invalid argument value")
         # A union produces one error per member: keep the first for each place.
         key = f"{where}\x00{problem.summary}"
@@ -446,6 +447,36 @@ def validate_model(model: type[BaseModel], data: Mapping[str, Any]) -> list[ArgP
         seen[key] = len(problems)
         problems.append(problem)
     return problems
+
+
+def _reason(err: Any) -> str:
+    """pydantic's message without the "Value error, " it puts before a validator's own words
+    (which already say what is wrong, `not a duration: "2x"`)."""
+    msg = str(err["msg"])
+    if err["type"] in ("value_error", "assertion_error"):
+        msg = msg.partition(", ")[2] or msg
+    return msg.rstrip(".")
+
+
+def config_error(problems: Sequence[ArgProblem]) -> ConfigError:
+    """Problems with a model's arguments as the `ConfigError` a provider raises: the first
+    problem's summary, every problem's message as the detail, and the top-level argument at
+    fault, so that the engine points at its line."""
+    if not problems:
+        problems = [ArgProblem([], "a value is not known yet")]
+    first = problems[0]
+    attribute = str(first.path[0]) if first.path else None
+    return ConfigError(first.summary, "\n".join(p.message for p in problems), attribute=attribute)
+
+
+def parse_config(model: type[M], data: Mapping[str, Any]) -> M:
+    """`model` filled from `data`, for a provider: a `ConfigError` (see `config_error`) when the
+    model refuses it. The one translation of pydantic's errors for providers' kinds, so that
+    every provider words them as the engine's own checks do."""
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError:
+        raise config_error(validate_model(model, data)) from None
 
 
 def parse_args(kind_cls: type[Kind], data: Mapping[str, Any]) -> BaseModel:

@@ -120,3 +120,84 @@ def test_what_mlform_imports_is_declared(dist: str, module: str) -> None:
     users = [m for m, names in _all_imports().items() if any(_under(n, module) for n in names)]
     assert users, f"nothing imports {module}: drop the dependency"
     assert dist in _names(_project()["dependencies"])
+
+
+# -- one home for each repeated piece ---------------------------------------------------------
+
+PROVIDERS = ROOT / "providers"
+
+
+def _sources() -> dict[str, ast.Module]:
+    """Every module of mlform and of the in-repository providers, parsed."""
+    paths = [*PACKAGE.rglob("*.py"), *PROVIDERS.glob("*/mlform_*/**/*.py")]
+    return {
+        str(p.relative_to(ROOT)): ast.parse(p.read_text(encoding="utf-8"), str(p))
+        for p in sorted(paths)
+    }
+
+
+def _where(pred) -> set[str]:  # type: ignore[no-untyped-def]
+    return {path for path, tree in _sources().items() if any(pred(n) for n in ast.walk(tree))}
+
+
+def _name_of(node: ast.AST | None) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return ""
+
+
+def test_one_translation_of_pydantic_errors() -> None:
+    """Providers' kinds turn a model's refusal into a ConfigError through
+    mlform.sdk.schema.parse_config; nobody else catches pydantic's ValidationError."""
+
+    def catches(node: ast.AST) -> bool:
+        if not isinstance(node, ast.ExceptHandler):
+            return False
+        types = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+        return any(_name_of(t) == "ValidationError" for t in types)
+
+    assert _where(catches) == {"mlform/sdk/schema.py"}
+
+
+def test_one_plugin_registry() -> None:
+    """Providers and backends are both found by mlform.sdk.plugins."""
+
+    def lists_entry_points(node: ast.AST) -> bool:
+        return isinstance(node, ast.Call) and _name_of(node.func) == "entry_points"
+
+    assert _where(lists_entry_points) == {"mlform/sdk/plugins.py"}
+    backends = (PACKAGE / "state" / "backends" / "__init__.py").read_text(encoding="utf-8")
+    assert "plugins.load_backend(" in backends
+
+
+def test_one_duration_grammar() -> None:
+    """Durations are read by mlform.durations, the lowest layer: the CLI's --lock-timeout, the
+    kinds' timeouts and timeadd all call it, and no one else spells out duration units."""
+    assert not [n for n in imports(PACKAGE / "durations.py") if _under(n, "mlform")]
+    for user in ("cli/run_options.py", "kinds/common.py", "lang/functions/dates.py"):
+        assert "mlform.durations" in imports(PACKAGE / user), user
+
+    def spells_units(node: ast.AST) -> bool:
+        return (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and ("ms|s|m|h" in node.value or "ns|us" in node.value)
+        )
+
+    assert _where(spells_units) == set()
+
+
+def test_one_ci_detector() -> None:
+    """What a CI run is (GitHub Actions, GitLab, ...) is read in one place, for state and
+    lineage alike."""
+
+    def reads_github(node: ast.AST) -> bool:
+        return (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value.startswith("GITHUB_")
+        )
+
+    assert _where(reads_github) == {"mlform/lineage/capture.py"}

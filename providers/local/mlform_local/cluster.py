@@ -13,8 +13,6 @@ import json
 import socket
 from typing import Any
 
-from pydantic import ValidationError
-
 from mlform.kinds import cluster as schema
 from mlform.kinds.cluster import GpuRequest, hardware_class
 from mlform.kinds.common import parse_at_least, parse_size, planned_attrs
@@ -27,6 +25,7 @@ from mlform.sdk import (
     ResourceState,
     is_wholly_known,
 )
+from mlform.sdk.schema import parse_config
 from mlform_local.hosts import HostFacts, host_facts
 from mlform_local.provider import hold_applied, provider_data_dir
 
@@ -39,14 +38,7 @@ def cluster_id(hostname: str | None = None) -> str:
 
 
 def parse_args(desired: dict[str, Any]) -> schema.Args:
-    try:
-        return schema.Args.model_validate(desired)
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(
-            f"invalid cluster argument {where}: {first['msg']}", attribute=where
-        ) from None
+    return parse_config(schema.Args, desired)
 
 
 def allocate(args: schema.Args, facts: HostFacts) -> dict[str, Any]:

@@ -14,8 +14,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from mlform.kinds import dataset as schema
 from mlform.kinds.common import is_digest, planned_attrs, short_digest
 from mlform.kinds.digest import (
@@ -39,18 +37,12 @@ from mlform.sdk import (
     ResourceState,
     is_wholly_known,
 )
+from mlform.sdk.schema import parse_config
 from mlform_local.provider import hold_applied, provider_data_dir
 
 
 def parse_args(desired: dict[str, Any]) -> schema.Args:
-    try:
-        args = schema.Args.model_validate(desired)
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(
-            f"invalid dataset argument {where}: {first['msg']}", attribute=where
-        ) from None
+    args = parse_config(schema.Args, desired)
     for name in ("include", "exclude"):
         for pattern in getattr(args, name):
             problem = validate_glob(pattern)

@@ -28,8 +28,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from mlform.kinds import environment as schema
 from mlform.kinds.common import now_iso, planned_attrs
 from mlform.kinds.environment import environment_id, lock_digest, normalized_request
@@ -54,6 +52,7 @@ from mlform.sdk import (
     ResourceState,
     is_wholly_known,
 )
+from mlform.sdk.schema import parse_config
 from mlform_local.provider import hold_applied, provider_data_dir
 
 # Prints the exact version and every installed distribution, run with the new environment's Python.
@@ -455,14 +454,7 @@ def install_failure(tail: str, tmp: Path) -> ProviderError:
 
 
 def parse_args(desired: dict[str, Any]) -> schema.Args:
-    try:
-        return schema.Args.model_validate(desired)
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(
-            f"invalid environment argument {where}: {first['msg']}", attribute=where
-        ) from None
+    return parse_config(schema.Args, desired)
 
 
 def default_python() -> str:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel
 
 from mlform.kinds import store
 from mlform.kinds import training_job as schema
@@ -44,6 +44,7 @@ from mlform.sdk import (
     ResourceState,
     is_wholly_known,
 )
+from mlform.sdk.schema import parse_config
 from mlform_local import process
 from mlform_local.code_snapshot import CodeChanged, CodeScan, materialize, scan_code, snapshot_code
 from mlform_local.provider import provider_data_dir
@@ -65,24 +66,16 @@ _INPUT_ARGS = {
 }
 
 
-def validate_args(model: type, desired: dict[str, Any]) -> dict[str, Any]:
+def validate_args(model: type[BaseModel], desired: dict[str, Any]) -> dict[str, Any]:
     """The arguments normalized by the kind's model (defaults filled), with values not known yet
     kept as UNKNOWN. A value the model refuses is a ConfigError naming the argument."""
     known = {k: v for k, v in desired.items() if is_wholly_known(v)}
     unknown = {k: v for k, v in desired.items() if not is_wholly_known(v)}
     probe = dict(known)
-    for name, field_info in model.model_fields.items():  # type: ignore[attr-defined]
+    for name, field_info in model.model_fields.items():
         if name in unknown and field_info.is_required():
             probe[name] = "" if field_info.annotation in (str, "str") else None
-    try:
-        args = model.model_validate(probe).model_dump()  # type: ignore[attr-defined]
-    except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(
-            f"invalid value for {loc}: {err['msg']}",
-            attribute=str(err["loc"][0]) if err["loc"] else None,
-        ) from e
+    args = parse_config(model, probe).model_dump()
     args.update(unknown)
     return args
 

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, Field
+import pytest
+from pydantic import BaseModel, Field, field_validator
 
 from mlform.lang.types import BOOL, DYNAMIC, NUMBER, STRING, ListType, MapType, ObjectType
-from mlform.sdk import UNKNOWN, Kind, Model, Provider, arg, block, computed
+from mlform.sdk import UNKNOWN, ConfigError, Kind, Model, Provider, arg, block, computed
 from mlform.sdk.schema import (
     ArgsError,
     args_type,
     attrs_type,
+    config_error,
     format_path,
     instance_type,
     kind_schema,
     parse_args,
+    parse_config,
     schema_json,
     sensitive_paths,
     validate_args,
@@ -205,3 +208,31 @@ def test_resource_body_merges_arguments_and_attributes() -> None:
     assert {"source", "id", "password"} <= set(body.attributes)
     assert body.attributes["id"].computed and not body.attributes["source"].computed
     assert set(body.blocks) == {"health", "volumes"}
+
+
+class Checked(Model):
+    timeout: str = arg("1h")
+    retries: int = arg(0)
+
+    @field_validator("timeout")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if not value.endswith(("s", "m", "h")):
+            raise ValueError(f'not a duration: "{value}"')
+        return value
+
+
+def test_parse_config_is_the_one_translation_of_pydantic_errors() -> None:
+    """A provider's kinds refuse arguments with the engine's words: pydantic's "Value error, "
+    is dropped from a validator's message, and every problem is in the detail."""
+    assert parse_config(Checked, {"timeout": "2h"}).timeout == "2h"
+    with pytest.raises(ConfigError) as err:
+        parse_config(Checked, {"timeout": "2x", "retries": "often"})
+    assert err.value.summary == "Invalid argument value"
+    assert err.value.attribute == "timeout"
+    assert err.value.detail.splitlines() == [
+        'Invalid value for argument "timeout": not a duration: "2x".',
+        'Inappropriate value for argument "retries": a whole number is required.',
+    ]
+    error = config_error([])
+    assert error.attribute is None and error.detail == "a value is not known yet"
