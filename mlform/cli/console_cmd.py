@@ -53,7 +53,20 @@ def command(var_args: tuple[str, ...], var_files: tuple[str, ...], as_json: bool
     for text in _read_expressions(interactive):
         if text.strip() == "exit":
             break
-        ok = _handle(text, ctx, as_json)
+        try:
+            ok = _handle(text, ctx, as_json)
+        except Exception as exc:  # noqa: BLE001 - one expression's fault must not end the session
+            from mlform.cli.common import debug_enabled
+
+            if debug_enabled():
+                raise
+            click.echo(
+                f"Error: internal error: {type(exc).__name__}: {exc}\n\n"
+                "This is a bug in mlform. Run again with MLFORM_LOG=debug to see the traceback, "
+                "and include it when you report the problem.",
+                err=True,
+            )
+            ok = False
         failed = failed or not ok
     if failed and not as_json:
         raise CommandFailed(1)

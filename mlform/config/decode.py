@@ -502,6 +502,11 @@ class Decoder:
             range=block.def_range,
             type_given=type_given,
         )
+        from mlform.config.variables import check_default
+
+        bad_default = check_default(var)
+        if bad_default is not None:
+            self.diags.append(bad_default)
         if name in self.module.variables:
             prev = self.module.variables[name].range
             self.err(
@@ -587,6 +592,14 @@ class Decoder:
             return
         source = self.static_string(attrs["source"])
         if source is None:
+            return
+        if "\x00" in source:
+            self.err(
+                "Invalid module source",
+                "A module source cannot contain a NUL character (\\u0000): it is neither a "
+                "path nor an address.",
+                attrs["source"].expr.range,
+            )
             return
         count = attrs["count"].expr if "count" in attrs else None
         for_each = attrs["for_each"].expr if "for_each" in attrs else None

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlform.config.model import Module, Variable
 from mlform.diagnostics import Diagnostic, Range, error, suggestion, warning
@@ -21,6 +22,9 @@ from mlform.lang import values as V
 from mlform.lang.ast import Expr
 from mlform.lang.types import DYNAMIC, STRING
 from mlform.lang.values import Value
+
+if TYPE_CHECKING:
+    from mlform.lang.convert import ConversionError
 
 ENV_PREFIX = "MLFORM_VAR_"
 AUTO_SUFFIXES = (".auto.mlfvars.hcl", ".auto.mlfvars.json")
@@ -66,7 +70,8 @@ def collect(
         kind, arg = item if isinstance(item, tuple) else ("var", item)
         if kind == "var-file":
             p = Path(arg)
-            if not p.is_file():
+            # Not is_file(): /dev/null, a named pipe and `<(...)` are files to read too.
+            if p.is_dir() or not p.exists():
                 diags.append(
                     error(
                         "Failed to read variables file",
@@ -192,6 +197,35 @@ def _eval_literal(expr: Expr, name: str) -> tuple[Value | None, list[Diagnostic]
     return value, []
 
 
+def conversion_message(exc: ConversionError) -> str:
+    """A conversion error with the place inside the value that it is about, in Terraform's
+    words: `attribute "a": a number is required`."""
+    steps = [f"element {s}" if isinstance(s, int) else f'attribute "{s}"' for s in exc.path]
+    return ": ".join([*steps, exc.message])
+
+
+def check_default(var: Variable) -> Diagnostic | None:
+    """Terraform's "Invalid default value for variable", on the `default` line, when a literal
+    default does not fit the variable's type (whether or not a value is given)."""
+    from mlform.lang.convert import ConversionError, convert
+
+    if var.default is None or not var.type_given:
+        return None
+    value, diags = _eval_literal(var.default, var.name)
+    if value is None or diags or value.is_null:
+        return None
+    try:
+        convert(value, var.type)
+    except ConversionError as exc:
+        return error(
+            "Invalid default value for variable",
+            "This default value is not compatible with the variable's type constraint: "
+            f"{conversion_message(exc)}.",
+            var.default.range,
+        )
+    return None
+
+
 def resolve(
     module: Module,
     raw: dict[str, RawValue],
@@ -283,10 +317,14 @@ def resolve(
         try:
             value = convert(value, var.type)
         except ConversionError as exc:
+            bad_default = check_default(var) if subject is var.range else None
+            if bad_default is not None:
+                diags.append(bad_default)
+                continue
             diags.append(
                 error(
                     "Invalid value for input variable",
-                    f"The given value is not suitable for var.{name} declared at {var.range.filename}:{var.range.start.line},{var.range.start.column}: {exc}."
+                    f"The given value is not suitable for var.{name} declared at {var.range.filename}:{var.range.start.line},{var.range.start.column}: {conversion_message(exc)}."
                     + _given_by(rv),
                     subject,
                 )
