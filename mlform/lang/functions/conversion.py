@@ -59,6 +59,9 @@ def _to(
                     "allowed",
                     0,
                 ) from None
+            if got == STRING and want == NUMBER and "out of range" in e.message:
+                message = f"cannot convert {_quote(v.v)} to number: {e.message}"
+                raise FunctionError(message, 0) from None
             if got == STRING and want == NUMBER:
                 what = "string" if v.is_null else _quote(v.v)
                 raise FunctionError(
