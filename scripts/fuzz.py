@@ -63,7 +63,7 @@ FRAGMENTS = [
     "range(0, 1e9999, 1e-9999)",
     'indent(999999999, "a\\nb")',
     'join(",", [for i in range(1024) : "x"])',
-    'chunklist(range(10), 0)',
+    "chunklist(range(10), 0)",
     'strrev("cafe\\u0301")',
     'substr("abc", 0, 999999999999)',
     "pow(10, 99999)",
@@ -194,9 +194,9 @@ def deep_expression(rng: random.Random, depth: int) -> str:
         return rng.choice("-!") * depth + inner
     out = inner
     for _ in range(depth):
-        out = rng.choice(["[{}]", "{{k = {}}}", "({})", '"${{{}}}"', "try({}, 1)", "[{}][0]"]).format(
-            out
-        )
+        out = rng.choice(
+            ["[{}]", "{{k = {}}}", "({})", '"${{{}}}"', "try({}, 1)", "[{}][0]"]
+        ).format(out)
     return out
 
 
@@ -230,7 +230,11 @@ def generated(rng: random.Random) -> tuple[str, str, bool]:
         text = "%{ if true }" * n + "x" + "%{ endif }" * n
         return f"deep-directives-{n}", f"<<EOT\n{text}\nEOT", True
     expr = deep_expression(rng, depth) if rng.random() < 0.5 else long_expression(rng, depth)
-    return f"local-{depth}", f'variable "x" {{\n  default = 1\n}}\nlocals {{\n  v = {expr}\n}}\n', False
+    return (
+        f"local-{depth}",
+        f'variable "x" {{\n  default = 1\n}}\nlocals {{\n  v = {expr}\n}}\n',
+        False,
+    )
 
 
 def inputs(n: int, seed: int) -> Iterator[tuple[str, str, bool]]:
