@@ -226,22 +226,92 @@ def _state_file(path: Path) -> State | None:
 @click.command("show")
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default=None,
+    help="text (the default), json (as --json), or markdown (a saved plan, for a pull request).",
+)
+@click.option(
+    "--template",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="With --format markdown: a jinja2 template of your own (see docs/ci.md).",
+)
+@click.option(
+    "--full-output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="With --format markdown: also write the whole page, never shortened, to this file.",
+)
+@click.option(
+    "--max-length",
+    type=click.IntRange(min=0),
+    default=None,
+    help="With --format markdown: the most characters printed (default 65536, what a GitHub "
+    "comment holds; 0: no limit). Details are left out to fit.",
+)
 @click.option("--no-color", is_flag=True, help="Print without colors.")
-def command(planfile: str | None, as_json: bool, no_color: bool) -> None:
+def command(
+    planfile: str | None,
+    as_json: bool,
+    fmt: str | None,
+    template: str | None,
+    full_output: str | None,
+    max_length: int | None,
+    no_color: bool,
+) -> None:
     """Show the current state, or a saved plan file.
 
     With no argument, prints every instance in state with its attributes (sensitive values
-    hidden), then the outputs. With PLANFILE (written by `mlform plan --out`), shows that plan.
+    hidden), then the outputs. With PLANFILE (written by `mlform plan --out`), shows that plan;
+    `--format markdown` draws it for a pull request comment (docs/ci.md).
 
     \b
     Examples:
       mlform show
       mlform show --json | jq '.values.root_module.resources[].address'
       mlform show tfplan
+      mlform show --format markdown --full-output plan-full.md tfplan > plan.md
     """
     from mlform.cli.output_render import json_indent
 
     with handle_errors():
+        if as_json and fmt not in (None, "json"):
+            raise DiagnosticsError(
+                [error("Conflicting options", f"--json and --format {fmt} ask for two formats.")]
+            )
+        fmt = "json" if as_json else (fmt or "text")
+        as_json = fmt == "json"
+        markdown_only = [
+            name
+            for name, given in (
+                ("--template", template),
+                ("--full-output", full_output),
+                ("--max-length", max_length),
+            )
+            if given is not None
+        ]
+        if markdown_only and fmt != "markdown":
+            raise DiagnosticsError(
+                [
+                    error(
+                        f"{markdown_only[0]} needs --format markdown",
+                        "It shapes the Markdown page of a saved plan: add --format markdown.",
+                    )
+                ]
+            )
+        if fmt == "markdown" and planfile is None:
+            raise DiagnosticsError(
+                [
+                    error(
+                        "--format markdown shows a saved plan",
+                        "Give the plan file: `mlform plan -out tfplan`, then "
+                        "`mlform show --format markdown tfplan`.",
+                    )
+                ]
+            )
         if planfile is None:
             state = load_current_state()
         else:
@@ -256,13 +326,16 @@ def command(planfile: str | None, as_json: bool, no_color: bool) -> None:
                         )
                     ]
                 )
-            state = _state_file(path)
+            state = _state_file(path) if fmt != "markdown" else None
             if state is None:
                 from mlform.cli.flows import show_plan_file
                 from mlform.plans import PlanFileError
 
                 try:
-                    show_plan_file(planfile, as_json, use_color(no_color))
+                    if fmt == "markdown":
+                        _show_markdown(planfile, template, full_output, max_length)
+                    else:
+                        show_plan_file(planfile, as_json, use_color(no_color))
                 except PlanFileError as exc:
                     summary, _, detail = str(exc).partition(". ")
                     raise DiagnosticsError([error(summary, detail)]) from None
@@ -271,3 +344,39 @@ def command(planfile: str | None, as_json: bool, no_color: bool) -> None:
             click.echo(json_indent(show_json(state), compact=True))
         else:
             click.echo(render_state(state), nl=False)
+
+
+def _show_markdown(
+    planfile: str, template: str | None, full_output: str | None, max_length: int | None
+) -> None:
+    """A saved plan as the Markdown page of mlform.ui.markdown; the whole page to
+    `full_output` when given."""
+    from mlform.cli.flows import plan_schemas
+    from mlform.plans import read_plan
+    from mlform.ui.markdown import COMMENT_LIMIT, TemplateProblem, plan_markdown
+
+    saved = read_plan(planfile)
+    try:
+        page = plan_markdown(
+            saved.plan,
+            plan_schemas(saved.plan),
+            template=template,
+            limit=COMMENT_LIMIT if max_length is None else max_length,
+            full_output=full_output or "",
+            plan_file=planfile,
+        )
+    except TemplateProblem as exc:
+        raise DiagnosticsError([exc.diagnostic]) from None
+    if full_output:
+        try:
+            Path(full_output).write_text(page.full_text, encoding="utf-8")
+        except OSError as exc:
+            raise DiagnosticsError(
+                [
+                    error(
+                        f"Cannot write {full_output}",
+                        f"{exc.strerror or exc}. Choose a file in a folder that exists.",
+                    )
+                ]
+            ) from None
+    click.echo(page.text, nl=False)

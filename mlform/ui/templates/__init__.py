@@ -1,0 +1,1 @@
+"""The jinja2 templates of mlform's Markdown views (package data)."""
