@@ -41,7 +41,7 @@ def who_text(who: Any) -> str:
 
 
 def ci_text(ci: dict[str, Any] | None) -> str:
-    """`github-actions acme/models run 123` (serials before the lineage's CI shape name
+    """`github-actions acme/models run 123 PR #42` (serials before the lineage's CI shape name
     `project` and `run`)."""
     if not ci:
         return ""
@@ -52,6 +52,9 @@ def ci_text(ci: dict[str, Any] | None) -> str:
         parts.append(str(repository))
     if run_id:
         parts.append(f"run {run_id}")
+    pr = ci.get("pull_request")
+    if pr:
+        parts.append(f"MR !{pr}" if ci.get("system") == "gitlab-ci" else f"PR #{pr}")
     return " ".join(parts)
 
 

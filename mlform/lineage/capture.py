@@ -46,12 +46,66 @@ def _truthy(value: str | None) -> bool:
     return (value or "").lower() in ("true", "1", "yes")
 
 
+def _github_event_pull_request(path: str) -> str:
+    """The pull request number in a GitHub Actions event payload (`GITHUB_EVENT_PATH`): a
+    `pull_request` event's, or an `issue_comment` event's on a pull request; "" otherwise."""
+    if not path:
+        return ""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    pr = data.get("pull_request")
+    if isinstance(pr, dict) and pr.get("number") is not None:
+        return str(pr["number"])
+    issue = data.get("issue")
+    if isinstance(issue, dict) and issue.get("pull_request") and issue.get("number") is not None:
+        return str(issue["number"])
+    return ""
+
+
+def pull_request(environ: Mapping[str, str] | None = None) -> str:
+    """The number of the pull (merge) request this CI run is for, "" when it is for none or the
+    CI does not say. `MLFORM_CI_PULL_REQUEST` names it where the CI cannot: the run that applies
+    a merged pull request's plan on the main branch."""
+    env = os.environ if environ is None else environ
+    if env.get("MLFORM_CI_PULL_REQUEST"):
+        return env["MLFORM_CI_PULL_REQUEST"].lstrip("#!")
+    if _truthy(env.get("GITHUB_ACTIONS")):
+        ref = env.get("GITHUB_REF", "")
+        parts = ref.split("/")
+        if len(parts) == 4 and parts[:2] == ["refs", "pull"] and parts[2].isdigit():
+            return parts[2]
+        return _github_event_pull_request(env.get("GITHUB_EVENT_PATH", ""))
+    if _truthy(env.get("GITLAB_CI")):
+        return env.get("CI_MERGE_REQUEST_IID", "")
+    if _truthy(env.get("BUILDKITE")):
+        value = env.get("BUILDKITE_PULL_REQUEST", "")
+        return value if value.isdigit() else ""
+    if _truthy(env.get("CIRCLECI")):
+        tail = env.get("CIRCLE_PULL_REQUEST", "").rstrip("/").rsplit("/", 1)[-1]
+        return tail if tail.isdigit() else ""
+    if env.get("JENKINS_URL"):
+        return env.get("CHANGE_ID", "")
+    return ""
+
+
 def ci_run(environ: Mapping[str, str] | None = None) -> dict[str, Any] | None:
     """The CI run this process belongs to; None outside CI. One shape for every system, kept in
     each serial's meta (`mlform history`) and in every lineage record: `system`, `repository`,
-    `run_id`, `commit`, `ref`, `actor` (who started the run), `url`, and what else the system
-    names (`run_attempt`, `workflow`, `job_id`). Unknown values are ""."""
+    `run_id`, `commit`, `ref`, `actor` (who started the run), `url`, `pull_request` (the pull or
+    merge request's number), and what else the system names (`run_attempt`, `workflow`,
+    `job_id`). Unknown values are ""."""
     env = os.environ if environ is None else environ
+    run = _ci_run(env)
+    if run is not None:
+        run["pull_request"] = pull_request(env)
+    return run
+
+
+def _ci_run(env: Mapping[str, str]) -> dict[str, Any] | None:
     if _truthy(env.get("GITHUB_ACTIONS")):
         server = env.get("GITHUB_SERVER_URL") or "https://github.com"
         repo = env.get("GITHUB_REPOSITORY", "")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import platform
 import socket
@@ -174,3 +175,27 @@ def test_enrich_adds_what_the_provider_put_in_the_context() -> None:
     assert lin["run_id"] == "r1"  # the record wins over the context
     other = enrich(None, "bucket", {"node_addresses": ["10.0.0.1"]})
     assert other is not None and other["node_addresses"] == ["10.0.0.1"]
+
+
+def test_ci_run_names_the_pull_request(tmp_path: Path) -> None:
+    gh = {"GITHUB_ACTIONS": "true", "GITHUB_RUN_ID": "1"}
+    assert ci_run({**gh, "GITHUB_REF": "refs/pull/42/merge"})["pull_request"] == "42"
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"action": "opened", "pull_request": {"number": 7}}))
+    run = ci_run({**gh, "GITHUB_REF": "refs/heads/x", "GITHUB_EVENT_PATH": str(event)})
+    assert run is not None and run["pull_request"] == "7"
+    event.write_text(json.dumps({"issue": {"number": 8, "pull_request": {"url": "u"}}}))
+    assert ci_run({**gh, "GITHUB_EVENT_PATH": str(event)})["pull_request"] == "8"
+    event.write_text(json.dumps({"issue": {"number": 9}}))  # an issue, not a pull request
+    assert ci_run({**gh, "GITHUB_EVENT_PATH": str(event)})["pull_request"] == ""
+    assert ci_run({**gh, "GITHUB_REF": "refs/heads/main"})["pull_request"] == ""
+    # The run that applies a merged pull request's plan is told its number.
+    assert ci_run({**gh, "MLFORM_CI_PULL_REQUEST": "#12"})["pull_request"] == "12"
+    gl = {"GITLAB_CI": "true", "CI_MERGE_REQUEST_IID": "5"}
+    assert ci_run(gl)["pull_request"] == "5"
+    bk = {"BUILDKITE": "true", "BUILDKITE_PULL_REQUEST": "false"}
+    assert ci_run(bk)["pull_request"] == ""
+    assert ci_run({**bk, "BUILDKITE_PULL_REQUEST": "3"})["pull_request"] == "3"
+    cc = {"CIRCLECI": "true", "CIRCLE_PULL_REQUEST": "https://github.com/o/r/pull/31"}
+    assert ci_run(cc)["pull_request"] == "31"
+    assert ci_run({"JENKINS_URL": "https://j", "CHANGE_ID": "4"})["pull_request"] == "4"
