@@ -10,6 +10,10 @@ command can report every problem of a run together. `render` draws one the way T
       12:   enviroment = "x"
 
     An argument named "enviroment" is not expected here. Did you mean "environment"?
+
+A diagnostic about work in one instance of many (a module called twice, a resource with count)
+names it (`with module.iris.test_object.o,`), and notes may point at other lines that explain it,
+such as the caller's argument that gave a module the value at fault.
 """
 
 from __future__ import annotations
@@ -62,6 +66,18 @@ class Range:
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """Another place a diagnostic is about, shown under its snippet with one of its own: the
+    caller's line that passed a module the value at fault."""
+
+    text: str
+    subject: Range
+
+    def to_json(self) -> dict[str, object]:
+        return {"message": self.text, "range": self.subject.to_json()}
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     severity: Severity
     summary: str
@@ -69,6 +85,11 @@ class Diagnostic:
     subject: Range | None = None
     # A wider range that gives context (the whole block), shown in JSON output.
     context: Range | None = None
+    # The object being worked on when the source line alone does not say which: an instance of
+    # a module called more than once (`module.iris.test_object.o`), one of a count's instances
+    # (`test_object.a[0]`). Shown as Terraform does: "with module.iris.test_object.o,".
+    address: str | None = None
+    notes: tuple[Note, ...] = ()
 
     @property
     def is_error(self) -> bool:
@@ -80,8 +101,12 @@ class Diagnostic:
             "summary": self.summary,
             "detail": self.detail,
         }
+        if self.address is not None:
+            out["address"] = self.address
         if self.subject is not None:
             out["range"] = self.subject.to_json()
+        if self.notes:
+            out["notes"] = [n.to_json() for n in self.notes]
         return out
 
 
@@ -223,8 +248,17 @@ def render(diag: Diagnostic, sources: Mapping[str, str] | None = None, color: bo
     if diag.subject is not None:
         rng = diag.subject
         out.append("")
+        if diag.address is not None:
+            out.append(f"  with {diag.address},")
         out.append(f"  on {rng.filename} line {rng.start.line}, column {rng.start.column}:")
         out.extend("  " + s for s in snippet(rng, sources))
+        for note in diag.notes:
+            at = note.subject
+            out.append("")
+            out.append(
+                f"  {note.text}, on {at.filename} line {at.start.line}, column {at.start.column}:"
+            )
+            out.extend("  " + s for s in snippet(at, sources))
     if diag.detail:
         out.append("")
         out.append(diag.detail)

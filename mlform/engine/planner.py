@@ -622,7 +622,10 @@ class Planner(ResourceWalker):
             subject = res.range
             if exc.attribute and exc.attribute in res.body.attributes:
                 subject = res.body.attributes[exc.attribute].expr.range
-            self.add_diags([error(exc.summary, exc.detail, subject)])
+            refused = [error(exc.summary, exc.detail, subject)]
+            self.add_diags(
+                self.located(refused, mi, self._body_travs(res), self.instance_address(addr))
+            )
             with self._lock:
                 self.refused.add(ResourceNode(ConfigResource(mi.module(), res.addr)))
             from mlform.sdk.schema import instance_type

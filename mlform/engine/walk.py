@@ -11,13 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from mlform import dag
 from mlform.addrs import AbsResourceInstance, ModuleInstance, ModulePath
 from mlform.config.model import Module, ResourceConfig
-from mlform.diagnostics import Diagnostic, Range, error
+from mlform.diagnostics import Diagnostic, Note, Range, error
 from mlform.engine.body import eval_body
 from mlform.engine.expand import eval_expansion
 from mlform.engine.graph import (
@@ -138,10 +138,74 @@ class Walker:
         self, expr: ast.Expr, mi: ModuleInstance, extra: dict[str, Value] | None = None
     ) -> tuple[Value, bool]:
         """Evaluate in module instance `mi`; returns the value and whether it failed."""
-        ctx = self.evals.scope(mi, expr_traversals(expr), extra)
+        travs = expr_traversals(expr)
+        ctx = self.evals.scope(mi, travs, extra)
         value, diags = evaluate(expr, ctx)
-        failed = self.add_diags(diags)
+        failed = self.add_diags(self.located(diags, mi, travs))
         return value, failed
+
+    def located(
+        self,
+        diags: list[Diagnostic],
+        mi: ModuleInstance,
+        travs: list[ast.ScopeTraversal],
+        address: str | None = None,
+    ) -> list[Diagnostic]:
+        """Diagnostics from work in module instance `mi` (on the instance `address`, when it is
+        one of several), named where the source line alone does not say which instance: inside
+        a module (`module.iris`, a module called twice has two) or for a keyed instance
+        (`test_object.a[0]`). In a module, a note shows the caller's argument behind each
+        `var.X` the diagnostic's subject refers to. Validate checks modules, not instances:
+        its diagnostics stay as they are."""
+        if not diags or self.settings.allow_unknown_expansion:
+            return diags
+        if address is None:
+            if mi.is_root:
+                return diags
+            address = str(mi)
+        out: list[Diagnostic] = []
+        for d in diags:
+            if d.subject is None or d.address is not None:
+                out.append(d)
+                continue
+            notes = () if mi.is_root else self._caller_notes(d.subject, mi, travs)
+            out.append(replace(d, address=address, notes=d.notes + notes))
+        return out
+
+    @staticmethod
+    def instance_address(addr: AbsResourceInstance) -> str | None:
+        """The address a diagnostic about `addr` names (see `located`): None for a resource of
+        the root module with neither count nor for_each, whose line says it all."""
+        return None if addr.module.is_root and addr.key is None else str(addr)
+
+    def _caller_notes(
+        self, subject: Range, mi: ModuleInstance, travs: list[ast.ScopeTraversal]
+    ) -> tuple[Note, ...]:
+        names = []
+        for t in travs:
+            name = _var_name(t)
+            if name is not None and name not in names and _within(t.range, subject):
+                names.append(name)
+        notes: list[Note] = []
+        for name in names:
+            notes.extend(self._passed_in(mi, name, depth=0))
+        return tuple(notes)
+
+    def _passed_in(self, mi: ModuleInstance, name: str, depth: int) -> list[Note]:
+        """Where the caller of module instance `mi` sets its variable `name`, and, when that
+        caller is itself a module passing on its own variables, where those come from."""
+        parent = mi.parent()
+        call = self.module(parent.module()).module_calls.get(mi.steps[-1].name)
+        attr = call.body.attributes.get(name) if call is not None else None
+        if attr is None:
+            return []
+        notes = [Note(f"var.{name} is given to {mi} by its caller", attr.expr.range)]
+        if not parent.is_root and depth < 16:
+            for t in expr_traversals(attr.expr):
+                outer = _var_name(t)
+                if outer is not None:
+                    notes.extend(self._passed_in(parent, outer, depth + 1))
+        return notes
 
     def visit(self, node: Node) -> None:
         try:
@@ -370,7 +434,7 @@ class Walker:
             travs.extend(expr_traversals(check.error_message))
         ctx = self.evals.scope(mi, travs, extra)
         result, diags = evaluate(check.condition, ctx)
-        if self.add_diags(diags):
+        if self.add_diags(self.located(diags, mi, travs)):
             return False
         if not result.is_known:
             return True
@@ -427,7 +491,7 @@ class Walker:
         exp = eval_expansion(
             res.count, res.for_each, ctx, diags, self.settings.allow_unknown_expansion
         )
-        if self.add_diags(diags):
+        if self.add_diags(self.located(diags, mi, travs)):
             raise NodeFailed(str(res.addr))
         return exp
 
@@ -443,6 +507,9 @@ class Walker:
         ctx = self.evals.scope(mi, travs, extra)
         schema = info.schema.args if info is not None else None
         value, diags = eval_body(res.body, schema, ctx, res.range, provider_type)
+        if diags:
+            addr = instance_addr(mi, res, _instance_key(extra))
+            diags = self.located(diags, mi, travs, self.instance_address(addr))
         failed = self.add_diags(diags)
         return value, failed
 
@@ -497,3 +564,31 @@ def _only_var(module: Module, name: str) -> Module:
 
 def instance_addr(mi: ModuleInstance, res: ResourceConfig, key: Any) -> AbsResourceInstance:
     return AbsResourceInstance(mi, res.addr, key)
+
+
+def _instance_key(extra: dict[str, Value]) -> Any:
+    """The instance key that `Expansion.expansion_extra` put in scope (count.index, each.key)."""
+    for name, attr in (("count", "index"), ("each", "key")):
+        obj = extra.get(name)
+        if obj is not None:
+            try:
+                key = obj.v[attr].v
+            except (AttributeError, KeyError, TypeError):
+                return None
+            return int(key) if name == "count" else key
+    return None
+
+
+def _var_name(t: ast.ScopeTraversal) -> str | None:
+    """`X` for a reference to `var.X`."""
+    if t.root == "var" and t.steps and isinstance(t.steps[0], ast.AttrStep):
+        return t.steps[0].name
+    return None
+
+
+def _within(inner: Range, outer: Range) -> bool:
+    return (
+        inner.filename == outer.filename
+        and outer.start.byte <= inner.start.byte
+        and inner.end.byte <= outer.end.byte
+    )
