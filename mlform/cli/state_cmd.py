@@ -1,4 +1,4 @@
-"""`mlform state list|show|mv|rm|pull|push`: inspect and edit the state by hand.
+"""`mlform state list|show|mv|rm|pull|push|rotate-key`: inspect and edit the state by hand.
 
 Reads take no lock (a crashed run's journal is replayed in memory). Each edit locks the
 workspace, changes the latest state through `mlform.state.edit` and writes one new serial whose
@@ -217,6 +217,7 @@ def command() -> None:
       mlform state mv dataset.raw dataset.digits
       mlform state rm deployment.old
       mlform state pull > backup.json
+      mlform state rotate-key
     """
 
 
@@ -411,6 +412,8 @@ def _expand_modules(state: State, targets: list[Target]) -> list[Target | str]:
 def pull_cmd() -> None:
     """Print the current state as JSON (nothing when there is none yet).
 
+    An encrypted state is printed decrypted: only with its key (see docs/state-encryption.md).
+
     \b
     Examples:
       mlform state pull > backup.json
@@ -448,8 +451,8 @@ def push_cmd(path: str, force: bool, use_lock: bool, lock_timeout: str) -> None:
 
     with handle_errors():
         timeout = lock_timeout_seconds(lock_timeout)
-        new_state = _read_state_file(path)
         backend, ws = backend_and_workspace()
+        new_state = _read_state_file(path, backend)
         written = push(backend, ws, new_state, force=force, lock_timeout=timeout, lock=use_lock)
         click.echo(
             f"Pushed the state to workspace {ws!r}: serial {written.serial}, "
@@ -457,10 +460,16 @@ def push_cmd(path: str, force: bool, use_lock: bool, lock_timeout: str) -> None:
         )
 
 
-def _read_state_file(path: str) -> State:
+def _read_state_file(path: str, backend: Backend | None = None) -> State:
+    from mlform.state.encryption import is_envelope, open_bytes
+
     name = "standard input" if path == "-" else path
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        if is_envelope(text):
+            # A sealed copy (a history serial of an encrypted state): opened with the key.
+            codec = backend.encryption if backend is not None else None
+            text = open_bytes(text.encode("utf-8"), codec, "state", name).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DiagnosticsError(
             [
@@ -498,3 +507,53 @@ def _read_state_file(path: str) -> State:
             ]
         )
     return State.from_json(data, name)
+
+
+@command.command("rotate-key")
+@lock_options
+def rotate_key_cmd(use_lock: bool, lock_timeout: str) -> None:
+    """Write the state again with the encryption method configured now.
+
+    After a key rotation (a new key provider, the old one kept as the state section's
+    fallback) or a migration (to or from encryption), the state is rewritten by the next
+    operation that writes it; this command does it at once, as a new serial, without touching
+    any object. The history keeps the serials written before with the key they were written
+    with.
+
+    \b
+    Examples:
+      mlform state rotate-key
+    """
+    from mlform.state.edit import commit_edit
+
+    with handle_errors():
+        timeout = lock_timeout_seconds(lock_timeout)
+        backend, ws = backend_and_workspace()
+        codec = backend.encryption
+        if codec is None:
+            raise DiagnosticsError(
+                [
+                    error(
+                        "No state encryption is configured",
+                        "`mlform state rotate-key` rewrites the state with the state section "
+                        "of `mlform { encryption { ... } }` (or MLFORM_ENCRYPTION); there is "
+                        "none. See docs/state-encryption.md.",
+                    )
+                ]
+            )
+        require_state(backend, ws)
+        method = codec.primary.addr
+        written = commit_edit(
+            backend,
+            ws,
+            "state rotate-key",
+            lambda state: state,
+            lock_timeout=timeout,
+            summary=f"rewritten with method {method}",
+            lock=use_lock,
+        )
+        how = "encrypted" if codec.primary.encrypts else "written unencrypted"
+        click.echo(
+            f"Rewrote the state of workspace {ws!r} as serial {written.serial}, {how} with "
+            f"method {method}."
+        )

@@ -169,6 +169,8 @@ class Settings:
     required_providers: dict[str, ProviderRequirement] = field(default_factory=dict)
     backend: BackendConfig | None = None
     default_provider: str | None = None
+    # The `encryption` block as written (checked when decoded; mlform.state.encryption reads it).
+    encryption: Block | None = None
 
 
 @dataclass(slots=True, eq=False)

@@ -44,9 +44,12 @@ import uuid
 from _thread import allocate_lock as _new_lock
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlform.state.errors import JournalError, StateError
+
+if TYPE_CHECKING:
+    from mlform.state.encryption import Codec
 
 JOURNAL_VERSION = 1
 
@@ -83,8 +86,11 @@ class Journal:
     """One journal file. Appends are serialised by the session; syncing is shared (see the
     module docstring on group commit)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, encryption: Codec | None = None):
         self.path = path
+        # With encryption configured, each line is sealed on its own (an envelope on one
+        # line), so that an fsync'd append stays an append and a torn last line stays torn.
+        self.encryption = encryption
         self._fd: int | None = None
         # The file's length when it was opened, bytes written since, and how many of them a
         # sync made durable.
@@ -127,6 +133,8 @@ class Journal:
                 item = json.loads(line)
                 if not isinstance(item, dict):
                     raise ValueError("not an object")
+                if "mlform_encrypted" in item or self.encryption is not None:
+                    item = self._open_line(line, n)
             except ValueError as exc:
                 if n == len(lines) and not tail:
                     # The last line was cut short but its newline was not yet written either.
@@ -153,6 +161,16 @@ class Journal:
         return JournalContents(
             header=header, entries=parsed[1:], valid_length=valid_length, torn_tail=bool(tail)
         )
+
+    def _open_line(self, line: bytes, n: int) -> dict[str, Any]:
+        """A line's entry, decrypted (EncryptionError for a wrong key or a changed line)."""
+        from mlform.state.encryption import open_bytes
+
+        plain = open_bytes(line, self.encryption, "journal", f"{self.path} (line {n})")
+        item = json.loads(plain)
+        if not isinstance(item, dict):
+            raise ValueError("not an object")
+        return item
 
     def start(self, lineage: str, serial: int, **extra: Any) -> dict[str, Any]:
         """Create the file with its header line; the header is durable when this returns."""
@@ -218,6 +236,8 @@ class Journal:
         a lock; lines reach the file in the order they were queued."""
         if self._fd is None:
             raise RuntimeError("journal is not open")
+        if self.encryption is not None:
+            line = self.encryption.seal_text(line, "journal")
         data = (line + "\n").encode("utf-8")
         with self._mu:
             self._pending.append(data)

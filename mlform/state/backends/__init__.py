@@ -17,13 +17,16 @@ import uuid
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mlform import __version__
 from mlform.diagnostics import suggestion
 from mlform.state.errors import LockError, StateError
 from mlform.state.journal import Journal
 from mlform.state.model import State, now_iso
+
+if TYPE_CHECKING:
+    from mlform.state.encryption import Codec
 
 __all__ = [
     "Backend",
@@ -220,6 +223,10 @@ class Backend(ABC):
     def __init__(self, config: dict[str, Any] | None = None, workdir: Path | str = "."):
         self.config = dict(config or {})
         self.workdir = Path(workdir)
+        # The state section of the configured encryption (mlform.state.encryption), set by the
+        # operation that loads the backend; a backend seals what it writes and opens what it
+        # reads with it, the journal each line.
+        self.encryption: Codec | None = None
 
     def describe(self, workspace: str = DEFAULT_WORKSPACE) -> str:
         """Where a workspace's state lives, for messages (a path or a URL)."""
@@ -258,7 +265,9 @@ class Backend(ABC):
     def journal(self, workspace: str = DEFAULT_WORKSPACE) -> Journal:
         """The journal of the operation in progress. Remote backends keep it on this machine,
         under the working folder, where the next run on this machine finds it."""
-        return Journal(self.workdir / ".mlform" / "journal" / f"{workspace}.journal")
+        return Journal(
+            self.workdir / ".mlform" / "journal" / f"{workspace}.journal", self.encryption
+        )
 
     # --- locking ----------------------------------------------------------------------------
 

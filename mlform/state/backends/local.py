@@ -8,6 +8,9 @@
 
 Every file is created with mode 0600 (states hold secrets); writes are atomic (temporary file,
 fsync, rename, fsync of the folder), so a crash leaves the old state or the new one, never half.
+With encryption configured (`self.encryption`, see mlform.state.encryption), the state, each
+history serial, each line of the history index and each line of the journal are sealed; what
+was written before (another key, or none) is read through the configured fallback.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from mlform.state.backends import (
     validate_workspace_name,
 )
 from mlform.state.errors import LockError, StateError
-from mlform.state.format import load_file, state_dumps
+from mlform.state.format import load_file, load_text, state_dumps
 from mlform.state.journal import Journal, fsync_dir
 from mlform.state.lock import FileLock, force_unlock, read_info
 from mlform.state.model import State
@@ -120,10 +123,37 @@ class LocalBackend(Backend):
 
     # --- state ------------------------------------------------------------------------------
 
+    def _load(self, path: Path) -> State:
+        """A state file (the latest or a history serial), decrypted when it is sealed."""
+        from mlform.state.encryption import is_envelope, open_bytes
+
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise
+        except OSError:
+            return load_file(path)  # the error that says how to give access
+        if self.encryption is None and not is_envelope(raw):
+            return load_file(path)
+        plain = open_bytes(raw, self.encryption, "state", str(path))
+        try:
+            text = plain.decode("utf-8")
+        except UnicodeDecodeError:
+            raise StateError(
+                f"The state file {path} is corrupt",
+                "It is not UTF-8 text; mlform will not overwrite it.",
+            ) from None
+        return load_text(text, str(path))
+
+    def _seal(self, text: str) -> str:
+        if self.encryption is None:
+            return text
+        return self.encryption.seal_text(text, "state") + "\n"
+
     def read(self, workspace: str = DEFAULT_WORKSPACE) -> State | None:
         path = self.state_path(workspace)
         try:
-            state = load_file(path)
+            state = self._load(path)
         except FileNotFoundError:
             self._refuse_lost_state(workspace)
             return None
@@ -221,8 +251,9 @@ class LocalBackend(Backend):
             os.chmod(hist, 0o700)
         else:
             hist.mkdir(mode=0o700, parents=True)
+        # Sealed before anything is written: a refusal (enforced encryption) changes nothing.
+        text = self._seal(state_dumps(state))
         self._backfill_history(workspace)
-        text = state_dumps(state)
         atomic_write(path, text)
         # State first, history second: a crash between the two is repaired by the next write's
         # backfill, while the reverse order could leave a history serial the state never had.
@@ -234,11 +265,12 @@ class LocalBackend(Backend):
         if not path.exists():
             return
         try:
-            current = load_file(path)
+            current = self._load(path)
         except StateError:
             return
         target = self._history_file(workspace, current.serial)
         if not target.exists():
+            # The file as it is (sealed with whatever key wrote it).
             atomic_write(target, path.read_text(encoding="utf-8"), exclusive=True)
             self._append_index(workspace, HistoryEntry.from_state(current))
 
@@ -250,8 +282,11 @@ class LocalBackend(Backend):
             fd = os.open(index, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         except OSError:
             return
+        line = json.dumps(entry.to_json(), default=str)
         try:
-            os.write(fd, (json.dumps(entry.to_json(), default=str) + "\n").encode("utf-8"))
+            if self.encryption is not None:
+                line = self.encryption.seal_text(line, "history-index")
+            os.write(fd, (line + "\n").encode("utf-8"))
             os.fsync(fd)
         except OSError:
             pass
@@ -265,12 +300,20 @@ class LocalBackend(Backend):
         indexed: dict[int, HistoryEntry] = {}
         index = hist / "index.jsonl"
         if index.exists():
+            from mlform.state.encryption import is_envelope, open_bytes
+
             for line in index.read_text(encoding="utf-8").splitlines():
                 try:
+                    if is_envelope(line) or self.encryption is not None:
+                        line = open_bytes(
+                            line.encode("utf-8"), self.encryption, "history-index", str(index)
+                        ).decode("utf-8")
                     d = json.loads(line)
                     indexed[int(d["serial"])] = HistoryEntry(**d)
-                except (ValueError, KeyError, TypeError):
-                    continue  # a torn last line; the file itself is read below
+                except (ValueError, KeyError, TypeError, StateError):
+                    # A torn last line, or one this key cannot open: the file itself is read
+                    # below (and says what is wrong, if anything).
+                    continue
         out = []
         for f in hist.glob("*.json"):
             if not f.stem.isdigit():
@@ -278,7 +321,7 @@ class LocalBackend(Backend):
             serial = int(f.stem)
             entry = indexed.get(serial)
             if entry is None:
-                entry = HistoryEntry.from_state(load_file(f))
+                entry = HistoryEntry.from_state(self._load(f))
             out.append(entry)
         return sorted(out, key=lambda e: e.serial)
 
@@ -290,12 +333,12 @@ class LocalBackend(Backend):
             raise StateError(
                 f"Serial {serial} is not in the history of workspace {workspace!r}", have
             )
-        return load_file(f)
+        return self._load(f)
 
     # --- journal ----------------------------------------------------------------------------
 
     def journal(self, workspace: str = DEFAULT_WORKSPACE) -> Journal:
-        return Journal(self._companion(workspace, ".journal"))
+        return Journal(self._companion(workspace, ".journal"), self.encryption)
 
     # --- locking ----------------------------------------------------------------------------
 
