@@ -27,11 +27,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mlform import __version__
 from mlform.addrs import AbsResourceInstance, Mode, parse_instance
 from mlform.sdk.contract import UNKNOWN
+
+if TYPE_CHECKING:
+    from mlform.state.encryption import Codec
 
 __all__ = [
     "check_plan_target",
@@ -160,6 +163,11 @@ class ResourceChange:
     # What apply hands back to the provider: {"args": ..., "attrs": ..., "private": ...}.
     # Kept in saved plans, never shown.
     planned: dict[str, Any] | None = None
+    # A job submitted earlier, as the plan found it (see InstanceChange.pending): "running"
+    # (apply waits for it), "succeeded" (apply records its outputs), "failed" (replaced).
+    pending: dict[str, Any] | None = None
+    # The running jobs this change waits for (their outputs are not known yet).
+    waiting_for: list[str] = field(default_factory=list)
 
     @property
     def mode(self) -> Mode:
@@ -271,13 +279,29 @@ class Plan:
         )
 
     @property
+    def pending(self) -> list[ResourceChange]:
+        """Jobs submitted earlier that apply waits for or collects (running or finished), in
+        address order."""
+        return sorted(
+            (
+                rc
+                for rc in self.changes
+                if rc.pending is not None and rc.pending.get("status") in ("running", "succeeded")
+            ),
+            key=ResourceChange.sort_key,
+        )
+
+    @property
     def has_changes(self) -> bool:
         """Whether applying would do anything: what `--detailed-exitcode` reports as 2.
-        In refresh-only mode, drift is the change."""
+        In refresh-only mode, drift is the change. A job still running (or finished and not
+        collected) counts: apply waits for it and records its outputs in the state."""
         if self.mode == "refresh_only":
             return bool(self.drift) or any(o.action is not Action.NOOP for o in self.output_changes)
-        return bool(self.resource_changes()) or any(
-            o.action is not Action.NOOP for o in self.output_changes
+        return (
+            bool(self.resource_changes())
+            or bool(self.pending)
+            or any(o.action is not Action.NOOP for o in self.output_changes)
         )
 
     @property
@@ -383,6 +407,8 @@ def _change_to_dict(rc: ResourceChange) -> dict[str, Any]:
         "importing": rc.importing,
         "deposed": rc.deposed,
         "planned": _enc(rc.planned) if rc.planned is not None else None,
+        "pending": rc.pending,
+        "waiting_for": rc.waiting_for,
     }
 
 
@@ -402,6 +428,8 @@ def _change_from_dict(d: dict[str, Any]) -> ResourceChange:
         importing=d.get("importing"),
         deposed=d.get("deposed"),
         planned=_dec(d["planned"]) if d.get("planned") is not None else None,
+        pending=d.get("pending"),
+        waiting_for=list(d.get("waiting_for") or []),
     )
 
 
@@ -521,7 +549,7 @@ def check_plan_target(path: str | Path) -> None:
             with zipfile.ZipFile(target) as z:
                 is_plan = _PLAN_ENTRY in z.namelist()
         except (OSError, zipfile.BadZipFile):
-            is_plan = False
+            is_plan = _is_sealed_plan(target)
         if not is_plan:
             raise PlanFileError(
                 f"Cannot save the plan to {target}. That file exists and is not an mlform plan, "
@@ -530,9 +558,27 @@ def check_plan_target(path: str | Path) -> None:
             )
 
 
-def write_plan(path: str | Path, plan: Plan, config_files: Mapping[str, bytes]) -> None:
+def _is_sealed_plan(path: Path) -> bool:
+    """An encrypted plan file (mlform.state.encryption's envelope, purpose "plan")."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError:
+        return False
+    from mlform.state.encryption import is_envelope
+
+    return is_envelope(head) and b'"purpose":"plan"' in head
+
+
+def write_plan(
+    path: str | Path,
+    plan: Plan,
+    config_files: Mapping[str, bytes],
+    encryption: Codec | None = None,
+) -> None:
     """Save `plan` with the configuration it was made from. The plan's `config_digest` is
-    set from the files when it is empty."""
+    set from the files when it is empty. With `encryption` (the plan section of the
+    configured encryption), the file is sealed as a whole."""
     check_plan_target(path)
     if not plan.config_digest:
         plan.config_digest = config_digest(config_files)
@@ -542,6 +588,7 @@ def write_plan(path: str | Path, plan: Plan, config_files: Mapping[str, bytes]) 
         z.writestr(_PLAN_ENTRY, body)
         for name in sorted(config_files):
             z.writestr(_CONFIG_DIR + _safe_name(name), config_files[name])
+    data = buf.getvalue() if encryption is None else encryption.seal(buf.getvalue(), "plan")
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     # A saved plan holds sensitive values in clear, as the state does: readable by its owner
@@ -550,7 +597,7 @@ def write_plan(path: str | Path, plan: Plan, config_files: Mapping[str, bytes]) 
     try:
         try:
             os.fchmod(fd, 0o600)  # an old temporary file keeps its mode: set it
-            view = memoryview(buf.getvalue())
+            view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
         finally:
@@ -568,10 +615,18 @@ def _safe_name(name: str) -> str:
     return "/".join(parts)
 
 
-def read_plan(path: str | Path) -> SavedPlan:
+def read_plan(path: str | Path, encryption: Codec | None = None) -> SavedPlan:
+    """A saved plan; an encrypted one is opened with `encryption` (the plan section of the
+    configured encryption), and a plain one is refused when that section reads no plain text
+    (EncryptionError)."""
     p = Path(path)
     try:
-        with zipfile.ZipFile(p) as z:
+        source: Path | io.BytesIO = p
+        if encryption is not None or _is_sealed_plan(p):
+            from mlform.state.encryption import open_bytes
+
+            source = io.BytesIO(open_bytes(p.read_bytes(), encryption, "plan", str(p)))
+        with zipfile.ZipFile(source) as z:
             names = z.namelist()
             if _PLAN_ENTRY not in names:
                 raise PlanFileError(f"{p} is not an mlform plan file (it has no {_PLAN_ENTRY}).")

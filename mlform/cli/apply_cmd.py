@@ -17,6 +17,12 @@ from mlform.cli.run_options import plan_options
     "--destroy", is_flag=True, help="Destroy everything instead (same as mlform destroy)."
 )
 @click.option("--refresh-only", is_flag=True, help="Only record what changed outside of mlform.")
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="Submit long-running jobs (training) and do not wait for them: they keep running, "
+    "what depends on them waits, and the next mlform apply collects them.",
+)
 def command(
     plan_file: str | None, auto_approve: bool, destroy: bool, refresh_only: bool, **kw: Any
 ) -> None:
@@ -28,6 +34,7 @@ def command(
       mlform apply
       mlform apply --auto-approve --var seed=7
       mlform plan --out next.mlplan && mlform apply next.mlplan
+      mlform apply --auto-approve --detach     # submit training, return at once
     """
     from mlform.cli.flows import run_apply
 

@@ -26,6 +26,7 @@ def build_options(mode: str, kw: dict[str, Any]) -> Any:
         excludes=parse_addresses(list(kw.get("excludes", ())), "--exclude"),
         replace=parse_replace(list(kw.get("replace", ()))),
         parallelism=kw.get("parallelism", 10),
+        detach=kw.get("detach", False),
     )
 
 
@@ -98,7 +99,7 @@ def run_plan(
     if out:
         from mlform.plans import write_plan
 
-        write_plan(out, plan, loaded.files)
+        write_plan(out, plan, loaded.files, ops.encryption(loaded.root).plan)
         if not as_json:
             click.echo(
                 f"\nSaved the plan to: {out}\n\nTo perform exactly these actions, run:\n  mlform apply {out}"
@@ -116,11 +117,11 @@ def run_apply(mode: str, kw: dict[str, Any], *, plan_file: str | None, auto_appr
     ops = Operations(hooks=ConsoleHooks(sys.stdout, color))
     interactive = stdin_interactive()
     lock_timeout = parse_duration(kw.get("lock_timeout", "0s"))
-    with interrupt_handler(ops.cancel, echo_err):
+    with interrupt_handler(ops.cancel, echo_err, ops.second_interrupt):
         if plan_file:
             from mlform.plans import stale_reasons
 
-            saved = _read_saved_plan(plan_file)
+            saved = _read_saved_plan(plan_file, ops)
             loaded = ops.load([], interactive=False, allow_missing=True)
             loaded.root_vars = _vars_from_plan(saved.plan, loaded)
             options = build_options(
@@ -130,6 +131,7 @@ def run_apply(mode: str, kw: dict[str, Any], *, plan_file: str | None, auto_appr
                     "excludes": saved.plan.excludes,
                     "replace": saved.plan.force_replace,
                     "parallelism": kw.get("parallelism", 10),
+                    "detach": kw.get("detach", False),
                 },
             )
             with ops.open_session(
@@ -179,7 +181,12 @@ def run_apply(mode: str, kw: dict[str, Any], *, plan_file: str | None, auto_appr
                     ops.apply(loaded, sess, result, options)
                     sess.commit(_meta(mode, result.plan))
                 return
-            if not auto_approve:
+            # Waiting for jobs submitted earlier and recording their outputs changes nothing
+            # outside mlform: no confirmation is asked for that alone.
+            only_collecting = not result.plan.resource_changes() and not _outputs_changed(
+                result.plan
+            )
+            if not auto_approve and not only_collecting:
                 if not interactive:
                     raise DiagnosticsError(
                         [
@@ -235,6 +242,25 @@ def _apply_and_commit(
     if errors:
         print_diagnostics(errors, color=color)
         raise CommandFailed(1)
+    if ops.cancelled_jobs:
+        names = ", ".join(str(a) for a in ops.cancelled_jobs)
+        click.echo(
+            f"\nCancelled {names}: recorded as failed (tainted); the next apply runs it again."
+        )
+        raise CommandFailed(1)
+    if ops.detached:
+        # --detach, or the first Ctrl-C while waiting: the jobs run on; this is no failure.
+        click.echo(
+            f"\nApply detached! Resources: {summary.add} added, {summary.change} changed, "
+            f"{summary.destroy} destroyed."
+        )
+        for addr in ops.detached:
+            click.echo(f"{addr} is running; run mlform apply to collect it.")
+        waiting = ops.waiting_on_jobs(result)
+        if waiting:
+            click.echo("Not applied yet, waiting for it: " + ", ".join(waiting) + ".")
+        _print_outputs(sess.state, color)
+        return
     if ops.cancel.is_set():
         click.echo(
             "\nStopped early after an interrupt; the state records everything that was done."
@@ -316,12 +342,19 @@ def _operation(mode: str) -> str:
     return {"normal": "apply", "destroy": "destroy", "refresh_only": "refresh"}.get(mode, mode)
 
 
-def _read_saved_plan(path: str) -> Any:
+def _read_saved_plan(path: str, ops: Any = None) -> Any:
     """A saved plan, or a diagnostic when the file is missing, damaged or not a plan."""
-    from mlform.plans import PlanFileError, read_plan
+    from mlform.engine.operation import Operations
+    from mlform.plans import PlanFileError, _is_sealed_plan, read_plan
 
     try:
-        return read_plan(path)
+        encryption = (ops or Operations()).encryption().plan
+    except DiagnosticsError:
+        if _is_sealed_plan(Path(path)):
+            raise
+        encryption = None  # a plain plan shown beside a broken configuration
+    try:
+        return read_plan(path, encryption)
     except PlanFileError as exc:
         summary, _, detail = str(exc).partition(". ")
         raise DiagnosticsError([_err(summary, detail)]) from None

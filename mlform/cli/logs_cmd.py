@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -18,7 +19,9 @@ import click
     help="Keep printing new lines as they are written (Ctrl-C to stop).",
 )
 def command(address: str, tail: int, follow: bool) -> None:
-    """Show the log of a training job's last run or a deployment's server.
+    """Show the log of a training job's last run or a deployment's server. A kind whose
+    work runs long (a job submitted by apply) is asked for its log by its provider, so that
+    --follow streams a job running anywhere until it ends.
 
     \b
     Examples:
@@ -46,6 +49,8 @@ def command(address: str, tail: int, follow: bool) -> None:
                 )
             ]
         )
+    if _from_provider(ops, state, addr, tail, follow):
+        return
     path = rec.attributes.get("log_path") or (rec.private or {}).get("log_path")
     if not path:
         raise DiagnosticsError(
@@ -76,3 +81,34 @@ def command(address: str, tail: int, follow: bool) -> None:
                         time.sleep(0.3)
             except KeyboardInterrupt:
                 return
+
+
+def _from_provider(ops: Any, state: Any, addr: Any, tail: int, follow: bool) -> bool:
+    """Print the log its provider keeps for a long-running object; False when its kind keeps
+    none that way (the log file the state records is read instead)."""
+    from collections import deque
+
+    from mlform.cli.run_options import echo_err, interrupt_handler
+    from mlform.config.loader import config_files
+
+    if not config_files(ops.workdir):
+        return False  # no configuration to configure its provider with
+    loaded = ops.load([], interactive=False, allow_missing=True)
+    with interrupt_handler(ops.cancel, echo_err):
+        lines = ops.job_logs(loaded, state, addr, follow)
+        if lines is None:
+            return False
+        try:
+            if tail:
+                # The last N lines so far, then (with --follow) every new one.
+                head: deque[str] = deque(maxlen=tail)
+                if not follow:
+                    head.extend(lines)
+                    for line in head:
+                        click.echo(line)
+                    return True
+            for line in lines:
+                click.echo(line)
+        except KeyboardInterrupt:
+            pass
+    return True

@@ -95,15 +95,24 @@ def plan_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @contextmanager
-def interrupt_handler(cancel: threading.Event, say: Callable[[str], None]) -> Iterator[None]:
-    """First Ctrl-C: stop starting new work, let calls in flight finish, save state.
-    Second: stop at once."""
+def interrupt_handler(
+    cancel: threading.Event,
+    say: Callable[[str], None],
+    second: Callable[[], bool] | None = None,
+) -> Iterator[None]:
+    """First Ctrl-C: stop starting new work, let calls in flight finish, save state; stop
+    waiting for submitted jobs (they keep running). Second: `second()` says whether it was
+    handled (apply cancels the jobs it left running); if not, stop at once."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = signal.getsignal(signal.SIGINT)
 
     def handler(signum: int, frame: Any) -> None:
+        if cancel.is_set() and second is not None and second():
+            say("\nSecond interrupt received: cancelling the jobs this run left running...")
+            signal.signal(signal.SIGINT, previous)
+            return
         if cancel.is_set():
             say(
                 "\nTwo interrupts received. Exiting immediately. State may be missing the last operations."

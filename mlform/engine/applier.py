@@ -4,6 +4,12 @@ Every create is journaled with an idempotency token before the provider is calle
 result is journaled (fsync'd) the moment it returns, so a crash loses nothing. A failed create
 or replace leaves the instance tainted, its dependents are skipped, independent work goes on,
 and every error is reported at the end.
+
+A long-running kind's create is a submit: the object is journaled as pending (with its token)
+the moment the provider answers, then apply waits for it, polling, streaming its log lines and
+progress, and records the final object. With --detach, or after the first Ctrl-C, apply stops
+waiting: the job keeps running, its dependents wait (they are not applied), and the next plan or
+apply collects it.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import itertools
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -42,10 +49,14 @@ from mlform.engine.scope import Expansion
 from mlform.engine.walk import NodeFailed, unexpected_errors
 from mlform.lang import values as V
 from mlform.lang.values import Value
-from mlform.sdk import UNKNOWN, Context, ProviderError, ResourceState
-from mlform.state import TAINTED, InstanceRecord
+from mlform.sdk import UNKNOWN, Context, Kind, ProviderError, ResourceState
+from mlform.state import PENDING, TAINTED, InstanceRecord
 from mlform.state.errors import JournalError
 from mlform.state.session import StateSession
+
+
+class JobDetached(Exception):
+    """Apply stopped waiting for a submitted job (--detach, Ctrl-C): it keeps running."""
 
 
 class Applier(ResourceWalker):
@@ -64,6 +75,8 @@ class Applier(ResourceWalker):
         self._token_prefix = uuid.uuid4().hex
         self._token_seq = itertools.count(1)
         self._journal_failed = False
+        # Jobs left running when apply stopped waiting for them (--detach, Ctrl-C).
+        self.detached: list[AbsResourceInstance] = []
 
     @property
     def state(self):  # type: ignore[no-untyped-def]
@@ -128,6 +141,14 @@ class Applier(ResourceWalker):
                 dependencies=deps,
             )
             return self.record_value(self.session.put_instance(addr, pkey, rec), info), False
+        if (
+            change is not None
+            and change.action == "noop"
+            and prior_rec is not None
+            and prior_rec.pending
+            and res.mode == "managed"
+        ):
+            return self.collect_pending(addr, pkey, info, res, module_dir, prior_rec)
         if change is None or change.action == "noop":
             return (lambda: self.record_value(prior_rec, info)), False  # type: ignore[return-value]
         if self.cancel.is_set():
@@ -166,7 +187,9 @@ class Applier(ResourceWalker):
             ctx = self.make_ctx(addr, module_dir)
             ctx.extra = self.dependency_data(mi, res)
             try:
-                result = call_with_retries(lambda: kind.read_data(desired, ctx), self.cancel)
+                result = call_with_retries(
+                    lambda: kind.read_data(desired, ctx), self.cancel, kind.provider
+                )
             except ProviderError as exc:
                 self.add_diags(
                     [error(f"Failed to read {addr}: {exc.summary}", exc.detail, res.range)]
@@ -216,31 +239,52 @@ class Applier(ResourceWalker):
             return V.DYNAMIC_UNKNOWN, True  # not the provider configuration that created it
         identity = self.identity_of(pkey, provider) or None
         started = time.monotonic()
+        deposed_key = uuid.uuid4().hex[:8]
+
+        def submitted(st: ResourceState) -> None:
+            # A job submitted: recorded (durably) as pending with its token, before apply
+            # waits for it, so that a crash or a detach leaves it for the next run to collect.
+            rec = C.record_from_state(st, key, deps, sens, lc.create_before_destroy, status=PENDING)
+            rec.private = {**rec.private, "token": ctx.idempotency_token}
+            rec.provider_identity = identity
+            if change.action == "create_then_delete" and prior_rec is not None:
+                # The old object stays recorded (deposed) until it is deleted.
+                rec.deposed = {
+                    **(prior_rec.deposed or {}),
+                    deposed_key: dataclasses.replace(prior_rec, deposed={}),
+                }
+            self.session.put_instance(addr, pkey, rec)
+
         self.hooks.start(str(addr), change.action)
         try:
             if change.action == "update":
                 assert prior_rs is not None
-                new = call_with_retries(lambda: kind.update(prior_rs, planned, ctx), self.cancel)
+                new = call_with_retries(
+                    lambda: kind.update(prior_rs, planned, ctx), self.cancel, kind.provider
+                )
             elif change.action == "create":
-                new = self.create(addr, pkey, kind, planned, ctx)
+                new = self.create(addr, pkey, kind, planned, ctx, submitted)
             elif change.action == "replace":
                 if prior_rs is not None:
-                    call_with_retries(lambda: kind.delete(prior_rs, ctx), self.cancel)
+                    call_with_retries(
+                        lambda: kind.delete(prior_rs, ctx), self.cancel, kind.provider
+                    )
                     self.session.forget_object(addr, pkey)
                     self.count("destroy")
-                new = self.create(addr, pkey, kind, planned, ctx)
+                new = self.create(addr, pkey, kind, planned, ctx, submitted)
             elif change.action == "create_then_delete":
-                new = self.create(addr, pkey, kind, planned, ctx)
+                new = self.create(addr, pkey, kind, planned, ctx, submitted)
                 if prior_rs is not None:
                     try:
-                        call_with_retries(lambda: kind.delete(prior_rs, ctx), self.cancel)
+                        call_with_retries(
+                            lambda: kind.delete(prior_rs, ctx), self.cancel, kind.provider
+                        )
                         self.count("destroy")
                     except ProviderError as exc:
                         # The replacement exists and is the instance now; the old object
                         # stays in the state as a deposed object, which the next apply
                         # deletes again (as Terraform does).
                         assert prior_rec is not None
-                        deposed_key = uuid.uuid4().hex[:8]
                         self.add_diags(
                             [
                                 error(
@@ -267,6 +311,9 @@ class Applier(ResourceWalker):
                         return V.DYNAMIC_UNKNOWN, True
             else:
                 raise AssertionError(change.action)
+        except JobDetached:
+            self.job_detached(addr, started)
+            return V.DYNAMIC_UNKNOWN, True
         except ProviderError as exc:
             self.hooks.done(str(addr), change.action, time.monotonic() - started, failed=True)
             detail = exc.detail
@@ -322,6 +369,10 @@ class Applier(ResourceWalker):
         new.lineage = enrich(new.lineage, res.type, ctx.lineage)
         rec = C.record_from_state(new, key, deps, sens, lc.create_before_destroy)
         rec.provider_identity = identity
+        if getattr(kind, "long_running", False):
+            rec.private = {"token": ctx.idempotency_token, **rec.private}
+            # The old object of a create_then_delete was deleted: not deposed any longer.
+            rec.deposed = dict(prior_rec.deposed or {}) if prior_rec is not None else {}
         if prior_rec is not None and change.action == "update":
             rec.created_at = prior_rec.created_at
         stored = self.session.put_instance(addr, pkey, rec)
@@ -344,19 +395,198 @@ class Applier(ResourceWalker):
         return value, False
 
     def create(
-        self, addr: AbsResourceInstance, pkey: str, kind: Any, planned: Any, ctx: Context
+        self,
+        addr: AbsResourceInstance,
+        pkey: str,
+        kind: Any,
+        planned: Any,
+        ctx: Context,
+        submitted: Any = None,
     ) -> ResourceState:
         # The create is journaled with its token before the provider is called, so that an
         # object whose answer a crash loses can be found again by that token.
         token = f"{self._token_prefix}-{next(self._token_seq)}"
         self.session.begin_create(addr, token, pkey)
         ctx.idempotency_token = token
-        st: ResourceState = call_with_retries(lambda: kind.create(planned, ctx), self.cancel)
+        if getattr(kind, "long_running", False):
+            job: ResourceState = call_with_retries(
+                lambda: kind.submit(planned, ctx), self.cancel, kind.provider
+            )
+            if submitted is not None:
+                submitted(job)
+            st = self.wait_for(kind, job, ctx)
+        else:
+            st = call_with_retries(lambda: kind.create(planned, ctx), self.cancel, kind.provider)
         # (An error that carries the object it made is not retried: see call_with_retries.)
         if ctx.lineage:
             # Facts the provider reported through the context join its lineage record.
             st.lineage = {**(st.lineage or {}), **ctx.lineage}
         return st
+
+    # -- long-running work ---------------------------------------------------------------------
+
+    def wait_for(self, kind: Kind, job: ResourceState, ctx: Context) -> ResourceState:
+        """Wait for a submitted job, streaming its new log lines and its progress: the final
+        object once it succeeded. Raises ProviderError (with the object as `partial`) when it
+        failed, and JobDetached when apply stops waiting (--detach, Ctrl-C)."""
+        seen = int(job.private.get("_log_seen", 0)) if job.private else 0
+        interval = float(getattr(kind, "poll_interval", 2.0) or 2.0)
+
+        def stream() -> None:
+            nonlocal seen
+            try:
+                for line in kind.logs(job, ctx, follow=False, since=seen):
+                    seen += 1
+                    ctx.log(line)
+            except ProviderError:
+                pass  # no log to show: the job itself is what matters
+
+        while True:
+            stream()
+            try:
+                status = call_with_retries(lambda: kind.poll(job, ctx), self.cancel, kind.provider)
+            except ProviderError as exc:
+                # The job may well be running: it stays recorded as pending, for the next
+                # run to poll again, rather than be forgotten or replaced.
+                self.add_diags(
+                    [
+                        error(
+                            about(parse_instance(ctx.address), f"cannot poll: {exc.summary}"),
+                            (exc.detail + "\n\n" if exc.detail else "")
+                            + "It stays recorded as pending; mlform apply polls it again.",
+                        )
+                    ]
+                )
+                raise JobDetached(ctx.address) from None
+            if status.running:
+                if status.progress is not None:
+                    done, total = status.progress
+                    ctx.progress(done, total, status.last_line or "running")
+                if self.options.detach or self.cancel.is_set():
+                    raise JobDetached(ctx.address)
+                if self.cancel.wait(status.poll_interval or interval):
+                    raise JobDetached(ctx.address)
+                continue
+            stream()
+            if status.status == "succeeded":
+                return status.state or job
+            raise ProviderError(
+                status.summary or f"{ctx.address}: the job failed",
+                status.detail,
+                partial=status.state or job,
+            )
+
+    def job_detached(self, addr: AbsResourceInstance, started: float) -> None:
+        with self._visited_lock:
+            self.detached.append(addr)
+        self.hooks.message(
+            f"{addr}: still running after {time.monotonic() - started:.0f}s; apply stops waiting "
+            "for it (it keeps running; mlform apply collects it)"
+        )
+
+    def collect_pending(
+        self,
+        addr: AbsResourceInstance,
+        pkey: str,
+        info: KindInfo,
+        res: ResourceConfig,
+        module_dir: Path,
+        prior_rec: InstanceRecord,
+    ) -> tuple[Value, bool]:
+        """A job submitted by an earlier run and still pending: wait for it (unless detached)
+        and record what it produced, or that it failed (tainted)."""
+        provider = self.provider_for_object(addr, pkey, prior_rec, "collect")
+        if provider is None:
+            return V.DYNAMIC_UNKNOWN, True
+        kind = provider.kind(res.type)
+        ctx = self.make_ctx(addr, module_dir)
+        job = split_record(prior_rec, info.schema)
+        started = time.monotonic()
+        self.hooks.start(str(addr), "wait")
+        try:
+            new = self.wait_for(kind, job, ctx)
+        except JobDetached:
+            self.job_detached(addr, started)
+            return V.DYNAMIC_UNKNOWN, True
+        except ProviderError as exc:
+            self.hooks.done(str(addr), "wait", time.monotonic() - started, failed=True)
+            partial = exc.partial or job
+            rec = C.record_from_state(
+                partial,
+                prior_rec.index_key,
+                prior_rec.dependencies,
+                prior_rec.sensitive_paths,
+                prior_rec.create_before_destroy,
+                status=TAINTED,
+            )
+            rec.private = {**prior_rec.private, **rec.private}
+            rec.provider_identity = prior_rec.provider_identity
+            self.session.put_instance(addr, pkey, rec)
+            detail = (exc.detail + "\n\n" if exc.detail else "") + (
+                f"{addr} is recorded as tainted: the next plan will replace it."
+            )
+            self.add_diags([error(about(addr, exc.summary), detail, res.range)])
+            return V.DYNAMIC_UNKNOWN, True
+        from mlform.lineage.capture import enrich
+
+        new.lineage = enrich(new.lineage, res.type, ctx.lineage)
+        rec = C.record_from_state(
+            new,
+            prior_rec.index_key,
+            prior_rec.dependencies,
+            prior_rec.sensitive_paths,
+            prior_rec.create_before_destroy,
+        )
+        rec.private = {**prior_rec.private, **rec.private}
+        rec.provider_identity = prior_rec.provider_identity
+        rec.created_at = prior_rec.created_at
+        stored = self.session.put_instance(addr, pkey, rec)
+        self.count("add")
+        self.hooks.done(str(addr), "wait", time.monotonic() - started, id=new.id)
+        with self._visited_lock:
+            self.applied.append((addr, "collect"))
+        return self.record_value(stored, info), False
+
+    def cancel_detached(self) -> list[AbsResourceInstance]:
+        """Cancel the jobs this run left running (a second Ctrl-C) and record them failed
+        (tainted): the next plan replaces them. Returns those cancelled."""
+        done = []
+        for addr in list(self.detached):
+            rec = self.state.instance(addr)
+            if rec is None or not rec.pending:
+                continue
+            pkey = self.state.resource(addr.abs_resource).provider  # type: ignore[union-attr]
+            if self.cancel_instance(addr, pkey, rec):
+                done.append(addr)
+        return done
+
+    def cancel_instance(self, addr: AbsResourceInstance, pkey: str, rec: InstanceRecord) -> bool:
+        """Stop a pending job and record it tainted; False (reported) when it cannot be."""
+        provider = self.provider_for_object(addr, pkey, rec, "cancel")
+        if provider is None:
+            return False
+        info, diags = self.providers.kind_info(
+            provider.name, addr.resource.type, addr.resource.mode, None
+        )
+        if info is None:
+            self.add_diags(diags)
+            return False
+        kind = provider.kind(addr.resource.type)
+        ctx = self.make_ctx(addr, self.evals.root_dir)
+        ctx.cancel_event = threading.Event()  # the run's own may be set: this call must go
+        try:
+            call_with_retries(
+                lambda: kind.cancel(split_record(rec, info.schema), ctx), None, provider
+            )
+        except ProviderError as exc:
+            self.add_diags([error(about(addr, f"cannot cancel: {exc.summary}"), exc.detail)])
+            return False
+        self.session.put_instance(addr, pkey, dataclasses.replace(rec, status=TAINTED))
+        with self._visited_lock:
+            if addr in self.detached:
+                self.detached.remove(addr)
+        self.hooks.message(f"{addr}: cancelled; recorded as tainted (the next apply replaces it)")
+        return True
 
     def delete_instance(
         self, addr: AbsResourceInstance, change: InstanceChange, module_dir: Path | None = None
@@ -374,7 +604,9 @@ class Applier(ResourceWalker):
         if rec.id is not None and addr.resource.mode == "managed":
             try:
                 call_with_retries(
-                    lambda: kind.delete(split_record(rec, info.schema), ctx), self.cancel
+                    lambda: kind.delete(split_record(rec, info.schema), ctx),
+                    self.cancel,
+                    kind.provider,
                 )
             except ProviderError as exc:
                 self.hooks.done(str(addr), "delete", time.monotonic() - started, failed=True)
@@ -406,7 +638,9 @@ class Applier(ResourceWalker):
         try:
             if kind is not None:
                 call_with_retries(
-                    lambda: kind.delete(split_record(obj, info.schema), ctx), self.cancel
+                    lambda: kind.delete(split_record(obj, info.schema), ctx),
+                    self.cancel,
+                    kind.provider,
                 )
         except ProviderError as exc:
             self.hooks.done(label, "delete", time.monotonic() - started, failed=True)

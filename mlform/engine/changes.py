@@ -46,6 +46,12 @@ class InstanceChange:
     # The deposed object this change deletes (see InstanceRecord.deposed); None for the
     # instance's current object.
     deposed: str | None = None
+    # A pending object (a job submitted earlier) as the plan's poll found it: {"status":
+    # "running" | "succeeded" | "failed", "id", "submitted_at", "elapsed_s", "last_line",
+    # "progress", "summary"}; None for everything else.
+    pending: dict[str, Any] | None = None
+    # The pending jobs, still running, that this change waits for.
+    waiting_for: list[str] = field(default_factory=list)
 
     @property
     def mode(self) -> str:

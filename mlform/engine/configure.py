@@ -84,7 +84,9 @@ class ConfigureWalker(ResourceWalker):
         ctx = self.make_ctx(addr, module_dir)
         ctx.extra = self.dependency_data(mi, res)
         try:
-            result = call_with_retries(lambda: kind.read_data(desired, ctx), self.cancel)
+            result = call_with_retries(
+                lambda: kind.read_data(desired, ctx), self.cancel, kind.provider
+            )
         except ProviderError as exc:
             self.add_diags(
                 [error(about(addr, f"Failed to read: {exc.summary}"), exc.detail, res.range)]

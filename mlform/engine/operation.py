@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,9 +44,14 @@ from mlform.plans import Action, OutputChange, Plan, ResourceChange, config_dige
 from mlform.sdk import UNKNOWN
 from mlform.state import OutputRecord, State
 from mlform.state.backends import Backend, load_backend
+from mlform.state.encryption import Encryption
 from mlform.state.session import StateSession
 
 W = TypeVar("W", bound=ResourceWalker)
+
+# Seconds apply waits, after the first Ctrl-C made it stop waiting for jobs, for a second one
+# that cancels them.
+INTERRUPT_GRACE = 3.0
 
 ACTION_OF = {
     "create": Action.CREATE,
@@ -96,7 +102,15 @@ class Operations:
         self.hooks = hooks or Hooks()
         self.data_dir = self.workdir / ".mlform"
         self.cancel = threading.Event()
+        # The second Ctrl-C while jobs this run submitted are left running: cancel them.
+        self.abort = threading.Event()
+        # After apply: the jobs left running (pending), and those a second Ctrl-C cancelled.
+        self.detached: list[AbsResourceInstance] = []
+        self.cancelled_jobs: list[AbsResourceInstance] = []
+        self._applier: Applier | None = None
         self._root: Module | None = None
+        self._encryption: Encryption | None = None
+        self._var_args: list[Any] = []
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -134,7 +148,20 @@ class Operations:
                         ]
                     )
                 bconf[name] = v.to_python()
-        return load_backend(btype, bconf, self.workdir)
+        backend = load_backend(btype, bconf, self.workdir)
+        backend.encryption = self.encryption(root).state
+        return backend
+
+    def encryption(self, root: Module | None = None) -> Encryption:
+        """The state and plan encryption the configuration and MLFORM_ENCRYPTION ask for,
+        passphrases read from the variables given to this run (cached)."""
+        if self._encryption is None:
+            from mlform.state.encryption import load_encryption
+
+            if root is None and self._root is None and config_files(self.workdir):
+                root = self.load_root()
+            self._encryption = load_encryption(root or self._root, self.workdir, self._var_args)
+        return self._encryption
 
     def load(
         self, var_args: list[Any], interactive: bool = True, allow_missing: bool = False
@@ -142,6 +169,7 @@ class Operations:
         from mlform.engine.init import check_lock
 
         root = self.load_root()
+        self._var_args = list(var_args)
         diags: list[Diagnostic] = list(check_lock(self.workdir, root))
         raw, vd = collect(self.workdir, var_args)
         diags.extend(vd)
@@ -379,8 +407,17 @@ class Operations:
             drift=sorted(drift, key=lambda c: c.sort_key()),
             output_changes=outputs,
             prior_state=prior.to_json(),
-            variables={k: value_to_data(v) for k, v in loaded.root_vars.items()},
-            sensitive_variables=sorted(k for k, v in loaded.root_vars.items() if v.is_sensitive),
+            # A passphrase of the state encryption is not the plan's to keep.
+            variables={
+                k: value_to_data(v)
+                for k, v in loaded.root_vars.items()
+                if k not in self.encryption(loaded.root).variables
+            },
+            sensitive_variables=sorted(
+                k
+                for k, v in loaded.root_vars.items()
+                if v.is_sensitive and k not in self.encryption(loaded.root).variables
+            ),
             targets=[str(t) for t in options.targets],
             excludes=[str(t) for t in options.excludes],
             force_replace=[str(r) for r in options.replace],
@@ -439,6 +476,7 @@ class Operations:
                         if rec.mode == "data":
                             session.remove_instance(addr)
             else:
+                self._applier = applier
                 applier.run()
                 orphans = [
                     c
@@ -450,7 +488,9 @@ class Operations:
                 if result.deposed and not self.cancel.is_set():
                     # Left over from replacements whose old object could not be deleted.
                     delete_deposed(applier, result.deposed, options.parallelism)
+                self._settle_detached(applier, options)
         finally:
+            self._applier = None
             gc.unfreeze()
             providers.close()
             self.counts = dict(applier.counts)
@@ -458,6 +498,145 @@ class Operations:
         diags.extend(_targeting_warning(options, applied=True))
         self._store_outputs(session, loaded, evals, options)
         return sort_diagnostics(diags)
+
+    def second_interrupt(self) -> bool:
+        """A second Ctrl-C: when this run left jobs running (the first stopped waiting for
+        them), it cancels them (True); otherwise (False) the caller exits at once, as ever."""
+        applier = self._applier
+        if applier is None or not applier.detached:
+            return False
+        self.abort.set()
+        return True
+
+    def _settle_detached(self, applier: Applier, options: PlanOptions) -> None:
+        """After the walk: the jobs left running stay pending, unless the user presses Ctrl-C
+        a second time (during the walk, or within INTERRUPT_GRACE seconds after the first
+        interrupt made apply stop waiting), which cancels them."""
+        if applier.detached and self.cancel.is_set() and not options.detach:
+            if not self.abort.is_set():
+                names = ", ".join(str(a) for a in applier.detached)
+                self.hooks.message(
+                    f"\nStopped waiting for {names}: it keeps running. Press Ctrl-C again within "
+                    f"{INTERRUPT_GRACE:.0f} seconds to cancel it."
+                )
+                self.abort.wait(INTERRUPT_GRACE)
+            if self.abort.is_set():
+                self.cancelled_jobs = applier.cancel_detached()
+        self.detached = list(applier.detached)
+        self.applied_addrs = {a for a, _ in applier.applied}
+
+    def waiting_on_jobs(self, result: PlanResult) -> list[str]:
+        """The planned changes the last apply left undone because they depend, directly or
+        through others, on a job it left running."""
+        blocked = {str(a.abs_resource) for a in self.detached}
+        done = getattr(self, "applied_addrs", set())
+        left = [
+            ch
+            for ch in result.changes.values()
+            if ch.action not in ("noop", "delete", "read")
+            and ch.addr not in done
+            and ch.addr not in self.detached
+        ]
+        out: set[str] = set()
+        grew = True
+        while grew:
+            grew = False
+            for ch in left:
+                if str(ch.addr) not in out and blocked.intersection(ch.dependencies):
+                    out.add(str(ch.addr))
+                    blocked.add(str(ch.addr.abs_resource))
+                    grew = True
+        return sorted(out)
+
+    def cancel_job(self, loaded: Loaded, session: StateSession, addr: AbsResourceInstance) -> None:
+        """`mlform cancel ADDR`: stop a pending job and record it failed (tainted), with the
+        provider configured as plan and apply configure it."""
+        from mlform.engine.configure import ConfigureWalker
+
+        rec = session.state.instance(addr)
+        if rec is None:
+            raise DiagnosticsError(
+                [
+                    error(
+                        "No such resource instance",
+                        f"{addr} is not in the state. Run mlform state list to see what is.",
+                    )
+                ]
+            )
+        if not rec.pending:
+            raise DiagnosticsError(
+                [
+                    error(
+                        f"{addr} is not running",
+                        f"Its status is {rec.status}: only a pending job (submitted, not "
+                        "finished) can be cancelled. To replace it, use mlform apply --replace "
+                        f"'{addr}'; to destroy it, mlform destroy --target '{addr}'.",
+                    )
+                ]
+            )
+        options = PlanOptions()
+        walker = self.walker(ConfigureWalker, loaded, session.state, options)
+        applier = self.walker(
+            Applier,
+            loaded,
+            session.state,
+            options,
+            providers=walker.providers,
+            changes={},
+            session=session,
+        )
+        try:
+            walker.run()
+            applier.deferred.update(walker.deferred)
+            if any(d.is_error for d in walker.diags):
+                raise DiagnosticsError(walker.diags)
+            pkey = _provider_of(session.state, addr)
+            if not applier.cancel_instance(addr, pkey, rec):
+                raise DiagnosticsError(applier.diags)
+        finally:
+            walker.providers.close()
+
+    def job_logs(
+        self, loaded: Loaded, state: State, addr: AbsResourceInstance, follow: bool
+    ) -> Iterator[str] | None:
+        """A long-running object's log lines, from its provider (`Kind.logs`), following new
+        ones until the job ends when `follow`; None when its kind keeps no log of that sort
+        (the caller reads the log file the state records). Stops when `cancel` is set."""
+        from mlform.engine.changes import split_record
+        from mlform.engine.configure import ConfigureWalker
+
+        rec = state.instance(addr)
+        res = state.resource(addr.abs_resource)
+        if rec is None or res is None or addr.resource.mode != "managed":
+            return None
+        walker = self.walker(ConfigureWalker, loaded, state, PlanOptions())
+        try:
+            walker.run()
+            provider = walker.provider_for_object(addr, res.provider, rec, "read the log of")
+            if provider is None:
+                raise DiagnosticsError(walker.diags)
+            info, diags = walker.providers.kind_info(
+                provider.name, addr.resource.type, "managed", None
+            )
+            if info is None:
+                raise DiagnosticsError(diags)
+            kind = provider.kind(addr.resource.type)
+            if not getattr(kind, "long_running", False):
+                walker.providers.close()
+                return None
+            ctx = walker.make_ctx(addr, self.workdir)
+            job = split_record(rec, info.schema)
+        except BaseException:
+            walker.providers.close()
+            raise
+
+        def lines() -> Iterator[str]:
+            try:
+                yield from kind.logs(job, ctx, follow=follow, since=0)
+            finally:
+                walker.providers.close()
+
+        return lines()
 
     def configure_providers(
         self, loaded: Loaded, state: State, options: PlanOptions, into: ResourceWalker
@@ -597,6 +776,8 @@ def to_resource_change(ch: InstanceChange) -> ResourceChange:
         reasons=ch.reasons,
         action_reason=ch.action_reason,
         deposed=ch.deposed,
+        pending=ch.pending,
+        waiting_for=list(ch.waiting_for),
         planned={
             "dependencies": ch.dependencies,
             "create_before_destroy": ch.create_before_destroy,
@@ -632,6 +813,8 @@ def from_resource_change(rc: ResourceChange) -> InstanceChange:
         create_before_destroy=bool(extra.get("create_before_destroy", False)),
         private=dict(extra.get("private", {})),
         deposed=rc.deposed,
+        pending=rc.pending,
+        waiting_for=list(rc.waiting_for),
     )
 
 

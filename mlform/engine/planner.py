@@ -12,7 +12,6 @@ from __future__ import annotations
 import concurrent.futures
 import itertools
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -44,15 +43,15 @@ from mlform.engine.bridge import (
 from mlform.engine.changes import InstanceChange, planned_after, split_record
 from mlform.engine.graph import ConfigGraph, Node, ProviderNode, ResourceNode
 from mlform.engine.providers import KindInfo, ProviderManager
+from mlform.engine.retry import call_with_retries
 from mlform.engine.scope import EvalState, Expansion
 from mlform.engine.walk import Hooks, NodeFailed, Walker, WalkSettings
 from mlform.lang import ast
 from mlform.lang import values as V
 from mlform.lang.values import Value
 from mlform.sdk import ConfigError, Context, Planned, Provider, ProviderError, ResourceState
-from mlform.state import InstanceRecord, State
+from mlform.state import PENDING, TAINTED, InstanceRecord, State
 
-RETRIES = 3
 # The key an instance moved from can be None (a resource without count or for_each), so "did
 # not move" needs its own value.
 NOT_MOVED: Any = object()
@@ -66,6 +65,8 @@ class PlanOptions:
     excludes: list[Target] = field(default_factory=list)
     replace: list[AbsResourceInstance] = field(default_factory=list)
     parallelism: int = 10
+    # apply --detach: submit long-running work and do not wait for it.
+    detach: bool = False
 
 
 @dataclass
@@ -74,25 +75,6 @@ class Drift:
     provider: str
     before: dict[str, Any]
     after: dict[str, Any] | None  # None: deleted outside mlform
-
-
-def call_with_retries(fn: Callable[[], Any], cancel: threading.Event | None = None) -> Any:
-    """Retry a provider call whose error says a retry may help, with a growing pause."""
-    delay = 0.2
-    for attempt in range(RETRIES):
-        try:
-            return fn()
-        except ProviderError as exc:
-            if (
-                not exc.retryable
-                or exc.partial is not None  # the object exists: recorded, not made again
-                or attempt == RETRIES - 1
-                or (cancel is not None and cancel.is_set())
-            ):
-                raise
-            time.sleep(delay)
-            delay *= 3
-    raise AssertionError("unreachable")
 
 
 class ResourceWalker(Walker):
@@ -482,6 +464,8 @@ class Planner(ResourceWalker):
         # every mistake at once (a plan with errors is never applied).
         self.refused: set[ResourceNode] = set()
         self._visiting = threading.local()
+        # Pending jobs still running, by the resource address dependents name them with.
+        self.running_jobs: dict[str, list[str]] = {}
 
     def instance_work(self, *args: Any) -> tuple[Value, bool]:
         return self.plan_instance(*args)
@@ -560,10 +544,18 @@ class Planner(ResourceWalker):
         # A create whose answer a crash lost: find the object by its token and adopt it.
         pend = self.pending.get(str(addr))
         if prior_rec is None and pend is not None:
-            found = call_with_retries(lambda: kind.find_by_token(pend.token, ctx), self.cancel)
+            found = call_with_retries(
+                lambda: kind.find_by_token(pend.token, ctx), self.cancel, kind.provider
+            )
             if found is not None:
                 prior_rec = C.record_from_state(
-                    found, key, deps, [], res.lifecycle.create_before_destroy
+                    found,
+                    key,
+                    deps,
+                    [],
+                    res.lifecycle.create_before_destroy,
+                    # A job whose submit answer was lost: polled below like any pending one.
+                    status=PENDING if getattr(kind, "long_running", False) else "ready",
                 )
                 prior_rec.provider_identity = provider.identity() or None
                 with self._lock:
@@ -578,6 +570,16 @@ class Planner(ResourceWalker):
             return self.plan_data(
                 addr, res, info, kind, ctx, desired, desired_sensitive, pkey, deps
             )
+        pending: dict[str, Any] | None = None
+        if prior_rec is not None and prior_rec.pending:
+            # Submitted earlier and not collected yet: ask where it stands, instead of reading.
+            polled = self.poll_pending(addr, kind, prior_rec, info, ctx, res)
+            if polled is None:
+                return self.record_value(prior_rec, info), True
+            prior_rec, pending = polled
+            if pending["status"] == "succeeded" and self.options.mode == "refresh_only":
+                with self._lock:
+                    self.refreshed[addr] = prior_rec
         prior_rs = split_record(prior_rec, info.schema) if prior_rec is not None else None
         if (
             prior_rec is not None
@@ -589,10 +591,17 @@ class Planner(ResourceWalker):
         ):
             # Read elsewhere, it would seem gone, and be created again: the old one leaks.
             return self.record_value(prior_rec, info), True
-        if prior_rs is not None and self.options.refresh and not prior_rec.tainted:  # type: ignore[union-attr]
+        if (
+            prior_rs is not None
+            and self.options.refresh
+            and pending is None
+            and not prior_rec.tainted  # type: ignore[union-attr]
+        ):
             try:
                 # prior_rs is not None here (checked above); mypy does not narrow into the lambda.
-                fresh = call_with_retries(lambda: kind.read(prior_rs, ctx), self.cancel)  # type: ignore[arg-type]
+                fresh = call_with_retries(
+                    lambda: kind.read(prior_rs, ctx), self.cancel, kind.provider
+                )  # type: ignore[arg-type]
             except ProviderError as exc:
                 self.add_diags(
                     [error(f"Failed to refresh {addr}: {exc.summary}", exc.detail, res.range)]
@@ -650,6 +659,16 @@ class Planner(ResourceWalker):
             and self.provider_for_object(addr, pkey, prior_rec, "replace") is None
         ):
             return V.DYNAMIC_UNKNOWN, True
+        if pending is not None:
+            self.note_pending(addr, change, pending, info)
+        waiting = sorted(
+            {job for dep in deps for job in self.running_jobs.get(dep, ())} - {str(addr)}
+        )
+        if waiting and change.action != "noop":
+            change.waiting_for = waiting
+            change.reasons = [
+                f"waiting for {job}, which is still running" for job in waiting
+            ] + change.reasons
         change.after_sensitive = desired_sensitive + _schema_sensitive(info, change.after)
         # A provider's reasons may quote values; none of them may show a sensitive one.
         change.reasons = redact_texts(
@@ -663,6 +682,76 @@ class Planner(ResourceWalker):
             self.changes[addr] = change
         after, after_sensitive = change.after or {}, change.after_sensitive
         return (lambda: self.data_value(after, after_sensitive, info)), False  # type: ignore[return-value]
+
+    def poll_pending(
+        self,
+        addr: AbsResourceInstance,
+        kind: Any,
+        prior_rec: InstanceRecord,
+        info: KindInfo,
+        ctx: Context,
+        res: ResourceConfig,
+    ) -> tuple[InstanceRecord, dict[str, Any]] | None:
+        """Where a pending object stands: (the record to plan from, what the plan says of it).
+        Still running: the pending record; succeeded: the final object, its outputs collected
+        (ready); failed: the object as it is, tainted, so that it is replaced. None: the poll
+        failed (reported)."""
+        prior_rs = split_record(prior_rec, info.schema)
+        base: dict[str, Any] = {"id": prior_rec.id, "submitted_at": prior_rec.created_at}
+        if not getattr(kind, "long_running", False):
+            # Its kind no longer runs anything long (a provider downgraded?): replace it.
+            failed = InstanceRecord(**{**prior_rec.__dict__, "status": TAINTED})
+            return failed, {**base, "status": "failed", "summary": "its kind cannot be polled"}
+        try:
+            st = call_with_retries(lambda: kind.poll(prior_rs, ctx), self.cancel, kind.provider)
+        except ProviderError as exc:
+            self.add_diags(
+                [error(f"Failed to refresh {addr}: {exc.summary}", exc.detail, res.range)]
+            )
+            return None
+        out = {
+            **base,
+            "status": st.status,
+            "elapsed_s": st.elapsed_s,
+            "last_line": st.last_line,
+            "progress": list(st.progress) if st.progress is not None else None,
+        }
+        if st.running:
+            return prior_rec, out
+        status = "ready" if st.status == "succeeded" else TAINTED
+        if st.status == "failed":
+            out["summary"] = st.summary or "the job failed"
+        rec = C.record_from_state(
+            st.state or prior_rs,
+            prior_rec.index_key,
+            prior_rec.dependencies,
+            prior_rec.sensitive_paths,
+            prior_rec.create_before_destroy,
+            status,
+        )
+        rec.private = {**prior_rec.private, **rec.private}
+        rec.created_at = prior_rec.created_at
+        rec.provider_identity = prior_rec.provider_identity
+        return rec, out
+
+    def note_pending(
+        self,
+        addr: AbsResourceInstance,
+        change: InstanceChange,
+        pending: dict[str, Any],
+        info: KindInfo,
+    ) -> None:
+        """What the plan says of a pending object: a job still running is a no-op whose outputs
+        are not known yet (dependents wait for it); a finished one is collected by apply; a
+        failed one is replaced, and the plan says why."""
+        change.pending = pending
+        if pending["status"] == "running" and change.action == "noop":
+            unknown = {k: _unknown() for k in info.schema.attrs.attributes if k != "id"}
+            change.after = {**(change.after or {}), **unknown}
+            with self._lock:
+                self.running_jobs.setdefault(str(addr.abs_resource), []).append(str(addr))
+        elif pending["status"] == "failed":
+            change.reasons = [f"its last run failed: {pending.get('summary')}"] + change.reasons
 
     def plan_unconfigured(
         self,
@@ -948,7 +1037,9 @@ class Planner(ResourceWalker):
                 self.changes[addr] = change
             return V.DYNAMIC_UNKNOWN, False
         try:
-            result = call_with_retries(lambda: kind.read_data(desired, ctx), self.cancel)
+            result = call_with_retries(
+                lambda: kind.read_data(desired, ctx), self.cancel, kind.provider
+            )
         except ProviderError as exc:
             self.add_diags([error(f"Failed to read {addr}: {exc.summary}", exc.detail, res.range)])
             return V.DYNAMIC_UNKNOWN, True

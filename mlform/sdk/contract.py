@@ -17,13 +17,19 @@ Calls are idempotent and safe to retry. A provider reports a failure as `Provide
 create that fails after the object exists (a VM launched that never became healthy) passes that
 object as `ProviderError(..., partial=ResourceState(...))`, so that the engine records it
 (tainted) and the next plan replaces it instead of leaking it.
+
+Work that takes long (a training run) outlives the CLI: its kind sets `long_running = True` and
+implements `submit` (start it and return at once, the object recorded as pending), `poll` (a
+`JobStatus`: running, succeeded with the final state, or failed), `cancel` and `logs`. The engine
+owns the waiting, the retries (`Provider.retry`, a `RetryPolicy`) and the number of calls in
+flight (`Provider.max_concurrency`); see docs/providers.md.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -128,6 +134,9 @@ class ProviderError(Exception):
     to exist, that object as far as the provider knows it (at least its `id`). The engine
     records it as tainted, with its id and attributes, and the next plan replaces it (deletes
     it, then creates it anew); an error with `partial` is never retried.
+
+    `retry_after`: seconds the remote API asked the caller to wait (an HTTP `Retry-After`);
+    the engine waits at least that long before the next attempt of a retryable error.
     """
 
     def __init__(
@@ -137,12 +146,37 @@ class ProviderError(Exception):
         *,
         retryable: bool = False,
         partial: ResourceState | None = None,
+        retry_after: float | None = None,
     ):
         super().__init__(summary)
         self.summary = summary
         self.detail = detail
         self.retryable = retryable
         self.partial = partial
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the engine retries a provider call whose error is `retryable`: at most
+    `max_attempts` calls in all, waiting `base_delay * 2**n` seconds (at most `max_delay`)
+    after the n-th failure, less a random part of up to `jitter` of it (so that many callers
+    throttled at once do not retry in step), and never less than the error's `retry_after`.
+    A cancelled run stops waiting at once."""
+
+    max_attempts: int = 3
+    base_delay: float = 0.2
+    max_delay: float = 30.0
+    jitter: float = 0.5
+    honour_retry_after: bool = True
+
+    def delay(self, failures: int, retry_after: float | None, draw: float) -> float:
+        """Seconds to wait after `failures` failed attempts; `draw` is uniform in [0, 1)."""
+        wait = min(self.max_delay, self.base_delay * (2 ** max(0, failures - 1)))
+        wait *= 1.0 - self.jitter * draw
+        if self.honour_retry_after and retry_after is not None and retry_after > wait:
+            wait = float(retry_after)
+        return max(0.0, wait)
 
 
 class ConfigError(ProviderError):
@@ -233,6 +267,8 @@ class Context:
 
 Action = Literal["create", "update", "replace", "delete", "noop", "read"]
 
+JobState = Literal["running", "succeeded", "failed"]
+
 
 @dataclass
 class ResourceState:
@@ -262,6 +298,30 @@ class Planned:
     private: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class JobStatus:
+    """What `Kind.poll` says of a submitted object.
+
+    running: `elapsed_s`, the `last_line` of its log and its `progress` (done, total) where
+    known; the engine polls again after `poll_interval` seconds (None: the kind's).
+    succeeded: `state` is the final object, its outputs collected (a model's digest, metrics).
+    failed: `summary` and `detail` say why; `state` is the object as far as it exists (recorded
+    tainted, so that the next plan replaces it)."""
+
+    status: JobState
+    state: ResourceState | None = None
+    elapsed_s: float | None = None
+    last_line: str | None = None
+    progress: tuple[float, float | None] | None = None
+    summary: str = ""
+    detail: str = ""
+    poll_interval: float | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+
 class Kind:
     """One resource kind. Subclasses set `args` and `attrs` and implement the operations.
 
@@ -276,6 +336,11 @@ class Kind:
     description: ClassVar[str] = ""
     # A data source only implements `read_data`.
     is_data: ClassVar[bool] = False
+    # Work that takes long (a training run): the engine calls `submit` instead of `create`,
+    # records the object as pending, and polls it (see JobStatus) every `poll_interval`
+    # seconds while apply waits; a job keeps running when the CLI stops waiting or dies.
+    long_running: ClassVar[bool] = False
+    poll_interval: ClassVar[float] = 2.0
 
     def __init__(self, provider: Provider):
         self.provider = provider
@@ -310,6 +375,35 @@ class Kind:
         """For data sources: the attributes read."""
         raise NotImplementedError
 
+    # -- long-running kinds -------------------------------------------------------------------
+
+    def submit(self, planned: Planned, ctx: Context) -> ResourceState:
+        """Start the work and return at once: the object with its `id` (and what `poll`
+        needs in `private`); its outputs are not known yet. Receives the idempotency token
+        as `create` does (`ctx.idempotency_token`), so `find_by_token` finds a job whose
+        submit answer was lost, and a retried submit starts nothing new."""
+        raise NotImplementedError
+
+    def poll(self, state: ResourceState, ctx: Context) -> JobStatus:
+        """Where the submitted work stands; see `JobStatus`. Cheap and read-only: plan calls
+        it to refresh a pending object."""
+        raise NotImplementedError
+
+    def cancel(self, state: ResourceState, ctx: Context) -> None:
+        """Stop the submitted work (`mlform cancel`, a second Ctrl-C); idempotent: a job that
+        already ended is left as it is."""
+        raise NotImplementedError
+
+    def logs(
+        self, state: ResourceState, ctx: Context, follow: bool = False, since: int = 0
+    ) -> Iterator[str]:
+        """The object's log lines from line number `since` (0: the first). With `follow`,
+        keep yielding new lines until the work ends or `ctx.cancel_event` is set."""
+        raise ProviderError(f"{type(self).__name__} keeps no log")
+
+
+_SLOTS_LOCK = threading.Lock()
+
 
 class Provider:
     """One provider configuration (one `provider` block, or the implied default one)."""
@@ -318,10 +412,27 @@ class Provider:
     version: ClassVar[str] = "0.0.0"
     config: ClassVar[type[BaseModel]] = Model
     kinds: ClassVar[Mapping[str, type[Kind]]] = {}
+    # How the engine retries this provider's retryable errors.
+    retry: ClassVar[RetryPolicy] = RetryPolicy()
+    # At most this many calls to this provider configuration in flight at once (an API's
+    # rate limit); None: only --parallelism limits them.
+    max_concurrency: ClassVar[int | None] = None
 
     def __init__(self) -> None:
         self.settings: BaseModel | None = None
         self._kind_instances: dict[str, Kind] = {}
+
+    def call_slots(self) -> threading.BoundedSemaphore | None:
+        """The semaphore that holds calls to `max_concurrency` (None: no limit)."""
+        if self.max_concurrency is None:
+            return None
+        with _SLOTS_LOCK:
+            # Made on first use (a subclass' __init__ need not call this class').
+            slots: threading.BoundedSemaphore | None = self.__dict__.get("_call_slots")
+            if slots is None:
+                slots = threading.BoundedSemaphore(max(1, self.max_concurrency))
+                self.__dict__["_call_slots"] = slots
+            return slots
 
     def configure(self, config: BaseModel, ctx: Context) -> None:
         self.settings = config

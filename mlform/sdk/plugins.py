@@ -315,7 +315,13 @@ def kind_problems(kname: Any, kcls: Any) -> list[str]:
                     f'kind "{kname}": "{name}" is both an argument ({arg.type.hcl()}) and a computed '
                     f"attribute ({cattr.type.hcl()}); they share one value in state, so give one of them another name"
                 )
-    required = ("read_data",) if kcls.is_data else ("create", "read", "delete")
+    if kcls.is_data:
+        required: tuple[str, ...] = ("read_data",)
+    elif getattr(kcls, "long_running", False):
+        # The engine submits, polls and cancels it; `create` is never called.
+        required = ("submit", "poll", "cancel", "read", "delete")
+    else:
+        required = ("create", "read", "delete")
     missing = [m for m in required if not _overrides(kcls, Kind, m)]
     if missing:
         problems.append(f'kind "{kname}" does not implement {", ".join(missing)}')

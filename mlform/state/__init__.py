@@ -9,6 +9,7 @@ from __future__ import annotations
 from mlform.state.errors import LockError, StateError
 from mlform.state.model import (
     FORMAT_VERSION,
+    PENDING,
     READY,
     TAINTED,
     InstanceRecord,
@@ -21,6 +22,7 @@ from mlform.state.model import (
 
 __all__ = [
     "FORMAT_VERSION",
+    "PENDING",
     "READY",
     "TAINTED",
     "InstanceRecord",

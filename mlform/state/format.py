@@ -25,6 +25,7 @@ from mlform.addrs import _key_sort
 from mlform.state.errors import StateError
 from mlform.state.model import (
     FORMAT_VERSION,
+    PENDING,
     READY,
     TAINTED,
     InstanceRecord,
@@ -137,9 +138,10 @@ def instance_from_json(d: dict[str, Any]) -> InstanceRecord:
     _expect(d, "dependencies", list, "a list")
     _expect(d, "index_key", (int, str), "a number or a string")
     _expect(d, "provider_identity", dict, "an object")
-    if d.get("status", READY) not in (READY, TAINTED):
+    if d.get("status", READY) not in (READY, TAINTED, PENDING):
         raise ValueError(
-            f"an instance's `status` must be {READY!r} or {TAINTED!r}, not {d['status']!r}"
+            f"an instance's `status` must be {READY!r}, {TAINTED!r} or {PENDING!r}, "
+            f"not {d['status']!r}"
         )
     return InstanceRecord(
         index_key=d.get("index_key"),

@@ -32,6 +32,9 @@ FORMAT_VERSION = 1
 
 READY = "ready"
 TAINTED = "tainted"
+# Submitted to a provider and not finished (a training job running): the object exists (it has
+# an id), its outputs are not known yet; the next plan polls it.
+PENDING = "pending"
 
 
 _second: tuple[int, str] = (-1, "")
@@ -78,6 +81,10 @@ class InstanceRecord:
     @property
     def tainted(self) -> bool:
         return self.status == TAINTED
+
+    @property
+    def pending(self) -> bool:
+        return self.status == PENDING
 
     @property
     def is_shell(self) -> bool:

@@ -9,6 +9,11 @@
     }                           # creates the object, then fails (reporting it as partial)
     # computed: id (unique per create), echo (= value, known after apply), created_at
     data "test_data" "x" { input = ... }         # output = input
+    resource "test_job" "j" {                     # a long-running job (see TestJob)
+      duration_s = 3        # it logs a line every 0.2 s for this long, then ends
+      fail       = false    # true: it ends failed
+      output     = "model"  # any value: `result` once it succeeded
+    }
 
 The engine's tests and benchmarks drive mlform through this provider, so it behaves like a real
 remote API: its identity is its store's resolved path, `read` reports what the store says (an entry edited by hand is drift, a removed one
@@ -42,6 +47,7 @@ from pydantic import BaseModel
 
 from mlform.sdk.contract import (
     Context,
+    JobStatus,
     Kind,
     Model,
     Planned,
@@ -63,8 +69,10 @@ __all__ = [
     "DEFAULT_STORE",
     "ObjectStore",
     "TestData",
+    "TestJob",
     "TestObject",
     "TestProvider",
+    "job_runs",
     "load_objects",
 ]
 
@@ -534,6 +542,262 @@ class TestData(Kind):
         return {"output": desired.get("input")}
 
 
+# -- a long-running job ---------------------------------------------------------------------------
+
+# The job's own program, run detached (its own session) by `TestJob.submit`: argv is the job's
+# folder, its duration in seconds, "1" to fail, and its output as JSON. It appends one line to
+# runs.log when it starts (so that tests count real runs), logs a line every 0.2 s, and writes
+# result.json (atomically) at the end.
+_JOB_SCRIPT = r"""
+import json, os, sys, time
+folder, duration, fail, output = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
+def put(name, text):
+    tmp = os.path.join(folder, name + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, os.path.join(folder, name))
+put("pid", str(os.getpid()))
+with open(os.path.join(os.path.dirname(folder), "runs.log"), "a") as f:
+    f.write(os.path.basename(folder) + " " + str(os.getpid()) + "\n")
+steps = max(1, int(round(duration / 0.2)))
+with open(os.path.join(folder, "log"), "a", buffering=1) as log:
+    log.write("job started\n")
+    for i in range(1, steps + 1):
+        time.sleep(duration / steps)
+        log.write("step %d/%d\n" % (i, steps))
+    log.write("job failed\n" if fail else "job done\n")
+put("result.json", json.dumps({"status": "failed" if fail else "succeeded",
+                               "output": json.loads(output), "finished_at": time.time()}))
+sys.exit(1 if fail else 0)
+"""
+
+# Keeps the Popen objects of jobs this process started, so that their exit is collected.
+_CHILDREN: list[Any] = []
+
+
+class JobArgs(Model):
+    duration_s: float = arg(1.0, replace=True, description="How long the job runs, in seconds.")
+    fail: bool = arg(False, replace=True, description="Whether the job ends failed.")
+    output: Any = arg(None, replace=True, description="The job's result once it succeeded.")
+
+
+class JobAttrs(Model):
+    id: str | None = computed(description="Unique per submit.")
+    status: str | None = computed(description="succeeded or failed, once it ended.")
+    result: Any = computed(description="The `output`, once the job succeeded.")
+    log_path: str | None = computed(description="The job's log file.")
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process runs (a zombie, ended but not yet collected, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def job_runs(store_path: str | os.PathLike[str]) -> list[str]:
+    """One line per run that a test_job of the store at `store_path` really started."""
+    runs = Path(store_path).parent / "jobs" / "runs.log"
+    return runs.read_text().splitlines() if runs.exists() else []
+
+
+class TestJob(Kind):
+    """A long-running job: a detached process that outlives the CLI; see the module docstring.
+    Its folder (beside the store, jobs/<id>/) holds its pid, log and result.json."""
+
+    __test__ = False
+    args: ClassVar[type[BaseModel]] = JobArgs
+    attrs: ClassVar[type[BaseModel]] = JobAttrs
+    description = "A job that runs for `duration_s` seconds as a detached process; for tests."
+    long_running = True
+    poll_interval = 0.2
+    provider: TestProvider
+
+    def _folder(self, ctx: Context, oid: str) -> Path:
+        return self.provider.store(ctx).path.parent / "jobs" / oid
+
+    def _state(self, obj: dict[str, Any], ctx: Context, **attrs: Any) -> ResourceState:
+        folder = self._folder(ctx, obj["id"])
+        return ResourceState(
+            id=obj["id"],
+            args={k: obj.get(k) for k in ("duration_s", "fail", "output")},
+            attrs={
+                "id": obj["id"],
+                "status": obj.get("status"),
+                "result": obj.get("result"),
+                "log_path": str(folder / "log"),
+                **attrs,
+            },
+            private={"token": obj["token"]} if obj.get("token") else {},
+        )
+
+    def submit(self, planned: Planned, ctx: Context) -> ResourceState:
+        import subprocess
+        import sys
+
+        args = JobArgs.model_validate(planned.args).model_dump()
+        obj = self.provider.store(ctx).create(
+            {**args, "kind": "test_job", "submitted_at": now_iso()}, ctx.idempotency_token
+        )
+        folder = self._folder(ctx, obj["id"])
+        folder.mkdir(parents=True, exist_ok=True)
+        started = folder / "started"
+        try:
+            # Once per job, whatever the retries: a resubmit with the same token starts nothing.
+            fd = os.open(started, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return self._state(obj, ctx)
+        os.close(fd)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _JOB_SCRIPT,
+                str(folder),
+                str(args["duration_s"]),
+                "1" if args["fail"] else "0",
+                _dumps(args["output"]),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+        )
+        _CHILDREN.append(proc)
+        (folder / "launcher_pid").write_text(str(proc.pid))
+        ctx.log(f"submitted job {obj['id']} (pid {proc.pid})")
+        return self._state(obj, ctx)
+
+    def _pid(self, folder: Path) -> int | None:
+        for name in ("pid", "launcher_pid"):
+            try:
+                return int((folder / name).read_text())
+            except (OSError, ValueError):
+                continue
+        return None
+
+    def poll(self, state: ResourceState, ctx: Context) -> JobStatus:
+        folder = self._folder(ctx, state.id)
+        obj = self.provider.store(ctx).get(state.id)
+        if obj is None:
+            return JobStatus("failed", summary=f"job {state.id} no longer exists")
+        result_file = folder / "result.json"
+        lines = self._lines(folder)
+        last = lines[-1] if lines else None
+        started = folder / "started"
+        elapsed = time.time() - started.stat().st_mtime if started.exists() else None
+        if result_file.exists():
+            result = json.loads(result_file.read_text())
+            if result["status"] == "succeeded":
+                done = self.provider.store(ctx).put(
+                    state.id, {"status": "succeeded", "result": result["output"]}
+                )
+                return JobStatus(
+                    "succeeded",
+                    state=self._state(done or obj, ctx),
+                    elapsed_s=elapsed,
+                    last_line=last,
+                )
+            self.provider.store(ctx).put(state.id, {"status": "failed"})
+            return JobStatus(
+                "failed",
+                state=self._state({**obj, "status": "failed"}, ctx),
+                summary=f"test_job {ctx.address}: the job failed",
+                detail=f"Its last log line: {last!r}. The job is configured with fail = true.",
+                last_line=last,
+            )
+        pid = self._pid(folder)
+        if (folder / "cancelled").exists() or pid is None or not _alive(pid):
+            why = (
+                "it was cancelled"
+                if (folder / "cancelled").exists()
+                else "its process ended without a result"
+            )
+            self.provider.store(ctx).put(state.id, {"status": "failed"})
+            return JobStatus(
+                "failed",
+                state=self._state({**obj, "status": "failed"}, ctx),
+                summary=f"test_job {ctx.address}: the job did not finish: {why}",
+                last_line=last,
+            )
+        duration = float(state.args.get("duration_s") or obj.get("duration_s") or 0)
+        return JobStatus(
+            "running",
+            state=self._state(obj, ctx),
+            elapsed_s=elapsed,
+            last_line=last,
+            progress=(min(elapsed or 0.0, duration), duration) if duration else None,
+        )
+
+    def cancel(self, state: ResourceState, ctx: Context) -> None:
+        import signal
+
+        folder = self._folder(ctx, state.id)
+        if (folder / "result.json").exists():
+            return  # ended already
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "cancelled").write_text(now_iso())
+        pid = self._pid(folder)
+        if pid is not None and _alive(pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)  # its own session: pid is the group's id
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        for proc in list(_CHILDREN):
+            if proc.poll() is not None:
+                _CHILDREN.remove(proc)
+
+    @staticmethod
+    def _lines(folder: Path) -> list[str]:
+        try:
+            return (folder / "log").read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return []
+
+    def logs(
+        self, state: ResourceState, ctx: Context, follow: bool = False, since: int = 0
+    ) -> Iterator[str]:
+        folder = self._folder(ctx, state.id)
+        n = since
+        while True:
+            lines = self._lines(folder)
+            # A line being written has no newline yet: only whole lines are given.
+            yield from lines[n:]
+            n = max(n, len(lines))
+            if not follow or ctx.cancel_event.is_set():
+                return
+            status = self.poll(state, ctx)
+            if not status.running:
+                rest = self._lines(folder)
+                yield from rest[n:]
+                return
+            ctx.cancel_event.wait(0.2)
+
+    def read(self, state: ResourceState, ctx: Context) -> ResourceState | None:
+        obj = self.provider.store(ctx).get(state.id)
+        return self._state(obj, ctx) if obj is not None else None
+
+    def delete(self, state: ResourceState, ctx: Context) -> None:
+        self.cancel(state, ctx)
+        self.provider.store(ctx).delete(state.id)
+
+    def find_by_token(self, token: str, ctx: Context) -> ResourceState | None:
+        obj = self.provider.store(ctx).find_by_token(token)
+        return self._state(obj, ctx) if obj is not None else None
+
+
 class TestProvider(Provider):
     """The `test` provider; see the module docstring."""
 
@@ -543,7 +807,7 @@ class TestProvider(Provider):
     name = "test"
     version = "0.1.0"
     config = TestProviderConfig
-    kinds: ClassVar = {"test_object": TestObject, "test_data": TestData}
+    kinds: ClassVar = {"test_object": TestObject, "test_data": TestData, "test_job": TestJob}
 
     def __init__(self) -> None:
         super().__init__()

@@ -16,6 +16,7 @@ _VERBS = {
     "replace": ("Replacing...", "Replacement complete"),
     "create_then_delete": ("Replacing...", "Replacement complete"),
     "delete": ("Destroying...", "Destruction complete"),
+    "wait": ("Waiting for the job submitted earlier...", "Collected"),
 }
 
 

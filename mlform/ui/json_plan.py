@@ -120,6 +120,11 @@ def _change_json(rc: ResourceChange) -> dict[str, Any]:
     if rc.deposed:
         out["deposed"] = rc.deposed
     out["change"] = change
+    if rc.pending is not None:
+        # mlform's own: a job submitted earlier, as the plan's poll found it.
+        out["mlform_pending"] = dict(rc.pending)
+    if rc.waiting_for:
+        out["mlform_waiting_for"] = list(rc.waiting_for)
     if rc.action_reason:
         out["action_reason"] = rc.action_reason
     return out

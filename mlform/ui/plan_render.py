@@ -772,6 +772,31 @@ def _heading(rc: ResourceChange, action: Action, drift: bool, p: Palette) -> lis
     return lines
 
 
+def pending_note(rc: ResourceChange) -> str:
+    """One line on a job submitted earlier: `test_job.j is still running (started 2m ago;
+    last line: "epoch 3/10")`, or that it finished and apply collects it."""
+    info = rc.pending or {}
+    parts = []
+    elapsed = info.get("elapsed_s")
+    if isinstance(elapsed, int | float):
+        parts.append(f"started {_ago(float(elapsed))} ago")
+    if info.get("last_line"):
+        parts.append(f"last line: {_quote(str(info['last_line']))}")
+    detail = f" ({'; '.join(parts)})" if parts else ""
+    if info.get("status") == "succeeded":
+        return f"{rc.addr} has finished{detail}; apply records its outputs"
+    return f"{rc.addr} is still running{detail}; apply waits for it"
+
+
+def _ago(seconds: float) -> str:
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    return f"{s // 3600}h{(s % 3600) // 60}m"
+
+
 def render_change(
     rc: ResourceChange,
     color: bool = False,
@@ -914,6 +939,26 @@ def render_plan(
         put(word_wrap(tail, width) + "\n")
 
     rule = f"{p.gray}\n" + "─" * (width - 1) + p.reset
+
+    pending = [rc for rc in plan.pending] if plan.mode == "normal" else []
+    if pending:
+        put(f"\n{p.bold}Jobs submitted earlier:{p.reset}\n")
+        for rc in pending:
+            put(f"  {p.bold}# {pending_note(rc)}{p.reset}\n")
+        if not changes and not outputs:
+            put(
+                f"\n{p.reset}{p.bold}{p.green}No changes.{p.reset}{p.bold} Your infrastructure "
+                f"matches the configuration.{p.reset}\n\n"
+            )
+            put(
+                word_wrap(
+                    "mlform apply waits for the jobs above and records their outputs in the "
+                    "state; nothing else needs to change.",
+                    width,
+                )
+                + "\n"
+            )
+            return "".join(out)
 
     if not changes and not outputs:
         if plan.errored:

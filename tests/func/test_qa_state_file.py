@@ -21,7 +21,10 @@ def _instance(doc):
     ("edit", "says"),
     [
         (lambda d: _instance(d).update(attributes="oops"), "`attributes` must be an object"),
-        (lambda d: _instance(d).update(status="weird"), "`status` must be 'ready' or 'tainted'"),
+        (
+            lambda d: _instance(d).update(status="weird"),
+            "`status` must be 'ready', 'tainted' or 'pending'",
+        ),
         (lambda d: d["resources"][0].update(instances={}), "`instances` is a list"),
         (lambda d: d.update(resources={}), "`resources` must be a list"),
         (lambda d: d.update(outputs=[]), "`outputs` must be an object"),

@@ -62,7 +62,7 @@ def test_builtin_test_provider_is_found_by_entry_point() -> None:
     assert names["test"].distribution == "mlform"
     assert names["test"].module == "mlform.testing.provider:TestProvider"
     cls = plugins.load_provider("test")
-    assert cls.name == "test" and set(cls.kinds) == {"test_object", "test_data"}
+    assert cls.name == "test" and set(cls.kinds) == {"test_object", "test_data", "test_job"}
     assert "local" in {i.name for i in plugins.installed_backends()}
 
 
