@@ -265,7 +265,7 @@ class Decoder:
         self.only(
             block.body,
             ("required_version", "default_provider", "experiments"),
-            ("required_providers", "backend", "cloud"),
+            ("required_providers", "backend", "cloud", "encryption"),
             where,
         )
         attrs = block.body.attributes
@@ -320,6 +320,19 @@ class Decoder:
                 )
                 continue
             settings.backend = BackendConfig(bk.labels[0], bk.body, bk.def_range)
+        for enc in block.body.blocks_of_type("encryption"):
+            if settings.encryption is not None:
+                self.err(
+                    "Duplicate encryption configuration",
+                    "A module may declare only one encryption block.",
+                    enc.def_range,
+                )
+                continue
+            from mlform.state.encryption import check_block
+
+            self.check_labels(enc, ())
+            self.diags.extend(check_block(enc))
+            settings.encryption = enc
 
     block_terraform = block_mlform
 
