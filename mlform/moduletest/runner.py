@@ -104,7 +104,11 @@ class SuiteResult:
         text = f"{head} {self.passed} passed, {self.failed} failed"
         if self.skipped:
             text += f", {self.skipped} skipped"
-        return text + "."
+        text += "."
+        broken = sum(1 for f in self.files if any(d.is_error for d in f.diags))
+        if broken:
+            text += f" {broken} test file(s) could not be read or cleaned up after (see above)."
+        return text
 
 
 class Reporter:

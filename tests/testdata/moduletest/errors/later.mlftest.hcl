@@ -1,0 +1,9 @@
+run "early" {
+  assert {
+    condition     = run.late.echo == "x"
+    error_message = "run.late has not run yet."
+  }
+}
+
+run "late" {
+}

@@ -1,0 +1,10 @@
+run "a" {
+  comand = plan
+
+  asert {
+    condition = true
+  }
+}
+
+mock_provder "local" {
+}
