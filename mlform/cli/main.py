@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("mlform.cli.diff_cmd", "Compare two state serials."),
     "reproduce": ("mlform.cli.reproduce_cmd", "Re-run a recorded training job and compare."),
     "gc": ("mlform.cli.gc_cmd", "Remove snapshots and environments no kept serial needs."),
+    "ci": ("mlform.cli.ci_cmd", "Post a plan on the pull request, and other CI helpers."),
     "version": ("mlform.cli.version_cmd", "Print the mlform version."),
 }
 
