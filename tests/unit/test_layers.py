@@ -190,14 +190,22 @@ def test_one_duration_grammar() -> None:
 
 
 def test_one_ci_detector() -> None:
-    """What a CI run is (GitHub Actions, GitLab, ...) is read in one place, for state and
-    lineage alike."""
+    """Whether this is a CI run, and which (GitHub Actions, GitLab, ...), is read in one place,
+    for state and lineage alike: only one module reads the CI systems' own markers."""
+    markers = {"GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "CIRCLECI", "JENKINS_URL"}
 
-    def reads_github(node: ast.AST) -> bool:
-        return (
-            isinstance(node, ast.Constant)
-            and isinstance(node.value, str)
-            and node.value.startswith("GITHUB_")
-        )
+    def reads_a_marker(node: ast.AST) -> bool:
+        if isinstance(node, ast.Call) and _name_of(node.func) in ("get", "getenv") and node.args:
+            key = node.args[0]
+        elif isinstance(node, ast.Subscript):
+            key = node.slice
+        else:
+            return False
+        return isinstance(key, ast.Constant) and key.value in markers
 
-    assert _where(reads_github) == {"mlform/lineage/capture.py"}
+    # Known, still to be removed: `mlform ci comment` tells GitLab from GitHub on its own
+    # (`detect_system`) instead of asking mlform.lineage.capture.
+    known = {"mlform/cli/ci_cmd.py"}
+    found = _where(reads_a_marker)
+    assert found - known == {"mlform/lineage/capture.py"}, found
+    assert known <= found, f"fixed, remove from known: {sorted(known - found)}"
