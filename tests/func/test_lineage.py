@@ -369,6 +369,7 @@ def test_ci_run_shows_in_lineage_and_history(tiny: Path) -> None:
         "GITHUB_REPOSITORY": "acme/models",
         "GITHUB_SHA": "0123abc",
         "GITHUB_ACTOR": "octo",
+        "GITHUB_REF": "refs/pull/42/merge",
     }
     ok(tiny, "apply", "-auto-approve", env=ci)
     lin = instance(state_file(tiny), "training_job", "tiny")["lineage"]
@@ -382,11 +383,16 @@ def test_ci_run_shows_in_lineage_and_history(tiny: Path) -> None:
     assert job["details"]["ci"]["run_id"] == "123"
     page = ok(tiny, "lineage", "training_job.tiny", "--format", "html").out
     assert "<th>run_id</th><td>123</td>" in page
+    assert lin["ci"]["pull_request"] == "42" and "<th>pull_request</th><td>42</td>" in page
     # Who applied is the run's actor, beside the run id, in the lineage and in the history.
     assert lin["applied_by"]["user"] == "octo" and lin["applied_by"]["via"] == "github-actions"
     assert "<th>user</th><td>octo</td>" in page
     (row,) = ok(tiny, "history").out.splitlines()[1:]
-    assert re.split(r"\s{2,}", row)[2:5] == ["octo", "apply", "github-actions acme/models run 123"]
+    assert re.split(r"\s{2,}", row)[2:5] == [
+        "octo",
+        "apply",
+        "github-actions acme/models run 123 PR #42",
+    ]
     (entry,) = json.loads(ok(tiny, "history", "--json").out)
     assert entry["who"]["user"] == "octo"
     # The serial's meta and the lineage record say the same, in one shape.
