@@ -41,7 +41,12 @@ def command(
     providers, so a module is tested without training anything. Exit status 1 when a run fails.
 
     \b
-    Example (tests/defaults.mlftest.hcl):
+    Examples:
+      mlform test
+      mlform test --filter tests/defaults.mlftest.hcl --junit-xml results.xml
+
+    \b
+    A test file (tests/defaults.mlftest.hcl; see docs/testing-modules.md):
       mock_provider "local" {
         mock_resource "training_job" {
           defaults = { model = "file:///mock", metrics = { acc = 0.9 } }
@@ -54,10 +59,6 @@ def command(
           error_message = "The accuracy output does not read the job's metrics."
         }
       }
-
-    \b
-      mlform test
-      mlform test --filter tests/defaults.mlftest.hcl --junit-xml results.xml
     """
     from mlform.moduletest.junit import write_junit
     from mlform.moduletest.runner import TestRunner

@@ -168,3 +168,29 @@ def test_every_module_passes_its_tests(name: str, mlform: Mlform) -> None:
     assert res.code == 0, str(res)
     assert "Success!" in res.out and " 0 failed." in res.out
     assert not list(dst.glob("mlform.state*"))
+
+
+@needs_local
+def test_the_docs_example_passes_and_its_failing_assert_reads_as_documented(
+    mlform: Mlform,
+) -> None:
+    dst = mlform.cwd / "testing-modules"
+    shutil.copytree(ROOT / "docs" / "examples" / "testing-modules", dst)
+    mlform.cwd = dst
+    res = mlform("test")
+    assert res.code == 0, str(res)
+    assert "Success! 4 passed, 0 failed." in res.out
+    # docs/testing-modules.md shows this failure: break the assertion it shows.
+    tests = dst / "tests" / "model.mlftest.hcl"
+    tests.write_text(
+        tests.read_text().replace("condition     = !output.ship", "condition     = output.ship")
+    )
+    res = mlform("test")
+    assert res.code == 1, str(res)
+    doc = (ROOT / "docs" / "testing-modules.md").read_text()
+    for line in (
+        "  on tests/model.mlftest.hcl line 48, column 21:",
+        "A model at 0.5 should not ship.",
+        "  output.ship is false",
+    ):
+        assert line in doc and line in res.err, line
