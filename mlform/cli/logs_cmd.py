@@ -91,8 +91,8 @@ def _from_provider(ops: Any, state: Any, addr: Any, tail: int, follow: bool) -> 
     from mlform.cli.run_options import echo_err, interrupt_handler
     from mlform.config.loader import config_files
 
-    if not config_files(ops.workdir):
-        return False  # no configuration to configure its provider with
+    if not config_files(ops.workdir) or not _long_running(state, addr):
+        return False  # no configuration to configure its provider with, or no job
     loaded = ops.load([], interactive=False, allow_missing=True)
     with interrupt_handler(ops.cancel, echo_err):
         lines = ops.job_logs(loaded, state, addr, follow)
@@ -112,3 +112,19 @@ def _from_provider(ops: Any, state: Any, addr: Any, tail: int, follow: bool) -> 
         except KeyboardInterrupt:
             pass
     return True
+
+
+def _long_running(state: Any, addr: Any) -> bool:
+    """Whether the instance's kind is long-running (asked of the provider's class, before
+    configuring anything)."""
+    from mlform.sdk.plugins import PluginError, load_provider
+
+    res = state.resource(addr.abs_resource)
+    if res is None or '"' not in res.provider:
+        return False
+    try:
+        cls = load_provider(res.provider.split('"')[1])
+    except PluginError:
+        return False
+    kind = cls.kinds.get(addr.resource.type)
+    return bool(getattr(kind, "long_running", False))

@@ -117,10 +117,28 @@ class ProviderConformance:
         ctx = self._ctx(workdir, kind, token or uuid.uuid4().hex)
         planned = k.plan(None, dict(self.samples[kind].args), ctx)
         assert planned.action == "create", f"plan without prior state must create, got {planned}"
-        state = k.create(planned, ctx)
+        if getattr(k, "long_running", False):
+            state = self._wait(k, k.submit(planned, ctx), ctx)
+        else:
+            state = k.create(planned, ctx)
         assert isinstance(state, ResourceState), f"create must return a ResourceState: {state!r}"
         assert state.id, "create must return an object with an id"
         return k, state
+
+    def _wait(self, k: Kind, job: ResourceState, ctx: Context, timeout: float = 60) -> Any:
+        """A long-running kind's submitted job, polled until it ends: its final state."""
+        import time
+
+        assert isinstance(job, ResourceState) and job.id, "submit must return an object with an id"
+        deadline = time.monotonic() + timeout
+        while True:
+            status = k.poll(job, ctx)
+            if not status.running:
+                break
+            assert time.monotonic() < deadline, f"the job did not end within {timeout}s"
+            time.sleep(min(1.0, float(getattr(k, "poll_interval", 1.0))))
+        assert status.status == "succeeded", f"the sample job failed: {status.summary}"
+        return status.state or job
 
     def _assert_in_sync(
         self, k: Kind, kind: str, state: ResourceState, args: dict[str, Any], workdir: Path

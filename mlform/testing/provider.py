@@ -624,20 +624,32 @@ class TestJob(Kind):
     def _folder(self, ctx: Context, oid: str) -> Path:
         return self.provider.store(ctx).path.parent / "jobs" / oid
 
-    def _state(self, obj: dict[str, Any], ctx: Context, **attrs: Any) -> ResourceState:
+    def _state(self, obj: dict[str, Any], ctx: Context) -> ResourceState:
+        """The job as the store and its folder say: `status` and `result` once it ended."""
         folder = self._folder(ctx, obj["id"])
+        result = self._result(folder)
+        status = result.get("status") if result else None
+        if status is None and (folder / "cancelled").exists():
+            status = "cancelled"
         return ResourceState(
             id=obj["id"],
             args={k: obj.get(k) for k in ("duration_s", "fail", "output")},
             attrs={
                 "id": obj["id"],
-                "status": obj.get("status"),
-                "result": obj.get("result"),
+                "status": status,
+                "result": result.get("output") if status == "succeeded" else None,
                 "log_path": str(folder / "log"),
-                **attrs,
             },
             private={"token": obj["token"]} if obj.get("token") else {},
         )
+
+    @staticmethod
+    def _result(folder: Path) -> dict[str, Any] | None:
+        try:
+            data = json.loads((folder / "result.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
 
     def submit(self, planned: Planned, ctx: Context) -> ResourceState:
         import subprocess
@@ -690,27 +702,19 @@ class TestJob(Kind):
         obj = self.provider.store(ctx).get(state.id)
         if obj is None:
             return JobStatus("failed", summary=f"job {state.id} no longer exists")
-        result_file = folder / "result.json"
         lines = self._lines(folder)
         last = lines[-1] if lines else None
         started = folder / "started"
         elapsed = time.time() - started.stat().st_mtime if started.exists() else None
-        if result_file.exists():
-            result = json.loads(result_file.read_text())
-            if result["status"] == "succeeded":
-                done = self.provider.store(ctx).put(
-                    state.id, {"status": "succeeded", "result": result["output"]}
-                )
+        result = self._result(folder)
+        if result is not None:
+            if result.get("status") == "succeeded":
                 return JobStatus(
-                    "succeeded",
-                    state=self._state(done or obj, ctx),
-                    elapsed_s=elapsed,
-                    last_line=last,
+                    "succeeded", state=self._state(obj, ctx), elapsed_s=elapsed, last_line=last
                 )
-            self.provider.store(ctx).put(state.id, {"status": "failed"})
             return JobStatus(
                 "failed",
-                state=self._state({**obj, "status": "failed"}, ctx),
+                state=self._state(obj, ctx),
                 summary=f"test_job {ctx.address}: the job failed",
                 detail=f"Its last log line: {last!r}. The job is configured with fail = true.",
                 last_line=last,
@@ -722,10 +726,9 @@ class TestJob(Kind):
                 if (folder / "cancelled").exists()
                 else "its process ended without a result"
             )
-            self.provider.store(ctx).put(state.id, {"status": "failed"})
             return JobStatus(
                 "failed",
-                state=self._state({**obj, "status": "failed"}, ctx),
+                state=self._state(obj, ctx),
                 summary=f"test_job {ctx.address}: the job did not finish: {why}",
                 last_line=last,
             )

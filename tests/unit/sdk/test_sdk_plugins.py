@@ -9,7 +9,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from pydantic import BaseModel
@@ -124,6 +124,30 @@ def test_wrong_shapes_are_refused_with_every_problem() -> None:
         plugins.check_provider(P, "d")
     assert "`args` must be a pydantic model class" in str(err2.value)
     assert "does not implement read_data" in str(err2.value)
+
+
+def test_a_long_running_kind_must_submit_poll_and_cancel() -> None:
+    class Job(Kind):
+        args: ClassVar[type[BaseModel]] = Attrs
+        attrs: ClassVar[type[BaseModel]] = Attrs
+        long_running = True
+
+        def create(self, planned: Any, ctx: Any) -> Any:  # never called for a job
+            raise AssertionError
+
+        def read(self, state: Any, ctx: Any) -> Any:
+            return state
+
+        def delete(self, state: Any, ctx: Any) -> None:
+            pass
+
+    class P(Provider):
+        name = "p"
+        kinds: ClassVar = {"p_job": Job}
+
+    with pytest.raises(PluginError) as err:
+        plugins.check_provider(P, "d")
+    assert 'kind "p_job" does not implement submit, poll, cancel' in str(err.value)
 
 
 FAKE_DIST = {

@@ -18,6 +18,7 @@ class TestTestProviderConformance(ProviderConformance):
             update={"value": "changed", "immutable": "x"},
         ),
         "test_data": Sample(args={"input": {"k": "v"}}),
+        "test_job": Sample(args={"duration_s": 0.2, "output": "m"}),
     }
 
     def snapshot(self, provider: Provider, ctx: Context) -> Any:
