@@ -1,4 +1,4 @@
 module "train" {
   source = "./modules/train"
-  code   = "./src"                             # the root's src/: relative to where mlform runs
+  code   = "./src" # the root's src/: relative to where mlform runs
 }
