@@ -194,3 +194,17 @@ def test_the_docs_example_passes_and_its_failing_assert_reads_as_documented(
         "  output.ship is false",
     ):
         assert line in doc and line in res.err, line
+
+
+def test_an_override_on_a_real_provider_makes_up_only_its_target(
+    mlform: Mlform, store: Store
+) -> None:
+    _case("override_real", mlform)
+    res = mlform("test", "--var", _store_var(mlform))
+    assert 'run "one_real_one_made_up"... pass' in res.out, str(res)
+    # The real object exists in the provider's store (its delete fails, so it stays); the
+    # overridden one was never sent to the provider.
+    objects = store.objects()
+    assert [o["value"] for o in objects.values()] == ["r"], objects
+    assert "Failed to clean up after the tests" in res.err and "test_object.real" in res.err
+    assert "test_object.faked" not in res.err.split("may still exist:")[1]
