@@ -274,3 +274,25 @@ def test_journal_lines_are_sealed_one_by_one(tmp_path: Path) -> None:
         Journal(path, codec(aes(PASS_OLD))).read()
     with pytest.raises(E.EncryptionError, match="no encryption is configured"):
         Journal(path).read()
+
+
+# --- the documentation ------------------------------------------------------------------------
+
+
+def test_the_documented_configurations_are_valid() -> None:
+    import re
+
+    page = Path(__file__).resolve().parents[3] / "docs" / "state-encryption.md"
+    blocks = re.findall(r"```hcl\n(.*?)```", page.read_text(encoding="utf-8"), re.DOTALL)
+    checked = 0
+    for text in blocks:
+        if not text.startswith("mlform {"):
+            continue  # a fragment
+        file, diags = parse_hcl(text, "doc.mlf.hcl")
+        assert not diags, text
+        (enc,) = file.body.blocks[0].body.blocks_of_type("encryption")
+        spec, diags = E.parse_block(enc)
+        assert not diags, (text, diags)
+        assert spec.state is not None
+        checked += 1
+    assert checked >= 2
