@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e . -e providers/local
+.venv/bin/python -m pip install -q -e . -e providers/local -e runtime
 export PATH="$PWD/.venv/bin:$PATH"
 exec bash examples/quickstart/run.sh

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+RUNTIME_ROOT = Path(__file__).resolve().parents[1]
+
 
 def output_of(spec_path: Path) -> Path:
     return Path(json.loads(spec_path.read_text())["output"]["uri"])
