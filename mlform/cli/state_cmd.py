@@ -453,11 +453,27 @@ def push_cmd(path: str, force: bool, use_lock: bool, lock_timeout: str) -> None:
         timeout = lock_timeout_seconds(lock_timeout)
         backend, ws = backend_and_workspace()
         new_state = _read_state_file(path, backend)
+        if force:
+            _refuse_wrong_key(backend, ws)
         written = push(backend, ws, new_state, force=force, lock_timeout=timeout, lock=use_lock)
         click.echo(
             f"Pushed the state to workspace {ws!r}: serial {written.serial}, "
             f"{len(written)} instance(s)."
         )
+
+
+def _refuse_wrong_key(backend: Backend, workspace: str) -> None:
+    """`--force` replaces a state that cannot be read because it is damaged, never one that
+    the configured keys do not open: that is a wrong key, and the state is fine."""
+    from mlform.state.encryption import WrongKeyError
+    from mlform.state.errors import StateError
+
+    try:
+        backend.read(workspace)
+    except WrongKeyError:
+        raise
+    except StateError:
+        pass
 
 
 def _read_state_file(path: str, backend: Backend | None = None) -> State:

@@ -51,7 +51,7 @@ import hmac
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,6 +69,7 @@ __all__ = [
     "Encryption",
     "EncryptionError",
     "EncryptionSpec",
+    "WrongKeyError",
     "check_block",
     "is_envelope",
     "load_encryption",
@@ -107,6 +108,12 @@ class EncryptionError(StateError):
     """Encryption is misconfigured, a key is wrong or missing, or data failed authentication.
 
     Never carries a passphrase or a key: only provider and method names and key ids."""
+
+
+class WrongKeyError(EncryptionError):
+    """The configured keys do not fit what is stored: a wrong or missing passphrase, an
+    encrypted file and no encryption configured, or a plain one where encryption is required.
+    Unlike damage, this is never a reason to replace what is stored (`state push --force`)."""
 
 
 # --- configuration as written ------------------------------------------------------------------
@@ -517,15 +524,21 @@ def parse_env(text: str) -> tuple[EncryptionSpec, list[Diagnostic]]:
 class KeyProvider:
     """A pbkdf2 key provider with its passphrase: derives keys for given salts (cached, since a
     derivation costs about a fifth of a second by design) and one salt for this process's
-    encryptions."""
+    encryptions. The passphrase may be given as a function, called when a key is first needed
+    (so that a fallback's passphrase is asked for only when something was written with it)."""
 
-    def __init__(self, spec: KeyProviderSpec, passphrase: str):
+    def __init__(self, spec: KeyProviderSpec, passphrase: str | Callable[[], str]):
         self.addr = spec.addr
         self.iterations = spec.iterations
         self.hash_function = spec.hash_function
         self.salt_length = spec.salt_length
         self._passphrase = passphrase
         self._salt: bytes | None = None
+
+    def _secret(self) -> str:
+        if callable(self._passphrase):
+            self._passphrase = self._passphrase()
+        return self._passphrase
 
     def __repr__(self) -> str:  # never the passphrase
         return f"KeyProvider({self.addr!r})"
@@ -549,7 +562,7 @@ class KeyProvider:
             raise ValueError("its key derivation parameters are damaged") from None
         if name != "pbkdf2" or hash_name not in HASH_FUNCTIONS or iterations < 1:
             raise ValueError(f"its key derivation ({name}, {hash_name}) is not one mlform knows")
-        return _derive(self._passphrase, salt, iterations, hash_name)
+        return _derive(self._secret(), salt, iterations, hash_name)
 
 
 @functools.lru_cache(maxsize=32)
@@ -664,6 +677,16 @@ class Codec:
             return plaintext
         return seal(self.primary, plaintext, purpose)
 
+    def check_ready(self) -> None:
+        """Raise now, before anything is done, what the first write would raise: a missing
+        passphrase, a missing cryptography package, enforced encryption refused."""
+        if not self.primary.encrypts:
+            self.seal(b"", "state")
+            return
+        assert self.primary.keys is not None
+        self.primary.keys._secret()
+        _aesgcm(b"\0" * KEY_LENGTH)
+
     def seal_text(self, text: str, purpose: str) -> str:
         return self.seal(text.encode("utf-8"), purpose).decode("utf-8")
 
@@ -680,7 +703,7 @@ def open_bytes(data: bytes, codec: Codec | None, purpose: str, source: str) -> b
     if not is_envelope(data):
         if codec is None or any(not m.encrypts for m in codec.methods):
             return data
-        raise EncryptionError(
+        raise WrongKeyError(
             f"The {what} is not encrypted, but the configuration encrypts {codec.section}",
             f"mlform reads unencrypted {codec.section} only through a fallback, so that "
             "nothing unencrypted is taken for encrypted by mistake; nothing was changed. To "
@@ -708,7 +731,7 @@ def open_bytes(data: bytes, codec: Codec | None, purpose: str, source: str) -> b
             "file mlform expects here. Nothing was changed.",
         )
     if codec is None:
-        raise EncryptionError(
+        raise WrongKeyError(
             f"The {what} is encrypted, and no encryption is configured",
             f"It was encrypted with {_describe(env)}. To read it, configure the same "
             "encryption in `mlform { encryption { ... } }` (or the "
@@ -716,7 +739,7 @@ def open_bytes(data: bytes, codec: Codec | None, purpose: str, source: str) -> b
         )
     candidates = [m for m in codec.methods if m.encrypts and m.keys is not None]
     if not candidates:
-        raise EncryptionError(
+        raise WrongKeyError(
             f"The {what} is encrypted, but the {codec.section} section's methods do not decrypt",
             f"It was encrypted with {_describe(env)}; the {codec.section} section names "
             f"{', '.join(m.addr for m in codec.methods)}. Add the encrypting method as the "
@@ -749,7 +772,7 @@ def open_bytes(data: bytes, codec: Codec | None, purpose: str, source: str) -> b
                 "(for state, the history folder beside it).",
             ) from None
     names = ", ".join(m.keys.addr for m in candidates if m.keys is not None)
-    raise EncryptionError(
+    raise WrongKeyError(
         f"Cannot decrypt the {what} with key provider {names}: wrong passphrase?",
         f"It was encrypted with {_describe(env)}, and no configured key derives that key. "
         "Nothing was changed. Give the passphrase it was written with; after changing the "
@@ -817,9 +840,14 @@ def load_encryption(
     values: dict[str, str] | None = None
 
     def provider(addr: str) -> KeyProvider:
+        if addr not in providers:
+            providers[addr] = KeyProvider(
+                spec.key_providers[addr], functools.partial(passphrase_of, addr)
+            )
+        return providers[addr]
+
+    def passphrase_of(addr: str) -> str:
         nonlocal values
-        if addr in providers:
-            return providers[addr]
         kp = spec.key_providers[addr]
         from mlform.config.decode import static_value
         from mlform.lang import ast
@@ -830,7 +858,7 @@ def load_encryption(
             if values is None:
                 values = _variable_values(root, workdir, var_args, passphrase_variables(spec), env)
             if name not in values:
-                raise EncryptionError(
+                raise WrongKeyError(
                     f"No passphrase for key provider {addr}: var.{name} has no value",
                     f"Give it with `-var {name}=...`, a var file, or the MLFORM_VAR_{name} "
                     "environment variable (declare the variable with sensitive = true). "
@@ -845,8 +873,7 @@ def load_encryption(
                 f"The passphrase of key provider {addr} is too short",
                 f"A pbkdf2 passphrase has at least {MIN_PASSPHRASE_LENGTH} characters.",
             )
-        providers[addr] = KeyProvider(kp, passphrase)
-        return providers[addr]
+        return passphrase
 
     def method(addr: str) -> Method:
         ms = spec.methods[addr]

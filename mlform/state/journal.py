@@ -189,8 +189,9 @@ class Journal:
         self._opened(fd, 0)
         try:
             self.append(header)
-        except JournalError:
-            # Not even the header is on disk: leave no empty journal behind.
+        except BaseException:
+            # Not even the header is on disk (a full disk, a key that cannot seal it): leave
+            # no empty journal behind.
             self.close(sync=False)
             self.path.unlink(missing_ok=True)
             raise

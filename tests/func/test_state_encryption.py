@@ -180,10 +180,13 @@ def test_wrong_passphrase_is_refused_and_changes_nothing(mlform, write, workdir,
     write(encryption() + VARIABLES + resources())
     mlform.ok("apply", "--auto-approve", env=keys())
     write(encryption() + VARIABLES + resources(count=4))
+    pulled = json.loads(mlform.ok("state", "pull", env=keys()).out)
+    (workdir / "copy.json").write_text(json.dumps(dict(pulled, serial=9)))
     before = snapshot(workdir)
     objects = store.objects()
     wrong = "a wrong passphrase, quite long"
     for args in (
+        ("state", "push", "--force", "copy.json"),
         ("plan",),
         ("apply", "--auto-approve"),
         ("destroy", "--auto-approve"),
@@ -202,13 +205,20 @@ def test_wrong_passphrase_is_refused_and_changes_nothing(mlform, write, workdir,
     assert store.objects() == objects  # no provider was called
 
 
-def test_key_rotation_through_a_fallback(mlform, write, workdir) -> None:
+def test_key_rotation_through_a_fallback(mlform, write, workdir, store) -> None:
     write(encryption("a") + VARIABLES + resources())
     mlform.ok("apply", "--auto-approve", env=keys())
 
     # New key b, old key a as the fallback: reads work, and the next write uses b.
     write(encryption("b", fallback="a") + VARIABLES + resources())
     both = keys(a=PASS_A, b=PASS_B)
+    # Without the new key's passphrase, a run that would write is refused before it starts.
+    write(encryption("b", fallback="a") + VARIABLES + resources(count=4))
+    before, objects = snapshot(workdir), store.objects()
+    res = mlform("apply", "--auto-approve", env=keys(a=PASS_A))
+    assert res.code == 1 and "var.pass_b has no value" in res.err, str(res)
+    assert snapshot(workdir) == before and store.objects() == objects
+    write(encryption("b", fallback="a") + VARIABLES + resources())
     assert mlform("plan", "--detailed-exitcode", env=both).code == 0
     assert envelope(workdir / "mlform.state.json")["key_provider"] == "pbkdf2.a"
     res = mlform.ok("state", "rotate-key", env=both)

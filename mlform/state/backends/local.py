@@ -196,7 +196,10 @@ class LocalBackend(Backend):
 
     def check_writable(self, workspace: str = DEFAULT_WORKSPACE) -> None:
         """Refuse, before any provider is called, when the state or history folder cannot be
-        written: the operation could not record what it did."""
+        written (the operation could not record what it did), or the configured encryption
+        could not seal it (a missing passphrase or package)."""
+        if self.encryption is not None:
+            self.encryption.check_ready()
         path = self.state_path(workspace)
         for folder in (path.parent, self.history_dir(workspace)):
             if not folder.is_dir():

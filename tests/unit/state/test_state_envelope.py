@@ -240,8 +240,10 @@ def test_load_encryption_reads_the_variable(tmp_path: Path) -> None:
     )
     root, diags = load_config(tmp_path)
     assert not [d for d in diags if d.is_error], diags
+    unset = E.load_encryption(root, tmp_path, [], environ={})
+    assert unset.state is not None
     with pytest.raises(E.EncryptionError, match=r"var.p has no value"):
-        E.load_encryption(root, tmp_path, [], environ={})
+        unset.state.seal(SECRET, "state")
     enc = E.load_encryption(root, tmp_path, [], environ={"MLFORM_VAR_p": PASS_NEW})
     assert enc.state is not None and enc.state.primary.addr == "aes_gcm.main"
     assert enc.state.fallback is not None and enc.state.fallback.addr == "aes_gcm.old"
