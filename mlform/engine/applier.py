@@ -180,6 +180,16 @@ class Applier(ResourceWalker):
                 ]
             )
             return V.DYNAMIC_UNKNOWN, True
+        # A precondition that depended on values known only after apply is decided now,
+        # before the object is touched.
+        extra = self.evals.expansion_extra(exp, key)
+        if not all(
+            [
+                self.check_condition(c, mi, extra, "precondition")
+                for c in res.lifecycle.preconditions
+            ]
+        ):
+            return V.DYNAMIC_UNKNOWN, True
         provider = self.providers.instance(pkey)
         assert provider is not None
         kind = provider.kind(res.type)

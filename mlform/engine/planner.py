@@ -511,10 +511,18 @@ class Planner(ResourceWalker):
         addr = AbsResourceInstance(mi, res.addr, key)
         if self.cancel.is_set():
             return V.DYNAMIC_UNKNOWN, True
-        desired_val, failed = self.eval_resource_body(
-            mi, res, info, self.evals.expansion_extra(exp, key), info.provider_type
-        )
+        extra = self.evals.expansion_extra(exp, key)
+        desired_val, failed = self.eval_resource_body(mi, res, info, extra, info.provider_type)
         if failed:
+            return V.DYNAMIC_UNKNOWN, True
+        # Preconditions hold before the object is planned; one known only after apply is
+        # checked again then.
+        if not all(
+            [
+                self.check_condition(c, mi, extra, "precondition")
+                for c in res.lifecycle.preconditions
+            ]
+        ):
             return V.DYNAMIC_UNKNOWN, True
         desired = value_to_data(desired_val)
         desired_sensitive = sensitive_paths(desired_val)
