@@ -142,7 +142,8 @@ def find_interpreter(request: str | None) -> tuple[str, str]:
         if version and matches(version):
             return cand, version
     raise EnvError(
-        f"no Python {request} on this worker",
+        f"no Python {request} on this worker: install it (for example `uv python install "
+        f"{request}`) or name an interpreter path in environment.python"
     )
 
 
