@@ -351,11 +351,10 @@ def _show_markdown(
 ) -> None:
     """A saved plan as the Markdown page of mlform.ui.markdown; the whole page to
     `full_output` when given."""
-    from mlform.cli.flows import plan_schemas
-    from mlform.plans import read_plan
+    from mlform.cli.flows import _read_saved_plan, plan_schemas
     from mlform.ui.markdown import COMMENT_LIMIT, TemplateProblem, plan_markdown
 
-    saved = read_plan(planfile)
+    saved = _read_saved_plan(planfile)  # opened with the plan encryption, when configured
     try:
         page = plan_markdown(
             saved.plan,

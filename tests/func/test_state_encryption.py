@@ -292,6 +292,8 @@ def test_saved_plans_are_sealed_and_never_hold_the_passphrase(mlform, write, wor
     assert CANARY.encode() not in raw and PASS_A.encode() not in raw
     shown = mlform.ok("show", "p.mlplan", env=keys())
     assert f"{CANARY}-0" in shown.out
+    markdown = mlform.ok("show", "--format", "markdown", "p.mlplan", env=keys())
+    assert "test_object.o[0]" in markdown.out
     refused = mlform("show", "p.mlplan", env=keys(a="a wrong passphrase, quite long"))
     assert refused.code == 1 and "Cannot decrypt the plan file p.mlplan" in refused.err
     applied = mlform.ok("apply", "p.mlplan", env=keys())
