@@ -248,3 +248,31 @@ def test_ranks_get_torch_variables(tmp_path, make_spec, runtime_env):
     assert (r0["RANK"], r1["RANK"], r1["LOCAL_RANK"]) == ("0", "1", "1")
     assert r0["WORLD_SIZE"] == r0["LOCAL_WORLD_SIZE"] == "2"
     assert r0["MASTER_ADDR"] == "127.0.0.1" and r0["MASTER_PORT"] == r1["MASTER_PORT"]
+
+
+def test_a_real_lock_is_installed_cached_and_recorded(tmp_path, make_spec, runtime_env):
+    """joblib from uv's cache, offline: skipped where uv or that cached wheel is missing."""
+    from mlform_runtime.envs import find_uv
+
+    if find_uv() is None:
+        import pytest
+
+        pytest.skip("uv is not installed")
+    env = {**runtime_env, "UV_OFFLINE": "1", "MLFORM_RUNTIME_CACHE": str(tmp_path / "cache")}
+    cmd = "python -c 'import joblib; print(joblib.__version__)'"
+    spec = make_spec(environment={"lock": ["joblib==1.4.2"]}, command=cmd)
+    proc = cli(["run", str(spec)], env)
+    if proc.returncode == 3 and "installing the environment" in proc.stdout:
+        import pytest
+
+        pytest.skip("joblib 1.4.2 is not in uv's cache (offline)")
+    assert proc.returncode == EXIT_OK, proc.stdout + proc.stderr
+    result = read_json(output_of(spec) / "result.json")
+    assert result["lineage"]["packages"] == {"joblib": "1.4.2"}
+    assert result["lineage"]["environment"]["source"] == "built"
+    again = make_spec(environment={"lock": ["joblib==1.4.2"]}, command=cmd)
+    assert cli(["run", str(again)], env).returncode == EXIT_OK
+    second = read_json(output_of(again) / "result.json")["lineage"]["environment"]
+    assert (
+        second["source"] == "cached" and second["venv"] == result["lineage"]["environment"]["venv"]
+    )
