@@ -8,7 +8,6 @@ import os
 import socket
 import sys
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -148,12 +147,3 @@ class Reporter:
         for t in self._threads:
             t.join(timeout=10)
         self.flush_log()
-
-
-def wait_or_cancel(reporter: Reporter, seconds: float) -> bool:
-    """Sleep; True when a cancel came meanwhile."""
-    return reporter.cancel_requested.wait(seconds)
-
-
-def monotonic() -> float:
-    return time.monotonic()
