@@ -153,6 +153,7 @@ def run_apply(mode: str, kw: dict[str, Any], *, plan_file: str | None, auto_appr
                             )
                         ]
                     )
+                _recheck_guardrails(loaded, saved.plan)
                 result = result_from_saved(saved.plan)
                 _apply_and_commit(ops, loaded, sess, result, options, mode, color)
             return
@@ -204,6 +205,16 @@ def run_apply(mode: str, kw: dict[str, Any], *, plan_file: str | None, auto_appr
                     )
                     raise CommandFailed(1)
             _apply_and_commit(ops, loaded, sess, result, options, mode, color)
+
+
+def _recheck_guardrails(loaded: Any, plan: Any) -> None:
+    """A saved plan is checked against the guardrails again before anything is applied: it
+    may come from an older mlform, or have been edited since it was written."""
+    from mlform.engine.guardrails import check_plan
+
+    broken = [d for d in check_plan(loaded.root, loaded.cg.modules, plan) if d.is_error]
+    if broken:
+        raise DiagnosticsError(broken)
 
 
 def _say_recovered(sess: Any) -> None:

@@ -265,7 +265,7 @@ class Decoder:
         self.only(
             block.body,
             ("required_version", "default_provider", "experiments"),
-            ("required_providers", "backend", "cloud", "encryption"),
+            ("required_providers", "backend", "cloud", "encryption", "guardrails"),
             where,
         )
         attrs = block.body.attributes
@@ -333,6 +333,19 @@ class Decoder:
             self.check_labels(enc, ())
             self.diags.extend(check_block(enc))
             settings.encryption = enc
+        for rails in block.body.blocks_of_type("guardrails"):
+            if settings.guardrails is not None:
+                self.err(
+                    "Duplicate guardrails configuration",
+                    "A module may declare only one guardrails block.",
+                    rails.def_range,
+                )
+                continue
+            from mlform.engine.guardrails import check_block as check_guardrails
+
+            self.check_labels(rails, ())
+            self.diags.extend(check_guardrails(rails))
+            settings.guardrails = rails
 
     block_terraform = block_mlform
 

@@ -171,6 +171,8 @@ class Settings:
     default_provider: str | None = None
     # The `encryption` block as written (checked when decoded; mlform.state.encryption reads it).
     encryption: Block | None = None
+    # The `guardrails` block as written (checked when decoded; mlform.engine.guardrails reads it).
+    guardrails: Block | None = None
 
 
 @dataclass(slots=True, eq=False)

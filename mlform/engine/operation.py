@@ -34,6 +34,7 @@ from mlform.engine.bridge import (
 )
 from mlform.engine.changes import InstanceChange
 from mlform.engine.graph import ConfigGraph, build_graph
+from mlform.engine.guardrails import check_plan
 from mlform.engine.planner import Planner, PlanOptions, ResourceWalker, orphan_resources
 from mlform.engine.providers import ProviderManager
 from mlform.engine.scope import EvalState
@@ -303,6 +304,11 @@ class Operations:
         deposed = _deposed_changes(prior, options)
         plan = self._make_plan(loaded, prior, options, changes, planner, evals, diags, deposed)
         _mark_moves(plan, moved)
+        # The team's guardrails hold on what the plan makes (mlform.engine.guardrails).
+        guarded = check_plan(loaded.root, loaded.cg.modules, plan)
+        if guarded:
+            diags = diags + guarded
+            plan.errored = plan.errored or any(d.is_error for d in guarded)
         return PlanResult(
             plan,
             changes,
