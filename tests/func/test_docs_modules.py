@@ -35,7 +35,9 @@ def _copy(name: str, mlform: Mlform) -> Mlform:
     return mlform
 
 
-@pytest.mark.parametrize("name", ["sweep", "serve"])
+@pytest.mark.parametrize(
+    "name", ["sweep", "serve", "train-and-serve", "gpu-cluster", "canary-deployment"]
+)
 def test_module_has_readme_example_and_validates(name: str, mlform: Mlform) -> None:
     assert (MODULES / name / "README.md").is_file()
     assert list((MODULES / name).glob("*.mlf.hcl"))
@@ -79,6 +81,35 @@ def test_serve_apply_serves_the_model(mlform: Mlform) -> None:
         assert endpoint.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(f"{endpoint}/predict?x=3", timeout=10) as resp:
             assert json.loads(resp.read()) == {"prediction": 126.0}
+    finally:
+        mlform.ok("destroy", "--auto-approve", timeout=300)
+    assert mlform.ok("state", "list").out.strip() == ""
+
+
+def _served_by(endpoint: str, n: int) -> list[str]:
+    """Which deployment answered each of n requests at the canary's endpoint."""
+    out = []
+    for _ in range(n):
+        with urllib.request.urlopen(f"{endpoint}/predict?x=1", timeout=10) as resp:
+            body = json.loads(resp.read())
+            assert resp.headers["X-Mlform-Canary"] in ("stable", "candidate")
+            out.append(body["model"])
+    return out
+
+
+@pytest.mark.slow
+def test_canary_splits_the_traffic_then_promotes(mlform: Mlform) -> None:
+    mlform = _copy("canary-deployment", mlform)
+    try:
+        mlform.ok("apply", "--auto-approve", timeout=300)
+        endpoint = mlform.ok("output", "-raw", "endpoint").out.strip()
+        # 25% of the requests, exactly, go to the candidate (v2).
+        assert sorted(_served_by(endpoint, 8)) == ["v1"] * 6 + ["v2"] * 2
+        assert _outputs(mlform)["promotable"] is True
+        mlform.ok("apply", "--auto-approve", "--var", "promote=true", timeout=300)
+        # The same endpoint now serves v2 only.
+        assert mlform.ok("output", "-raw", "endpoint").out.strip() == endpoint
+        assert _served_by(endpoint, 4) == ["v2"] * 4
     finally:
         mlform.ok("destroy", "--auto-approve", timeout=300)
     assert mlform.ok("state", "list").out.strip() == ""
