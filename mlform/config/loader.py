@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from mlform.addrs import ModulePath
 from mlform.config.decode import decode_module
 from mlform.config.model import Module
-from mlform.config.modules import ModuleManifest, is_local_source
+from mlform.config.modules import ModuleManifest, is_local_source, version_matches
 from mlform.diagnostics import Diagnostic, error
 
 if TYPE_CHECKING:
@@ -113,7 +113,10 @@ def _display_path(path: Path) -> str:
 def _unfetchable(source: str) -> str:
     """Why `mlform init` cannot fetch a remote module source, or "" when it can."""
     from mlform.config.modules import GitSource
+    from mlform.config.registry import is_registry_source
 
+    if is_registry_source(source):
+        return ""
     try:
         GitSource.parse(source)
     except ValueError as exc:
@@ -158,7 +161,12 @@ def _load_children(
                 # `mlform init` cannot fetch it either: say so rather than send the user there.
                 diags.append(error("Unsupported module source", unfetchable, call.source_range))
                 continue
-            if entry is None or entry.source != call.source or not entry.dir(root_dir).is_dir():
+            if (
+                entry is None
+                or entry.source != call.source
+                or not entry.dir(root_dir).is_dir()
+                or not version_matches(entry, call.version)
+            ):
                 diags.append(
                     error(
                         "Module not installed",

@@ -2,8 +2,10 @@
 
 Git sources are written as Terraform's: `git::https://example.com/repo.git//sub/dir?ref=v1.2`,
 `git::file:///srv/modules.git?ref=main`, `github.com/org/repo//sub?ref=v1`, or
-`git@github.com:org/repo.git`. The manifest `.mlform/modules/modules.json` records, for each
-module call path, the source and the folder it was fetched into, so that later runs load it
+`git@github.com:org/repo.git`. Registry sources (`host/namespace/name/provider` with
+`version`) are in `mlform.config.registry`. The manifest `.mlform/modules/modules.json` records,
+for each module call path, the source (and a registry module's version) and the folder it was
+fetched into, so that later runs load it
 without the network and notice when the source in the configuration changed.
 """
 
@@ -46,7 +48,8 @@ class GitSource:
         else:
             raise ValueError(
                 f'"{source}" is not a module source mlform can fetch: use a local path ("./modules/x") '
-                'or a git source ("git::https://host/repo.git//dir?ref=v1", "github.com/org/repo?ref=v1").'
+                'a git source ("git::https://host/repo.git//dir?ref=v1", "github.com/org/repo?ref=v1") '
+                'or a registry module ("registry.example.com/org/name/provider" with version).'
             )
         # Split off ?query and //subdir (after the scheme's //).
         query = ""
@@ -71,6 +74,7 @@ class ManifestEntry:
     key: str
     source: str
     rel_dir: str
+    version: str | None = None  # the version chosen, for a registry source
 
     def dir(self, root: Path) -> Path:
         return root / self.rel_dir
@@ -92,7 +96,7 @@ class ModuleManifest:
             return cls({})
         entries = {}
         for e in data.get("modules", []):
-            entries[e["key"]] = ManifestEntry(e["key"], e["source"], e["dir"])
+            entries[e["key"]] = ManifestEntry(e["key"], e["source"], e["dir"], e.get("version"))
         return cls(entries)
 
     def get(self, path: ModulePath) -> ManifestEntry | None:
@@ -104,6 +108,7 @@ class ModuleManifest:
         data = {
             "modules": [
                 {"key": e.key, "source": e.source, "dir": e.rel_dir}
+                | ({"version": e.version} if e.version else {})
                 for e in sorted(self.entries.values(), key=lambda e: e.key)
             ]
         }
@@ -155,3 +160,16 @@ def fetch_git(source: str, root: Path, key: str, log=lambda line: None) -> Manif
             raise ModuleFetchError(f'the folder "{gs.subdir}" does not exist in {gs.url}')
         shutil.copytree(src_dir, target, ignore=shutil.ignore_patterns(".git"))
     return ManifestEntry(key, source, str(target.relative_to(root)))
+
+
+def version_matches(entry: ManifestEntry, constraint: str | None) -> bool:
+    """Whether a fetched module still meets its call's `version` constraint (always, for a
+    source without versions or a call without a constraint)."""
+    from mlform.engine.versions import ConstraintError, satisfies
+
+    if not constraint or entry.version is None:
+        return True
+    try:
+        return satisfies(entry.version, constraint)
+    except ConstraintError:
+        return False

@@ -29,7 +29,9 @@ from mlform.config.modules import (
     ModuleManifest,
     fetch_git,
     is_local_source,
+    version_matches,
 )
+from mlform.config.registry import RegistryError, fetch_registry, is_registry_source
 from mlform.diagnostics import Diagnostic, error
 from mlform.engine.versions import ConstraintError, satisfies
 
@@ -95,17 +97,22 @@ def _install(
                 or entry.source != call.source
                 or upgrade
                 or not entry.dir(root_dir).is_dir()
+                or not version_matches(entry, call.version)
             ):
                 try:
-                    entry = fetch_git(call.source, root_dir, key, log)
-                except (ModuleFetchError, ValueError) as exc:
+                    if is_registry_source(call.source):
+                        rel, version = fetch_registry(call.source, call.version, root_dir, key, log)
+                        entry = ManifestEntry(key, call.source, rel, version)
+                    else:
+                        entry = fetch_git(call.source, root_dir, key, log)
+                except (ModuleFetchError, RegistryError, ValueError) as exc:
                     diags.append(
                         error(
                             "Failed to fetch module", f'module "{name}": {exc}', call.source_range
                         )
                     )
                     continue
-                log(f"- {key} from {call.source}")
+                log(f"- {key} from {call.source}" + (f" {entry.version}" if entry.version else ""))
             manifest.entries[key] = entry
             seen[key] = entry
             child_dir = entry.dir(root_dir)
