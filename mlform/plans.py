@@ -71,6 +71,8 @@ class Action(enum.Enum):
     DELETE = "delete"
     DELETE_THEN_CREATE = "delete-then-create"
     CREATE_THEN_DELETE = "create-then-delete"
+    # A `removed` block with `destroy = false`: the state lets go; the object stays.
+    FORGET = "forget"
 
     @property
     def symbol(self) -> str:
@@ -109,6 +111,7 @@ _SYMBOLS = {
     Action.DELETE: "-",
     Action.DELETE_THEN_CREATE: "-/+",
     Action.CREATE_THEN_DELETE: "+/-",
+    Action.FORGET: ".",
 }
 
 # Terraform's `action_reason` strings, which mlform's JSON plans use unchanged.
@@ -210,11 +213,17 @@ class PlanSummary:
     import_: int = 0
     read: int = 0
     move: int = 0
+    forget: int = 0
 
     def __str__(self) -> str:
-        """`Plan: 1 to import, 2 to add, 1 to change, 0 to destroy.`"""
+        """`Plan: 1 to import, 2 to add, 1 to change, 0 to destroy.` (`, 1 to forget` after
+        it when a removed block forgets objects)."""
         head = f"{self.import_} to import, " if self.import_ else ""
-        return f"Plan: {head}{self.add} to add, {self.change} to change, {self.destroy} to destroy."
+        tail = f", {self.forget} to forget" if self.forget else ""
+        return (
+            f"Plan: {head}{self.add} to add, {self.change} to change, {self.destroy} to "
+            f"destroy{tail}."
+        )
 
 
 @dataclass
@@ -247,7 +256,7 @@ class Plan:
     errored: bool = False
 
     def summary(self) -> PlanSummary:
-        add = change = destroy = imp = read = move = 0
+        add = change = destroy = imp = read = move = forget = 0
         for rc in self.changes:
             a = rc.action
             if a is Action.CREATE:
@@ -261,11 +270,13 @@ class Plan:
                 destroy += 1
             elif a is Action.READ:
                 read += 1
+            elif a is Action.FORGET:
+                forget += 1
             if rc.importing is not None:
                 imp += 1
             if rc.moved:
                 move += 1
-        return PlanSummary(add, change, destroy, imp, read, move)
+        return PlanSummary(add, change, destroy, imp, read, move, forget)
 
     def resource_changes(self) -> list[ResourceChange]:
         """The changes that do something (no-ops left out), in address order."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from mlform.config.model import (
     BackendConfig,
     Check,
+    Import,
     Lifecycle,
     Local,
     Module,
@@ -24,6 +25,7 @@ from mlform.config.model import (
     ProviderBlock,
     ProviderRef,
     ProviderRequirement,
+    Removed,
     ResourceConfig,
     Variable,
 )
@@ -48,6 +50,8 @@ TOP_LEVEL_BLOCKS: dict[str, tuple[str, ...]] = {
     "output": ("name",),
     "module": ("name",),
     "moved": (),
+    "removed": (),
+    "import": (),
 }
 
 RESOURCE_META = ("count", "for_each", "depends_on", "provider")
@@ -706,6 +710,66 @@ class Decoder:
                 return
             ends.append(expr)
         self.module.moved.append(Moved(ends[0], ends[1], block.def_range))
+
+    def block_removed(self, block: Block) -> None:
+        self.only(block.body, ("from",), ("lifecycle",), "in a removed block")
+        attr = block.body.attributes.get("from")
+        if attr is None:
+            self.err(
+                "Missing required argument",
+                'The argument "from" is required in a removed block: the address of the resource '
+                "or module that left the configuration, such as training_job.old or module.a.",
+                block.def_range,
+            )
+            return
+        expr = attr.expr
+        if not isinstance(expr, ast.ScopeTraversal) or any(
+            not isinstance(s, ast.AttrStep) for s in expr.steps
+        ):
+            self.err(
+                "Invalid address",
+                '"from" must be the address of a resource or a module, without an instance key, '
+                "such as training_job.old or module.a.",
+                expr.range,
+            )
+            return
+        destroy = True
+        for lc in block.body.blocks_of_type("lifecycle"):
+            self.only(lc.body, ("destroy",), (), "in a removed block's lifecycle")
+            if "destroy" in lc.body.attributes:
+                destroy = self.static_bool(lc.body.attributes["destroy"])
+        self.module.removed.append(Removed(expr, destroy, block.def_range))
+
+    def block_import(self, block: Block) -> None:
+        self.only(block.body, ("to", "id", "provider", "for_each"), (), "in an import block")
+        attrs = block.body.attributes
+        if "for_each" in attrs:
+            self.err(
+                "Unsupported argument",
+                "mlform's import blocks do not take for_each yet: write one import block per "
+                "object.",
+                attrs["for_each"].name_range,
+            )
+            return
+        for key in ("to", "id"):
+            if key not in attrs:
+                self.err(
+                    "Missing required argument",
+                    f'The argument "{key}" is required in an import block.',
+                    block.def_range,
+                )
+                return
+        to = attrs["to"].expr
+        if not isinstance(to, ast.ScopeTraversal):
+            self.err(
+                "Invalid address",
+                '"to" must be a resource instance address, such as test_object.a or '
+                'training_job.sweep["a"].',
+                to.range,
+            )
+            return
+        ref = self.provider_ref(attrs["provider"].expr) if "provider" in attrs else None
+        self.module.imports.append(Import(to, attrs["id"].expr, ref, block.def_range))
 
 
 def decode_module(module: Module, files: list[File]) -> list[Diagnostic]:

@@ -43,6 +43,7 @@ TOP_LEVEL_BLOCKS: dict[str, int] = {
     "moved": 0,
     "terraform": 0,
     "import": 0,
+    "removed": 0,
     "check": 1,
 }
 # Blocks that may appear inside other blocks.
@@ -57,6 +58,8 @@ NESTED_BLOCKS: dict[str, int] = {
     "precondition": 0,
     "postcondition": 0,
     "connection": 0,
+    "assert": 0,
+    "guardrails": 0,
 }
 # Bodies whose properties are all attributes, whatever their names.
 _ATTRIBUTES_ONLY = frozenset({"locals", "required_providers"})

@@ -182,6 +182,26 @@ class Moved:
     range: Range
 
 
+@dataclass(slots=True, eq=False)
+class Removed:
+    """A `removed` block: the object at `from_` leaves the configuration; `destroy = false` in
+    its lifecycle forgets it (the state lets go, the object stays) instead of destroying it."""
+
+    from_: ScopeTraversal
+    destroy: bool
+    range: Range
+
+
+@dataclass(slots=True, eq=False)
+class Import:
+    """An `import` block: adopt the existing object `id` at the address `to`."""
+
+    to: ScopeTraversal
+    id: Expr
+    provider_ref: ProviderRef | None
+    range: Range
+
+
 @dataclass(eq=False)
 class Module:
     """One module: the files of one folder, decoded, with its child modules loaded."""
@@ -197,6 +217,8 @@ class Module:
     module_calls: dict[str, ModuleCall] = field(default_factory=dict)
     providers: dict[str, ProviderBlock] = field(default_factory=dict)  # by local name
     moved: list[Moved] = field(default_factory=list)
+    removed: list[Removed] = field(default_factory=list)
+    imports: list[Import] = field(default_factory=list)
     children: dict[str, Module] = field(default_factory=dict)
 
     def walk(self) -> list[Module]:

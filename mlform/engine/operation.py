@@ -35,6 +35,15 @@ from mlform.engine.bridge import (
 from mlform.engine.changes import InstanceChange
 from mlform.engine.graph import ConfigGraph, build_graph
 from mlform.engine.guardrails import check_plan
+from mlform.engine.imports import (
+    FORGET,
+    Forgets,
+    Imports,
+    forget_change,
+    forget_warning,
+    record_from_plan,
+    record_to_plan,
+)
 from mlform.engine.planner import Planner, PlanOptions, ResourceWalker, orphan_resources
 from mlform.engine.providers import ProviderManager
 from mlform.engine.scope import EvalState
@@ -62,6 +71,7 @@ ACTION_OF = {
     "delete": Action.DELETE,
     "noop": Action.NOOP,
     "read": Action.READ,
+    "forget": Action.FORGET,
 }
 ENGINE_ACTION = {v: k for k, v in ACTION_OF.items()}
 
@@ -272,6 +282,12 @@ class Operations:
         loaded.diags.extend(mdiags)
         planner = self.walker(Planner, loaded, prior, options)
         evals, providers = planner.evals, planner.providers
+        # import and removed blocks (mlform.engine.imports).
+        imports, forgets = Imports(loaded.root), Forgets(loaded.root)
+        loaded.diags.extend(imports.diags + forgets.diags)
+        forgotten: list[AbsResourceInstance] = []
+        if options.mode == "normal":
+            planner.imports = imports
         try:
             if options.mode == "destroy":
                 # Each provider configured as plan and apply configure it, so that what
@@ -289,14 +305,18 @@ class Operations:
                     if rec is None:
                         continue
                     for inst in rec.instances:
-                        planner.plan_delete(
-                            abs_res.instance(inst.index_key), rec.provider, None, reason
-                        )
+                        addr = abs_res.instance(inst.index_key)
+                        if forgets.forgets(addr):
+                            planner.changes[addr] = forget_change(addr, rec.provider, inst)
+                            forgotten.append(addr)
+                            continue
+                        planner.plan_delete(addr, rec.provider, None, reason)
                 changes = planner.changes
         finally:
             providers.close()
         diags = (
             loaded.diags
+            + ([forget_warning(forgotten)] if forgotten else [])
             + planner.diags
             + _unmatched_addresses(options, changes, prior)
             + _targeting_warning(options, applied=False)
@@ -304,6 +324,7 @@ class Operations:
         deposed = _deposed_changes(prior, options)
         plan = self._make_plan(loaded, prior, options, changes, planner, evals, diags, deposed)
         _mark_moves(plan, moved)
+        _mark_imports(plan, imports, planner)
         # The team's guardrails hold on what the plan makes (mlform.engine.guardrails).
         guarded = check_plan(loaded.root, loaded.cg.modules, plan)
         if guarded:
@@ -448,6 +469,10 @@ class Operations:
             session.put_instance(addr, pkey, rec)
         for pending in result.abandoned:
             session.resolve_pending(pending)
+        for change in result.changes.values():
+            if change.action == FORGET:
+                # A removed block with destroy = false: the state lets go, the object stays.
+                session.remove_instance(change.addr)
         if options.mode == "refresh_only":
             for addr, rec in result.refreshed.items():
                 if rec is None:
@@ -827,7 +852,24 @@ def from_resource_change(rc: ResourceChange) -> InstanceChange:
 def result_from_saved(plan: Plan) -> PlanResult:
     changes = {rc.addr: from_resource_change(rc) for rc in plan.changes if not rc.deposed}
     deposed = [from_resource_change(rc) for rc in plan.changes if rc.deposed]
-    return PlanResult(plan, changes, [], deposed=deposed)
+    # Objects import blocks adopted while planning: recorded first, as a fresh plan's are.
+    adopted = {
+        rc.addr: (rc.provider, record_from_plan(rc.planned["imported"]))
+        for rc in plan.changes
+        if rc.planned and rc.planned.get("imported") and not rc.deposed
+    }
+    return PlanResult(plan, changes, [], adopted=adopted, deposed=deposed)
+
+
+def _mark_imports(plan: Plan, imports: Imports, planner: Planner) -> None:
+    """The changes of imported instances say so (`importing`), and carry the imported object
+    for a saved plan's apply."""
+    for rc in plan.changes:
+        obj_id = imports.imported.get(rc.addr)
+        if obj_id is None or rc.deposed or rc.addr not in planner.adopted:
+            continue
+        rc.importing = {"id": obj_id}
+        rc.planned = {**(rc.planned or {}), "imported": record_to_plan(planner.adopted[rc.addr][1])}
 
 
 def _deposed_changes(prior: State, options: PlanOptions) -> list[InstanceChange]:

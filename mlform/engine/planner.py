@@ -456,6 +456,8 @@ class Planner(ResourceWalker):
         self.refreshed: dict[AbsResourceInstance, InstanceRecord | None] = {}
         self.adopted: dict[AbsResourceInstance, tuple[str, InstanceRecord]] = {}
         self.abandoned: list[str] = []
+        # The configuration's import blocks (mlform.engine.imports.Imports), set by the operation.
+        self.imports: Any = None
         self._lock = threading.Lock()
         self.pending = {p.addr: p for p in self.prior.pending}
         # Resources whose provider refused their own arguments (a dataset source that does not
@@ -549,6 +551,12 @@ class Planner(ResourceWalker):
         prior_rec = self.prior.instance(addr)
         if prior_rec is None and moved_from is not NOT_MOVED:
             prior_rec = self.prior.instance(AbsResourceInstance(mi, res.addr, moved_from))
+        if prior_rec is None and self.imports is not None and addr in self.imports.by_addr:
+            from mlform.engine.imports import adopt
+
+            prior_rec = adopt(self, addr, kind, ctx, res, provider, pkey, deps)
+            if prior_rec is None:
+                return V.DYNAMIC_UNKNOWN, True
         # A create whose answer a crash lost: find the object by its token and adopt it.
         pend = self.pending.get(str(addr))
         if prior_rec is None and pend is not None:

@@ -188,7 +188,7 @@ def _module_tree(entries: list[tuple[ModuleInstance, dict[str, Any]]]) -> dict[s
 def _planned_values(plan: Plan) -> dict[str, Any]:
     entries = []
     for rc in _sorted(plan.changes):
-        if rc.action is Action.DELETE or rc.deposed:
+        if rc.action in (Action.DELETE, Action.FORGET) or rc.deposed:
             continue
         entries.append(
             (rc.addr.module, _resource_value(rc.addr, rc.provider, rc.after, rc.after_sensitive))

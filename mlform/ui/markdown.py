@@ -55,6 +55,7 @@ _WORDS = {
     Action.CREATE_THEN_DELETE: "replace (create, then destroy)",
     Action.READ: "read",
     Action.NOOP: "no change",
+    Action.FORGET: "forget (no longer managed, not destroyed)",
 }
 
 

@@ -63,6 +63,8 @@ def symbol(action: Action, p: Palette) -> str:
         return f"{p.red}-{p.reset}/{p.green}+{p.reset}"
     if action is Action.CREATE_THEN_DELETE:
         return f"{p.green}+{p.reset}/{p.red}-{p.reset}"
+    if action is Action.FORGET:
+        return f"  {p.red}.{p.reset}"
     return "   "
 
 
@@ -747,6 +749,12 @@ def _heading(rc: ResourceChange, action: Action, drift: bool, p: Palette) -> lis
             notes.append(f"(because key [{_quote(str(key))}] is not in for_each map)")
         if rc.deposed:
             notes.append("(left over from a partially-failed replacement of this instance)")
+    elif action is Action.FORGET:
+        lines.append(
+            f"{b}  # {addr}{r} will no longer be managed by mlform, but will {b}{p.red}not be "
+            f"destroyed{r}"
+        )
+        notes.append("(destroy = false is set in the configuration)")
     elif action is Action.NOOP:
         if rc.moved:
             lines.append(f"{b}  # {rc.prev_addr}{r} has moved to {b}{addr}{r}")
@@ -815,6 +823,8 @@ def render_change(
     after = rc.after if isinstance(rc.after, dict) else None
     if action is Action.DELETE:
         after = None
+    if action is Action.FORGET:
+        after = before  # the object stays as it is
     if action in (Action.CREATE, Action.READ):
         before = None
     body = diff_body(before, after, schema, (), ctx)
@@ -867,6 +877,7 @@ _LEGEND = (
         lambda p: f"{p.green}+{p.reset}/{p.red}-{p.reset} create replacement and then destroy",
     ),
     (Action.READ, lambda p: f" {p.cyan}<={p.reset} read (data resources)"),
+    (Action.FORGET, lambda p: f"  {p.red}.{p.reset} forget (no longer managed, not destroyed)"),
 )
 
 
@@ -1048,9 +1059,11 @@ def render_plan(
             for a in (Action.DELETE, Action.DELETE_THEN_CREATE, Action.CREATE_THEN_DELETE)
         )
         head = f"{importing} to import, " if importing else ""
+        forget = counts.get(Action.FORGET, 0)
+        tail = f", {forget} to forget" if forget else ""
         put(
             f"\n{p.bold}Plan:{p.reset} {head}{add} to add, {counts.get(Action.UPDATE, 0)} to "
-            f"change, {destroy} to destroy.\n"
+            f"change, {destroy} to destroy{tail}.\n"
         )
 
     if outputs:
