@@ -1,42 +1,33 @@
 """Starting, supervising and stopping the local provider's processes, and their log files.
 
-Two shapes of process live here:
-
-- foreground runs (training jobs): one or more shell commands started together, their output
-  streamed line by line to the caller and to a log file, stopped as a whole on timeout, on Ctrl-C
-  or when one of them fails;
-- detached servers (deployments, the endpoint proxy): started in their own session so that they
-  outlive `mlform`, identified afterwards by (PID, start time) so that a PID the kernel has reused
-  for another program is never taken for ours, and stopped by process group, TERM then KILL.
+Detached servers (deployments, the endpoint proxy) are started in their own session so that they
+outlive `mlform`, identified afterwards by (PID, start time) so that a PID the kernel has reused
+for another program is never taken for ours, and stopped by process group, TERM then KILL.
+Training runs are the runtime's (`mlform_runtime`, started by `mlform_local.runs`); this module
+only tells whether a runtime process still lives.
 """
 
 from __future__ import annotations
 
-import collections
 import errno
 import os
-import queue
 import re
 import signal
 import socket
 import subprocess
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
     "DetachedProcess",
-    "ProcessSpec",
-    "RunResult",
     "address_safe",
     "free_port",
     "group_alive",
     "is_alive",
     "log_dir",
     "proc_start_time",
-    "run_foreground",
     "spawn_detached",
     "stop",
     "tail_lines",
@@ -248,133 +239,3 @@ def spawn_detached(
     # The Popen object is dropped on purpose: the process is not ours to wait for. Python keeps
     # it on an internal list and reaps it if it exits while we run.
     return DetachedProcess(pid=proc.pid, start_time=start, log_path=str(log_path))
-
-
-# --- foreground runs ----------------------------------------------------------------------------
-
-
-@dataclass
-class ProcessSpec:
-    """One process of a foreground run."""
-
-    command: str
-    cwd: Path
-    env: Mapping[str, str]
-    # Put before each output line ("[rank 1] "), empty for a single process.
-    prefix: str = ""
-
-
-@dataclass
-class RunResult:
-    """How a foreground run ended."""
-
-    returncodes: list[int | None]
-    timed_out: bool = False
-    cancelled: bool = False
-    tail: list[str] = field(default_factory=list)
-    duration_s: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not self.timed_out and not self.cancelled and all(rc == 0 for rc in self.returncodes)
-
-
-def _pump(stream, idx: int, q: queue.Queue[tuple[int, str | None]]) -> None:
-    for raw in iter(stream.readline, b""):
-        q.put((idx, raw.decode("utf-8", "replace").rstrip("\r\n")))
-    stream.close()
-    q.put((idx, None))
-
-
-def run_foreground(
-    specs: Sequence[ProcessSpec],
-    *,
-    log_path: Path,
-    on_line: Callable[[str], None],
-    timeout: float | None = None,
-    cancel_event: threading.Event | None = None,
-    grace: float = 5.0,
-) -> RunResult:
-    """Run the processes of `specs` together through the shell, each in its own process group,
-    streaming every output line (with its prefix) to `on_line` and to `log_path`.
-
-    Ends when all have exited; or, as soon as one fails, the timeout passes or `cancel_event` is
-    set, stops every group still running (TERM, then KILL after `grace`), as torch's launcher
-    does when one rank dies."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    q: queue.Queue[tuple[int, str | None]] = queue.Queue()
-    tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
-    procs: list[subprocess.Popen[bytes]] = []
-    started = time.monotonic()
-    result = RunResult(returncodes=[None] * len(specs))
-    with open(log_path, "a", encoding="utf-8") as log:
-        try:
-            for i, spec in enumerate(specs):
-                p = subprocess.Popen(
-                    spec.command,
-                    shell=True,
-                    cwd=str(spec.cwd),
-                    env=dict(spec.env),
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-                procs.append(p)
-                threading.Thread(target=_pump, args=(p.stdout, i, q), daemon=True).start()
-            open_streams = len(procs)
-            stopping = False
-            while open_streams or any(p.poll() is None for p in procs):
-                try:
-                    idx, line = q.get(timeout=0.1)
-                except queue.Empty:
-                    idx, line = -1, None
-                if idx >= 0:
-                    if line is None:
-                        open_streams -= 1
-                    else:
-                        text = specs[idx].prefix + line
-                        log.write(text + "\n")
-                        log.flush()
-                        tail.append(text)
-                        on_line(text)
-                if stopping:
-                    continue
-                reason = None
-                if timeout is not None and time.monotonic() - started > timeout:
-                    result.timed_out = True
-                    reason = "timeout"
-                elif cancel_event is not None and cancel_event.is_set():
-                    result.cancelled = True
-                    reason = "cancel"
-                elif any(p.poll() not in (None, 0) for p in procs):
-                    reason = "failed"
-                if reason is not None and any(p.poll() is None for p in procs):
-                    stopping = True
-                    threading.Thread(target=_stop_all, args=(procs, grace), daemon=True).start()
-        finally:
-            # Whatever happened above (even an exception in on_line), leave nothing running.
-            _stop_all(procs, grace)
-    for i, p in enumerate(procs):
-        result.returncodes[i] = p.returncode
-    result.tail = list(tail)
-    result.duration_s = time.monotonic() - started
-    return result
-
-
-def _stop_all(procs: Sequence[subprocess.Popen[bytes]], grace: float) -> None:
-    for p in procs:
-        if p.poll() is None or group_alive(p.pid, reap=False):
-            _signal_group(p.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if all(p.poll() is not None and not group_alive(p.pid, reap=False) for p in procs):
-            return
-        time.sleep(0.05)
-    for p in procs:
-        _signal_group(p.pid, signal.SIGKILL)
-    for p in procs:
-        try:
-            p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass

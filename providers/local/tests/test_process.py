@@ -1,103 +1,18 @@
-"""Process supervision: foreground runs (streaming, failure, timeout, cancel, several ranks),
-detached servers found again by PID and start time, group stops, and the endpoint proxy."""
+"""Process supervision: detached servers found again by PID and start time, group stops, and the
+endpoint proxy. (Training runs are the runtime's: runtime/tests.)"""
 
 from __future__ import annotations
 
 import os
 import socket
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
 from mlform_local import process, proxy
-from mlform_local.process import ProcessSpec, run_foreground
 
 PY = sys.executable
-
-
-def _spec(tmp_path: Path, code: str, prefix: str = "") -> ProcessSpec:
-    script = tmp_path / f"s{abs(hash(code))}.py"
-    script.write_text(code)
-    return ProcessSpec(
-        command=f"'{PY}' '{script}'", cwd=tmp_path, env=dict(os.environ), prefix=prefix
-    )
-
-
-def test_foreground_streams_lines_to_callback_and_log(tmp_path: Path) -> None:
-    lines: list[str] = []
-    log = tmp_path / "logs" / "run.log"
-    res = run_foreground(
-        [_spec(tmp_path, "print('hello'); print('world', flush=True)")],
-        log_path=log,
-        on_line=lines.append,
-    )
-    assert res.ok and res.returncodes == [0]
-    assert lines == ["hello", "world"]
-    assert log.read_text() == "hello\nworld\n"
-    assert process.tail_lines(log, 1) == ["world"]
-
-
-def test_foreground_failure_keeps_the_tail(tmp_path: Path) -> None:
-    code = "import sys\nfor i in range(30): print('line', i)\nsys.exit(3)\n"
-    res = run_foreground(
-        [_spec(tmp_path, code)], log_path=tmp_path / "r.log", on_line=lambda s: None
-    )
-    assert not res.ok and res.returncodes == [3]
-    assert len(res.tail) == process.TAIL_LINES and res.tail[-1] == "line 29"
-
-
-def test_foreground_timeout_kills_the_whole_group(tmp_path: Path) -> None:
-    # The shell starts a grandchild that would outlive a kill of the shell alone.
-    pidfile = tmp_path / "child.pid"
-    code = (
-        "import subprocess, sys, time\n"
-        f"p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
-        f"open({str(pidfile)!r}, 'w').write(str(p.pid))\n"
-        "print('started', flush=True)\ntime.sleep(60)\n"
-    )
-    t0 = time.monotonic()
-    res = run_foreground(
-        [_spec(tmp_path, code)],
-        log_path=tmp_path / "r.log",
-        on_line=lambda s: None,
-        timeout=1.5,
-        grace=1,
-    )
-    assert res.timed_out and not res.ok
-    assert time.monotonic() - t0 < 10
-    child = int(pidfile.read_text())
-    time.sleep(0.2)
-    assert not process.is_alive(child, None)
-
-
-def test_foreground_cancel_stops_it(tmp_path: Path) -> None:
-    ev = threading.Event()
-    threading.Timer(0.5, ev.set).start()
-    res = run_foreground(
-        [_spec(tmp_path, "import time; time.sleep(60)")],
-        log_path=tmp_path / "r.log",
-        on_line=lambda s: None,
-        cancel_event=ev,
-        grace=1,
-    )
-    assert res.cancelled and not res.ok
-
-
-def test_one_failing_rank_stops_the_others(tmp_path: Path) -> None:
-    lines: list[str] = []
-    res = run_foreground(
-        [
-            _spec(tmp_path, "import time; print('up', flush=True); time.sleep(60)", "[rank 0] "),
-            _spec(tmp_path, "import sys; print('bad', flush=True); sys.exit(2)", "[rank 1] "),
-        ],
-        log_path=tmp_path / "r.log",
-        on_line=lines.append,
-        grace=1,
-    )
-    assert res.returncodes[1] == 2 and res.returncodes[0] != 0
-    assert "[rank 1] bad" in lines and "[rank 0] up" in lines
 
 
 def test_detached_server_identity_and_stop(tmp_path: Path) -> None:

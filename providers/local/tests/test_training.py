@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from jobhelpers import Recorder, apply, build_env, provider, store_dataset
+from mlform_local import runcache
 
 from mlform.kinds.digest import digest_tree
 from mlform.kinds.store import environment_info, environment_path
@@ -91,9 +92,11 @@ def test_a_job_runs_in_its_environment_with_the_variables_and_stores_its_model(
     # Output streamed live and kept for `mlform logs`.
     assert "read 3 rows, c=1" in rec.lines and "to stderr" in rec.lines
     log = Path(a["logs"])
-    assert log.name == f"{state.id}.log" and "read 3 rows, c=1" in log.read_text()
-    assert log.parent == rec.data_dir / "logs" / "training_job.echo"
+    # The runtime's output location of the run's (only) attempt.
+    assert log.name == "log.txt" and "read 3 rows, c=1" in log.read_text()
+    assert log.parent == rec.data_dir / "runs" / "training_job.echo" / state.id / "attempt-1"
     assert state.private["log_path"] == str(log)
+    assert "read 3 rows, c=1" in list(kind.logs(state, ctx))
 
     lin = state.lineage
     assert lin["fingerprint_inputs"]["datasets"] == {"train": desired["datasets"]["train"]}
@@ -124,7 +127,14 @@ def test_same_inputs_give_the_same_model_digest_and_a_noop_plan(rec: Recorder) -
     # A setting that does not decide the result is recorded without a run.
     assert kind.plan(first, {**desired, "timeout": "1h"}, ctx).action == "update"
 
-    # Retrain on purpose (a new prior) and compare the artifacts: byte-identical.
+    # A new prior (another workspace) is restored from the run cache, not trained.
+    restore = kind.plan(None, desired, rec.ctx("training_job.other"))
+    assert restore.action == "create" and restore.reasons[0].startswith(
+        "will be restored from the run of "
+    )
+    assert restore.attrs["model_digest"] == first.attrs["model_digest"]
+    # Retrain on purpose (the kept result forgotten) and compare the artifacts: byte-identical.
+    runcache.remove(rec.data_dir, first.attrs["fingerprint"])
     second = kind.create(kind.plan(None, desired, ctx), ctx)
     assert second.id != first.id
     assert second.attrs["model_digest"] == first.attrs["model_digest"]
@@ -232,10 +242,13 @@ def test_retries_rerun_a_failed_attempt(rec: Recorder) -> None:
     assert state.attrs["status"] == "succeeded"
     assert (rec.root / "counter").read_text() == "2"
     assert state.lineage["timings"]["attempts"] == 2
-    log = Path(state.attrs["logs"]).read_text()
-    assert "first attempt fails" in log and "--- attempt 2 of 2 ---" in log
+    log = list(kind.logs(state, ctx))
+    assert log.index("first attempt fails") < log.index("retrying: attempt 2 of 2")
+    assert log.index("retrying: attempt 2 of 2") < log.index("second attempt succeeds")
     # Without retries the same job fails.
     (rec.root / "counter").unlink()
+    # (Other params: the same fingerprint would be restored from the run cache.)
+    desired["params"] = {**desired["params"], "again": True}
     with pytest.raises(ProviderError):
         kind.create(kind.plan(None, {**desired, "retries": 0}, ctx), ctx)
 
@@ -352,8 +365,11 @@ def test_a_run_whose_answer_was_lost_is_found_by_its_token(rec: Recorder) -> Non
     ctx.idempotency_token = "tok-run"
     state = kind.create(kind.plan(None, {"command": "echo done", "seed": 3}, ctx), ctx)
     found = kind.find_by_token("tok-run", ctx)
-    assert found is not None and found.id == state.id
-    assert found.attrs == state.attrs and found.private["fingerprint_inputs"]
+    # The run found is pending: polling it collects the same result.
+    assert found is not None and found.id == state.id and found.private["fingerprint_inputs"]
+    status = kind.poll(found, ctx)
+    assert status.status == "succeeded" and status.state is not None
+    assert status.state.attrs == state.attrs
     assert kind.find_by_token("other", ctx) is None
 
 
