@@ -774,6 +774,11 @@ def _heading(rc: ResourceChange, action: Action, drift: bool, p: Palette) -> lis
     # mlform's reasons, one line each, unless the line above already says the same.
     said = {n.strip("()") for n in notes}
     for reason_text in rc.reasons:
+        if reason_text.startswith("will be "):
+            # What the provider will do instead of the usual ("will be restored from the run
+            # of ..., no training"): said of the address, as a heading is.
+            lines.append(f"  # {addr} {reason_text}")
+            continue
         text = reason_text if reason_text.startswith("because ") else f"because {reason_text}"
         if text not in said:
             lines.append(f"  # ({text})")

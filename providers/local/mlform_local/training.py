@@ -100,6 +100,9 @@ class TrainingJobKind(Kind):
     args = schema.Args
     attrs = schema.Attrs
     description = "A training run on this machine, content-addressed by its inputs."
+    # Submitted to the runtime, detached: apply waits for it (or not, with --detach).
+    long_running = True
+    poll_interval = 0.5
 
     # -- inputs -----------------------------------------------------------------------------
 
