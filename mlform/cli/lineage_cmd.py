@@ -6,6 +6,8 @@ Downstream: every job and deployment, in any serial, that consumed any version o
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from mlform.cli.common import handle_errors
@@ -40,7 +42,7 @@ def command(address: str, serial: int | None, downstream: bool, fmt: str) -> Non
     from mlform.cli.state_cmd import backend_and_workspace
     from mlform.lineage import fail
     from mlform.lineage import query as q
-    from mlform.lineage.render import render
+    from mlform.lineage.render import html_page, render
 
     with handle_errors():
         backend, ws = backend_and_workspace()
@@ -56,4 +58,24 @@ def command(address: str, serial: int | None, downstream: bool, fmt: str) -> Non
                 graph = q.upstream(state, address)
         except q.LineageError as exc:
             fail(exc.summary, exc.detail)
+        if fmt == "html":
+            click.echo(html_page(graph, _metrics_html(backend, ws, graph)), nl=False)
+            return
         click.echo(render(graph, fmt), nl=False)
+
+
+def _metrics_html(backend: Any, ws: str, graph: Any) -> str:
+    """The metrics section of the lineage page: the training jobs of the graph across every
+    serial (empty when none recorded metrics)."""
+    from mlform.cli.metrics_cmd import metrics_section
+    from mlform.lineage import metrics as m
+
+    jobs = {n.addr for n in graph.nodes.values() if n.kind == "training_job"}
+    if not jobs:
+        return ""
+    try:
+        every = m.collect(backend, ws, None)  # one read of the history for every job
+    except m.MetricsError:
+        return ""
+    series = [s for s in every if s.address in jobs]
+    return metrics_section(series, m.png(series)) if series else ""

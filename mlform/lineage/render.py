@@ -186,7 +186,8 @@ def _detail_rows(d: dict[str, Any]) -> str:
     return "".join(rows)
 
 
-def html_page(g: Graph) -> str:
+def html_page(g: Graph, extra: str = "") -> str:
+    """The page; `extra` is more HTML shown under the graph and its details (the metrics)."""
     ids = _ids(g)
     col = _layers(g)
     per_col: dict[int, list[str]] = {}
@@ -265,7 +266,7 @@ def html_page(g: Graph) -> str:
         f"<h1>{html.escape(title)}</h1>"
         f'<div class="wrap"><div class="graph">{svg}</div>'
         f'<div class="details">{"".join(sections)}</div></div>'
-        "</body></html>\n"
+        f"{extra}</body></html>\n"
     )
 
 
