@@ -5,6 +5,13 @@ A dataset's identity is its content: `id` and `digest` are the same `sha256:<hex
 relative paths, sizes and file hashes (see `mlform.kinds.digest`). So the id is known at plan time
 and a changed file changes the id of every snapshot that held it, which is how its consumers learn
 they must retrain.
+
+The identity is a manifest digest: something the store that holds the data can answer at plan
+time without downloading it. For a local folder or file it is today's content digest (the stat
+cache makes it a few stat calls when nothing changed). For an object store (`s3://`, `gs://`,
+`az://`) a provider digests the listing instead, one line per object of its key, size and ETag,
+generation or version id, the same way sorted by key; the content digest of such data is recorded
+in the lineage once the data has been read (by the runtime that fetched it).
 """
 
 from __future__ import annotations

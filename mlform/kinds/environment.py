@@ -4,6 +4,13 @@ An environment's `id` is a content address of its request (`env-<hex>`, see `env
 it is known at plan time and the same request names the same environment everywhere. What the
 request resolved to (every installed distribution and its exact version) is the `lock`; its
 `digest` is what a training job's fingerprint records.
+
+The lock is resolved for the target platform, the machine the environment is built for (its OS,
+architecture and Python version: `platform`, such as `linux-x86_64-py3.11`), not for the
+machine the CLI runs on; for the local provider the two coincide. The platform is recorded in the
+attributes and enters the digest, so the same packages on another platform are another
+environment. `image` and `cuda` are part of the request (and of the id) when set: changing them,
+or the platform, replaces the environment.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ class Args(Model):
     )
     image: str | None = arg(
         None,
+        replace=True,
         description=(
             "A base container image for providers that run containers; recorded by providers "
             "that build virtual environments on the host, which do not use it."
@@ -57,6 +65,7 @@ class Args(Model):
     )
     cuda: str | None = arg(
         None,
+        replace=True,
         description=(
             'The CUDA version the environment is meant for ("12.1"); providers that build images '
             "choose a base for it, others record it."
@@ -78,6 +87,19 @@ class Attrs(Model):
         description="Where the environment is: a folder, or an image reference."
     )
     python_version: str | None = computed(description='The exact Python version, such as "3.11.7".')
+    platform: str | None = computed(
+        description=(
+            "The target platform the lock was resolved for: OS, architecture and Python "
+            "version, such as `linux-x86_64-py3.11`. Part of the digest."
+        )
+    )
+
+
+def platform_tag(os_name: str, machine: str, python_version: str) -> str:
+    """`linux-x86_64-py3.11`: the platform a lock is resolved for (the Python version is cut to
+    major.minor: a patch release installs the same wheels)."""
+    short = ".".join(python_version.split(".")[:2])
+    return f"{os_name.lower()}-{machine.lower()}-py{short}"
 
 
 def normalized_request(
@@ -86,16 +108,24 @@ def normalized_request(
     packages: Sequence[str] = (),
     requirements: str | None = None,
     env: Mapping[str, str] | None = None,
+    image: str | None = None,
+    cuda: str | None = None,
 ) -> dict[str, object]:
     """The parts of a request that decide what gets built, in a canonical form: requirement strings
     stripped and sorted (their order does not change what pip resolves), the requirements file by
-    its content, the variables sorted."""
-    return {
+    its content, the variables sorted; `image` and `cuda` only when set (so a request without
+    them keeps the id it always had)."""
+    out: dict[str, object] = {
         "python": python.strip(),
         "packages": sorted(p.strip() for p in packages if p.strip()),
         "requirements": requirements or "",
         "env": dict(sorted((env or {}).items())),
     }
+    if image:
+        out["image"] = image.strip()
+    if cuda:
+        out["cuda"] = cuda.strip()
+    return out
 
 
 def environment_id(
@@ -104,16 +134,19 @@ def environment_id(
     packages: Sequence[str] = (),
     requirements: str | None = None,
     env: Mapping[str, str] | None = None,
+    image: str | None = None,
+    cuda: str | None = None,
 ) -> str:
     """`env-<sha256 hex of the normalized request>`; the same request always gives the same id."""
     request = normalized_request(
-        python=python, packages=packages, requirements=requirements, env=env
+        python=python, packages=packages, requirements=requirements, env=env, image=image, cuda=cuda
     )
     return ID_PREFIX + hashlib.sha256(canonical_json(request).encode()).hexdigest()
 
 
-def lock_digest(lock: Mapping[str, str]) -> str:
-    """`sha256:<hex>` of a lock (distribution names lower-cased, sorted)."""
+def lock_digest(lock: Mapping[str, str], platform: str | None = None) -> str:
+    """`sha256:<hex>` of a lock (distribution names lower-cased, sorted) and, when given, the
+    platform it was resolved for (a line `platform=<tag>` first)."""
     items = sorted((k.lower(), v) for k, v in lock.items())
-    text = "".join(f"{k}=={v}\n" for k, v in items)
+    text = (f"platform={platform}\n" if platform else "") + "".join(f"{k}=={v}\n" for k, v in items)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()

@@ -6,7 +6,16 @@ everything that decides its result. Plan compares the fingerprint computed from 
 one recorded by the last successful run: equal means no change; different means replace (retrain),
 with `fingerprint.diff` naming the inputs that changed.
 
-What a job's process is given (every provider sets the same variables):
+A job is long-running work (`Kind.long_running`): a provider submits it and returns at once, the
+job outlives the CLI (`apply --detach`, Ctrl-C, a crash), and the next plan or apply polls it and
+collects its result, never starting a job twice. Every provider runs it with the runtime
+(`mlform_runtime`, docs/runtime.md), which sets the variables below; its result (model, metrics,
+the lineage facts read on the worker) becomes the attributes and the lineage record. Every
+succeeded run is kept by fingerprint (the run cache): a job whose fingerprint has a kept result is
+restored from it without training, in any workspace, and the plan says so.
+
+What a job's process is given (every provider sets the same variables; docs/runtime.md lists
+them all):
 
 - `MLFORM_DATA_<NAME>`: the path of each dataset's snapshot (NAME upper-cased, non-alphanumerics
   as `_`)
@@ -15,8 +24,12 @@ What a job's process is given (every provider sets the same variables):
 - `MLFORM_SEED` and `PYTHONHASHSEED`: the seed, when set
 - `MLFORM_OUTPUT_DIR`: where the job writes its model artifacts
 - `MLFORM_METRICS_FILE`: a JSON object the job may write; it becomes `metrics`
+- `MLFORM_DATA_DIR`: a folder holding one entry per dataset; `MLFORM_MODEL_DIR`: the same folder
+  as `MLFORM_OUTPUT_DIR`; `MLFORM_CHECKPOINT_DIR`: a folder kept across attempts of one run
+- `MLFORM_RUN_ID`, `MLFORM_ADDRESS`, `MLFORM_FINGERPRINT`
 - `CUDA_VISIBLE_DEVICES`: the cluster's `visible_devices`
-- with `nodes > 1`: `MASTER_ADDR`, `MASTER_PORT`, `WORLD_SIZE`, `RANK`, `LOCAL_RANK`
+- with `nodes > 1`: `MASTER_ADDR`, `MASTER_PORT`, `WORLD_SIZE`, `RANK`, `LOCAL_RANK`, `NODE_RANK`,
+  `LOCAL_WORLD_SIZE`
 """
 
 from __future__ import annotations
@@ -93,7 +106,11 @@ class Args(Model):
         description='Stop the run after this long ("2h", "90m", seconds as a number); it then fails.',
     )
     retries: int = arg(
-        0, description="How many more times to run the job after a failure before giving up."
+        0,
+        description=(
+            "How many more times to run the job after a failure before giving up; each attempt "
+            "runs in a fresh folder."
+        ),
     )
 
 
@@ -104,7 +121,9 @@ class Attrs(Model):
     fingerprint: str | None = computed(
         description="`sha256:<hex>` over every input that decides the result (see the guide)."
     )
-    status: str | None = computed(description='"succeeded" or "failed".')
+    status: str | None = computed(
+        description='"running" while the job runs (pending), then "succeeded" or "failed".'
+    )
     model: str | None = computed(
         description="Where the model artifacts are: a read-only folder in the content store."
     )

@@ -30,7 +30,12 @@ from typing import Any
 
 from mlform.kinds import environment as schema
 from mlform.kinds.common import now_iso, planned_attrs
-from mlform.kinds.environment import environment_id, lock_digest, normalized_request
+from mlform.kinds.environment import (
+    environment_id,
+    lock_digest,
+    normalized_request,
+    platform_tag,
+)
 from mlform.kinds.store import (
     ENV_MARKER,
     environment_info,
@@ -62,8 +67,16 @@ _INSPECT = (
     "for d in m.distributions():\n"
     "    name = d.metadata['Name']\n"
     "    if name: lock[name] = d.version\n"
-    "print(json.dumps({'python_version': platform.python_version(), 'lock': lock}))\n"
+    "print(json.dumps({'python_version': platform.python_version(), 'lock': lock,\n"
+    "                  'os': platform.system(), 'machine': platform.machine()}))\n"
 )
+
+
+def _host_platform(python_version: str) -> str:
+    """This host's platform tag for an environment built before platforms were recorded."""
+    import platform as _platform
+
+    return platform_tag(_platform.system(), _platform.machine(), python_version)
 
 
 # -- finding a Python ---------------------------------------------------------------------------
@@ -356,11 +369,14 @@ def build_environment(
                 raise ProviderError("the new environment's Python does not run", out.stderr[-2000:])
             facts = json.loads(out.stdout)
             lock = dict(sorted(facts["lock"].items(), key=lambda kv: kv[0].lower()))
+            # The platform the lock was resolved for: this host, with the environment's Python.
+            target = platform_tag(facts["os"], facts["machine"], facts["python_version"])
             info = {
                 "id": env_id,
                 "request": request,
                 "lock": lock,
-                "digest": lock_digest(lock),
+                "platform": target,
+                "digest": lock_digest(lock, target),
                 "python_version": facts["python_version"],
                 "python": interpreter.path,
                 "env": request.get("env", {}),
@@ -516,10 +532,20 @@ class EnvironmentKind(Kind):
             requirements_path=req_path,
             requirements=req_text,
             request=normalized_request(
-                python=python, packages=args.packages, requirements=req_text, env=args.env
+                python=python,
+                packages=args.packages,
+                requirements=req_text,
+                env=args.env,
+                image=args.image,
+                cuda=args.cuda,
             ),
             id=environment_id(
-                python=python, packages=args.packages, requirements=req_text, env=args.env
+                python=python,
+                packages=args.packages,
+                requirements=req_text,
+                env=args.env,
+                image=args.image,
+                cuda=args.cuda,
             ),
         )
 
@@ -546,6 +572,7 @@ class EnvironmentKind(Kind):
             "digest": info["digest"],
             "uri": uri,
             "python_version": info["python_version"],
+            "platform": info.get("platform") or _host_platform(info["python_version"]),
         }
 
     def plan(self, prior: ResourceState | None, desired: dict[str, Any], ctx: Context) -> Planned:
@@ -569,7 +596,7 @@ class EnvironmentKind(Kind):
         before = {**schema.Args().model_dump(), **(prior.args or {})}
         if prior.id != req.id:
             reasons, paths = [], []
-            for name in ("python", "packages", "requirements_file", "env"):
+            for name in ("python", "packages", "requirements_file", "env", "image", "cuda"):
                 if before.get(name) != normalized[name]:
                     paths.append(name)
                     reasons.append(_describe_change(name, before.get(name), normalized[name]))
@@ -589,11 +616,17 @@ class EnvironmentKind(Kind):
                 private=private,
             )
         reasons = []
-        for name in ("image", "cuda"):
-            if before.get(name) != normalized[name]:
-                reasons.append(
-                    f"{name} changed {json.dumps(before.get(name), default=str)} → {json.dumps(normalized[name], default=str)}"
-                )
+        was, now = prior.attrs.get("platform"), attrs.get("platform")
+        if isinstance(was, str) and isinstance(now, str) and was != now:
+            # The same request for another machine: another lock, another environment.
+            return Planned(
+                "replace",
+                attrs,
+                reasons=[f"platform changed {was} → {now}"],
+                replace_paths=["python"],
+                args=normalized,
+                private=private,
+            )
         if info is None:
             reasons.append(
                 f"the built environment {req.id[:16]}… is missing from {envs_dir(data_dir)}; it will be built again"
@@ -627,6 +660,7 @@ class EnvironmentKind(Kind):
             "packages": info["lock"],
             "digest": info["digest"],
             "installer": info.get("installer"),
+            "platform": attrs.get("platform"),
             "image": req.args.image,
             "cuda": req.args.cuda,
         }

@@ -12,7 +12,7 @@ from mlform_local.environment import explain_install_failure, find_python
 
 from mlform.kinds.environment import environment_id
 from mlform.kinds.store import environment_info, environment_path, environment_python, envs_dir
-from mlform.sdk import UNKNOWN, ConfigError, ProviderError
+from mlform.sdk import UNKNOWN, ConfigError, ProviderError, ResourceState
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 
@@ -101,9 +101,23 @@ def test_build_without_packages_then_reuse(env):
     assert time.monotonic() - t < 1.0
     assert second.attrs == state.attrs
     assert kind.plan(state, desired, ctx).action == "noop"
-    # image/cuda are recorded without a rebuild.
+    # image and cuda are part of the environment's identity: a change replaces it.
     changed = kind.plan(state, {**desired, "cuda": "12.4"}, ctx)
-    assert changed.action == "update" and changed.attrs["digest"] == state.attrs["digest"]
+    assert changed.action == "replace" and changed.replace_paths == ["cuda"]
+    assert changed.reasons and "cuda" in changed.reasons[0]
+    # The platform the lock was resolved for is recorded, and is part of the digest.
+    import platform as host
+
+    short = ".".join(state.attrs["python_version"].split(".")[:2])
+    assert state.attrs["platform"] == f"{host.system().lower()}-{host.machine().lower()}-py{short}"
+    moved = ResourceState(
+        state.id, state.args, {**state.attrs, "platform": "darwin-arm64-py3.11"}, None, {}
+    )
+    elsewhere = kind.plan(moved, desired, ctx)
+    assert elsewhere.action == "replace"
+    assert elsewhere.reasons == [
+        f"platform changed darwin-arm64-py3.11 → {state.attrs['platform']}"
+    ]
     # A different request is a new environment.
     other = kind.plan(state, {**desired, "packages": ["six"]}, ctx)
     assert other.action == "replace" and other.replace_paths == ["packages"]
