@@ -254,6 +254,9 @@ class Plan:
     )
     # True when planning stopped on errors: the plan is shown but cannot be applied.
     errored: bool = False
+    # The check blocks' results when planned, as the JSON plan's `checks` array
+    # (mlform.engine.checks).
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> PlanSummary:
         add = change = destroy = imp = read = move = forget = 0
@@ -473,6 +476,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             for o in plan.output_changes
         ],
         "prior_state": plan.prior_state,
+        **({"checks": plan.checks} if plan.checks else {}),
     }
 
 
@@ -510,6 +514,7 @@ def plan_from_dict(d: dict[str, Any]) -> Plan:
         mlform_version=d.get("mlform_version", ""),
         timestamp=d.get("timestamp", ""),
         errored=d.get("errored", False),
+        checks=list(d.get("checks") or []),
     )
 
 

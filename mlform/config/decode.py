@@ -52,6 +52,7 @@ TOP_LEVEL_BLOCKS: dict[str, tuple[str, ...]] = {
     "moved": (),
     "removed": (),
     "import": (),
+    "check": ("name",),
 }
 
 RESOURCE_META = ("count", "for_each", "depends_on", "provider")
@@ -103,6 +104,7 @@ class Decoder:
                 "output",
                 "module",
                 "provider",
+                "check",
             ) and not _valid_name(label):
                 self.err(
                     "Invalid name",
@@ -770,6 +772,11 @@ class Decoder:
             return
         ref = self.provider_ref(attrs["provider"].expr) if "provider" in attrs else None
         self.module.imports.append(Import(to, attrs["id"].expr, ref, block.def_range))
+
+    def block_check(self, block: Block) -> None:
+        from mlform.engine.checks import decode_check
+
+        decode_check(self, block)
 
 
 def decode_module(module: Module, files: list[File]) -> list[Diagnostic]:

@@ -362,6 +362,8 @@ class _JsonParser:
         nested = NESTED_BLOCKS
         if type_ == "dynamic":
             nested = {**NESTED_BLOCKS, "content": 0}
+        elif type_ == "check":
+            nested = {**NESTED_BLOCKS, "data": 2}  # a check block's own data source
         inner_body = self.body(val, nested, type_)
         type_range = self.rng(ks, ke)
         body.blocks.append(

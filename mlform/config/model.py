@@ -202,6 +202,17 @@ class Import:
     range: Range
 
 
+@dataclass(slots=True, eq=False)
+class CheckBlock:
+    """A `check` block: assertions that warn (never stop a run) when they fail, with at most
+    one data source of its own, read only for them (`mlform.engine.checks`)."""
+
+    name: str
+    data: list[ResourceConfig]
+    asserts: list[Check]
+    range: Range
+
+
 @dataclass(eq=False)
 class Module:
     """One module: the files of one folder, decoded, with its child modules loaded."""
@@ -219,6 +230,7 @@ class Module:
     moved: list[Moved] = field(default_factory=list)
     removed: list[Removed] = field(default_factory=list)
     imports: list[Import] = field(default_factory=list)
+    checks: dict[str, CheckBlock] = field(default_factory=dict)
     children: dict[str, Module] = field(default_factory=dict)
 
     def walk(self) -> list[Module]:

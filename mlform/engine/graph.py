@@ -164,6 +164,11 @@ class GraphBuilder:
         self.add_declarations()
         # 2. Provider configurations each resource uses (inheritance through module calls).
         self.resolve_providers()
+        # 2b. Check blocks are no nodes (they are evaluated after the walk), but their data
+        # sources' provider configurations are, and their references are checked here.
+        from mlform.engine.checks import add_to_graph
+
+        add_to_graph(self)
         # 3. Edges from every expression's references.
         for module in self.modules.values():
             self.add_module_edges(module)

@@ -131,7 +131,7 @@ def providers_used(root: Module) -> dict[str, str]:
             out[name] = ", ".join(c for c in (prev, req.version or "") if c)
         for pb in m.providers.values():
             out.setdefault(pb.type, "")
-        for res in m.resources.values():
+        for res in [*m.resources.values(), *(r for c in m.checks.values() for r in c.data)]:
             if res.provider_ref is not None:
                 out.setdefault(res.provider_ref.type, "")
             elif res.is_portable:

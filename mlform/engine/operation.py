@@ -33,6 +33,7 @@ from mlform.engine.bridge import (
     value_to_data,
 )
 from mlform.engine.changes import InstanceChange
+from mlform.engine.checks import CheckOutcome, evaluate_checks
 from mlform.engine.graph import ConfigGraph, build_graph
 from mlform.engine.guardrails import check_plan
 from mlform.engine.imports import (
@@ -288,6 +289,7 @@ class Operations:
         forgotten: list[AbsResourceInstance] = []
         if options.mode == "normal":
             planner.imports = imports
+        checked = CheckOutcome()
         try:
             if options.mode == "destroy":
                 # Each provider configured as plan and apply configure it, so that what
@@ -312,17 +314,21 @@ class Operations:
                             continue
                         planner.plan_delete(addr, rec.provider, None, reason)
                 changes = planner.changes
+                # check blocks, once everything is planned (mlform.engine.checks).
+                checked = evaluate_checks(planner, "plan")
         finally:
             providers.close()
         diags = (
             loaded.diags
             + ([forget_warning(forgotten)] if forgotten else [])
             + planner.diags
+            + checked.diags
             + _unmatched_addresses(options, changes, prior)
             + _targeting_warning(options, applied=False)
         )
         deposed = _deposed_changes(prior, options)
         plan = self._make_plan(loaded, prior, options, changes, planner, evals, diags, deposed)
+        plan.checks = checked.to_json()
         _mark_moves(plan, moved)
         _mark_imports(plan, imports, planner)
         # The team's guardrails hold on what the plan makes (mlform.engine.guardrails).
@@ -519,6 +525,8 @@ class Operations:
                 if result.deposed and not self.cancel.is_set():
                     # Left over from replacements whose old object could not be deleted.
                     delete_deposed(applier, result.deposed, options.parallelism)
+                # check blocks, once everything is applied (mlform.engine.checks).
+                diags.extend(evaluate_checks(applier, "apply").diags)
                 self._settle_detached(applier, options)
         finally:
             self._applier = None

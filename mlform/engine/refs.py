@@ -115,6 +115,18 @@ def classify(t: ast.ScopeTraversal, module: Module, diags: list[Diagnostic] | No
             bad("Invalid reference", "A reference to a data source is written data.TYPE.NAME.")
             return None
         res = Resource("data", first, steps[1].name)
+        if res not in module.resources and module.checks:
+            from mlform.engine.checks import scoped_check_of
+
+            check = scoped_check_of(module, res)
+            if check is not None:
+                bad(
+                    "Reference to scoped resource",
+                    f'The data resource "{first}" "{steps[1].name}" is declared inside check '
+                    f'"{check}", so only that check\'s assertions can refer to it. Declare it at '
+                    "the top level of the module to use it elsewhere.",
+                )
+                return None
         if res not in module.resources:
             names = [f"data.{r.type}.{r.name}" for r in module.resources if r.mode == "data"]
             bad(

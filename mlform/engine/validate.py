@@ -201,6 +201,9 @@ def _validate(workdir: Path, var_args: list[Any] | None) -> tuple[Module | None,
     settings = WalkSettings(parallelism=1, allow_unknown_expansion=True)
     walker = ValidateWalker(cg, evals, providers, root_vars, settings)
     walker.run()
+    from mlform.engine.checks import validate_checks
+
+    validate_checks(walker)
     # A reference the graph builder found wrong (`module.m.idd`: no such output) is found
     # again when the expression is evaluated, in other words: say it once, as the builder did.
     found = {(d.summary, str(d.subject)) for d in gdiags if d.subject is not None}

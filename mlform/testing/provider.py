@@ -8,7 +8,7 @@
       fail_on    = ["create"]   # operations that fail with a ProviderError; "create_after"
     }                           # creates the object, then fails (reporting it as partial)
     # computed: id (unique per create), echo (= value, known after apply), created_at
-    data "test_data" "x" { input = ... }         # output = input
+    data "test_data" "x" { input = ... }         # output = input; fail = true: the read fails
     resource "test_job" "j" {                     # a long-running job (see TestJob)
       duration_s = 3        # it logs a line every 0.2 s for this long, then ends
       fail       = false    # true: it ends failed
@@ -523,6 +523,7 @@ class TestObject(Kind):
 
 class DataArgs(Model):
     input: Any = arg(None, description="Any value; read back as `output`.")
+    fail: bool = arg(False, description="Whether reading fails with an error.")
 
 
 class DataAttrs(Model):
@@ -539,6 +540,11 @@ class TestData(Kind):
     is_data = True
 
     def read_data(self, desired: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        if desired.get("fail"):
+            raise ProviderError(
+                f"test_data {ctx.address}: read failed",
+                "The data source is configured with fail = true.",
+            )
         return {"output": desired.get("input")}
 
 

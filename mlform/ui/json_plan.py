@@ -329,6 +329,9 @@ def plan_json(plan: Plan, config_json: dict[str, Any] | None = None) -> dict[str
         doc["targets"] = list(plan.targets)
     if plan.excludes:
         doc["excludes"] = list(plan.excludes)
+    if plan.checks:
+        # check blocks' results: address, status (pass, fail, unknown, error), instances.
+        doc["checks"] = plan.checks
     doc["timestamp"] = plan.timestamp
     doc["applyable"] = plan.applyable
     doc["complete"] = not plan.errored
