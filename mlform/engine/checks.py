@@ -354,9 +354,10 @@ class CheckOutcome:
             entry: dict[str, Any] = {"address": addr, "status": r.status}
             instances = []
             for i in r.instances:
-                iaddr: dict[str, Any] = {"to_display": i.address}
+                iaddr: dict[str, Any] = {}
                 if not i.module.is_root:
                     iaddr["module"] = str(i.module)
+                iaddr["to_display"] = i.address
                 inst: dict[str, Any] = {"address": iaddr, "status": i.status}
                 if i.problems:
                     inst["problems"] = [{"message": p} for p in i.problems]
