@@ -258,3 +258,20 @@ def test_check_blocks_in_json_syntax(mlform, write) -> None:
     write(json.dumps(doc), "main.mlf.json")
     res = mlform.ok("plan")
     assert FAILED in res.all and "not two" in res.all, str(res)
+
+
+def test_guardrails_page_shows_what_plan_prints(mlform, workdir) -> None:
+    """The warning docs/guardrails.md shows is the one its example prints."""
+    import re
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    shutil.copytree(root / "docs" / "examples" / "checks", workdir, dirs_exist_ok=True)
+    page = (root / "docs" / "guardrails.md").read_text()
+    section = page.split("## check blocks", 1)[1]
+    block = re.search(r"```console\n\$ mlform (plan [^\n]*)\n(.*?)```", section, re.S)
+    assert block is not None
+    res = mlform(*block.group(1).split())
+    assert res.code == 0, str(res)
+    assert block.group(2) in res.err, str(res)
