@@ -29,7 +29,7 @@ _HEX = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 
 @dataclass
 class Removal:
-    what: str  # "snapshot" | "model" | "environment" | "scratch"
+    what: str  # "snapshot" | "model" | "environment" | "run" (a run-cache record) | "scratch"
     name: str  # digest, env id or folder name
     path: Path
     bytes: int = 0
@@ -150,6 +150,20 @@ def plan_gc(backend: Backend, data_dir: Path, keep: int | None) -> GcPlan:
                 plan.kept_objects += 1
                 continue
             plan.removals.append(Removal("environment", child.name, child, _tree_bytes(child)))
+    # The run cache (`store/runs/<fingerprint>.json`): a record goes with its model.
+    removed_models = {r.name for r in plan.removals if r.what == "model"}
+    runs = store.root / "runs"
+    if runs.is_dir():
+        for rec_path in sorted(runs.glob("*.json")):
+            try:
+                rec = json.loads(rec_path.read_text())
+            except (OSError, ValueError):
+                continue
+            model = (rec.get("attrs") or {}).get("model_digest") if isinstance(rec, dict) else None
+            if model in removed_models:
+                plan.removals.append(
+                    Removal("run", f"sha256:{rec_path.stem}", rec_path, 0, str(rec.get("address")))
+                )
     scratch = data_dir / "reproduce"
     if scratch.is_dir():
         for child in sorted(scratch.iterdir()):

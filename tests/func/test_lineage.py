@@ -425,7 +425,10 @@ def test_gc_keeps_what_kept_serials_need_and_reproduce_still_works(tiny: Path) -
 
     report = json.loads(ok(tiny, "gc", "--keep-serials", "2", "--json").out)
     removed = {r["name"] for r in report["removals"]}
-    assert removed == {digests[1], model1}
+    # The run-cache record of serial 1's run goes with its model.
+    fp1 = instance(state_file(tiny, 1), "training_job", "tiny")["attributes"]["fingerprint"]
+    assert removed == {digests[1], model1, fp1}
+    assert not (tiny / ".mlform" / "store" / "runs" / f"{fp1.split(':')[1]}.json").exists()
     assert report["bytes_freed"] > 0
     assert not _snapshot_dir(tiny, digests[1]).exists()
     for s in (2, 3):

@@ -209,8 +209,10 @@ class TrainingJobKind(Kind):
             "fingerprint_inputs"
         )
         prior_status = prior.attrs.get("status")
-        if prior_status == STATUS_RUNNING and (
-            fp is None or fp.digest == prior.attrs.get("fingerprint")
+        if (
+            prior_status == STATUS_RUNNING
+            and fp is not None
+            and fp.digest == prior.attrs.get("fingerprint")
         ):
             # Submitted earlier and still running with these inputs: never started twice; the
             # engine waits for it and collects it.
