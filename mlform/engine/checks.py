@@ -368,9 +368,9 @@ class CheckOutcome:
         return out
 
 
-def evaluate_checks(walker: ResourceWalker, phase: str) -> CheckOutcome:
+def evaluate_checks(walker: ResourceWalker) -> CheckOutcome:
     """Every check block of the configuration, in each instance of its module, once the walk
-    (of plan, `phase` "plan", or of apply, "apply") is over and before its providers close."""
+    of plan (a `Planner`) or of apply (an `Applier`) is over, before its providers close."""
     outcome = CheckOutcome()
     if walker.options.mode == "destroy" or walker.cancel.is_set():
         return outcome
@@ -381,7 +381,15 @@ def evaluate_checks(walker: ResourceWalker, phase: str) -> CheckOutcome:
             result = CheckResult(path, name, [])
             result.expansion_unknown = _expansion_unknown(walker, path)
             for mi in sorted(walker.instances(path), key=lambda i: i.sort_key()):
-                result.instances.append(_evaluate_one(walker, m, chk, mi, phase, outcome.diags))
+                try:
+                    found = _evaluate_one(walker, m, chk, mi, outcome.diags)
+                except Exception as exc:  # noqa: BLE001 - a bug (ours or a provider's) is reported
+                    from mlform.engine.walk import internal_error
+
+                    where = check_address(mi, name)
+                    outcome.diags.append(_demoted(internal_error(where, exc)))
+                    found = InstanceResult(mi, name, ERROR, [f"Internal error: {exc}"])
+                result.instances.append(found)
             outcome.results.append(result)
     return outcome
 
@@ -402,7 +410,6 @@ def _evaluate_one(
     m: Module,
     chk: CheckBlock,
     mi: ModuleInstance,
-    phase: str,
     diags: list[Diagnostic],
 ) -> InstanceResult:
     from mlform.lang.eval import evaluate

@@ -315,7 +315,7 @@ class Operations:
                         planner.plan_delete(addr, rec.provider, None, reason)
                 changes = planner.changes
                 # check blocks, once everything is planned (mlform.engine.checks).
-                checked = evaluate_checks(planner, "plan")
+                checked = evaluate_checks(planner)
         finally:
             providers.close()
         diags = (
@@ -526,7 +526,7 @@ class Operations:
                     # Left over from replacements whose old object could not be deleted.
                     delete_deposed(applier, result.deposed, options.parallelism)
                 # check blocks, once everything is applied (mlform.engine.checks).
-                diags.extend(evaluate_checks(applier, "apply").diags)
+                diags.extend(evaluate_checks(applier).diags)
                 self._settle_detached(applier, options)
         finally:
             self._applier = None
