@@ -227,6 +227,12 @@ class Applier(ResourceWalker):
                     desired = set_path(desired, list(path), get_path(prior_rs.args, list(path)))
         ctx = self.make_ctx(addr, module_dir)
         ctx.extra = self.dependency_data(mi, res)
+        # A replacement the user forced makes a new object (see Context.forced_replace).
+        ctx.forced_replace = change.action_reason in (
+            C.REPLACE_BECAUSE_TAINTED,
+            C.REPLACE_BY_REQUEST,
+            C.REPLACE_BY_TRIGGERS,
+        )
         try:
             planned = kind.plan(prior_rs if change.action == "update" else None, desired, ctx)
         except ProviderError as exc:

@@ -10,6 +10,7 @@ its training job's fingerprint change in the same plan, which is how a plan can 
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import itertools
 import threading
 import uuid
@@ -660,7 +661,9 @@ class Planner(ResourceWalker):
             self.add_diags([error(about(addr, exc.summary), exc.detail, res.range)])
             return V.DYNAMIC_UNKNOWN, True
         try:
-            replan = lambda: kind.plan(None, desired, ctx)  # noqa: E731
+            replan = lambda: kind.plan(  # noqa: E731
+                None, desired, dataclasses.replace(ctx, forced_replace=True)
+            )
             change = self.decide(
                 addr, res, planned, prior_rec, prior_rs, desired, pkey, deps, replan=replan
             )

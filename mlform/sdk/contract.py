@@ -220,6 +220,10 @@ class Context:
     # dataset's `source`, a job's `code`) are relative to it in every module, as in Terraform.
     # None (a context made by hand, in a test or a conformance suite): `module_dir`.
     work_dir: Path | None = None
+    # Planning the new object of a replacement the engine forces (taint, -replace,
+    # replace_triggered_by): the user asked for a new object, so a provider makes one rather
+    # than reuse a kept result (the local training job's run cache).
+    forced_replace: bool = False
 
     @property
     def cancelled(self) -> bool:

@@ -196,7 +196,12 @@ class TrainingJobKind(Kind):
             "code_commit": scan.git_commit if scan else None,
         }
 
-        restore = self._restore_planned(prior, args, fp, private, ctx) if fp is not None else None
+        # A replacement the user forced (taint, -replace) trains again: never restored.
+        restore = (
+            self._restore_planned(prior, args, fp, private, ctx)
+            if fp is not None and not ctx.forced_replace
+            else None
+        )
         if prior is None:
             if restore is not None:
                 return restore
@@ -355,8 +360,9 @@ class TrainingJobKind(Kind):
         inp = self._inputs(args, ctx, at_apply=True)
         fp = inp.fingerprint()
         assert fp is not None  # every input is known at apply
-        restore = planned.private.get("restore")
-        if restore == fp.digest or runcache.find(data_dir, fp.digest) is not None:
+        # Restored only when the plan said so: a replacement forced by `taint` or `-replace`
+        # (the plan itself a no-op) trains again, on purpose.
+        if planned.private.get("restore") == fp.digest:
             return self._restored(args, fp.digest, ctx)
         env = environment_facts(data_dir, args["environment"], required=True)
         assert env is not None
