@@ -347,7 +347,7 @@ class Decoder:
                     rails.def_range,
                 )
                 continue
-            from mlform.engine.guardrails import check_block as check_guardrails
+            from mlform.config.guardrails import check_block as check_guardrails
 
             self.check_labels(rails, ())
             self.diags.extend(check_guardrails(rails))
@@ -774,7 +774,7 @@ class Decoder:
         self.module.imports.append(Import(to, attrs["id"].expr, ref, block.def_range))
 
     def block_check(self, block: Block) -> None:
-        from mlform.engine.checks import decode_check
+        from mlform.config.checks import decode_check
 
         decode_check(self, block)
 

@@ -165,7 +165,7 @@ def fetch_git(source: str, root: Path, key: str, log=lambda line: None) -> Manif
 def version_matches(entry: ManifestEntry, constraint: str | None) -> bool:
     """Whether a fetched module still meets its call's `version` constraint (always, for a
     source without versions or a call without a constraint)."""
-    from mlform.engine.versions import ConstraintError, satisfies
+    from mlform.versions import ConstraintError, satisfies
 
     if not constraint or entry.version is None:
         return True

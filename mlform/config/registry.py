@@ -140,7 +140,7 @@ def choose_version(versions: list[str], constraint: str | None) -> str | None:
     """The newest of `versions` that `constraint` allows (any, when None); pre-releases only
     when the constraint names a pre-release. ConstraintError on a constraint that cannot be
     read."""
-    from mlform.engine.versions import parse_constraints, satisfies
+    from mlform.versions import parse_constraints, satisfies
 
     wants_pre = bool(constraint and "-" in constraint)
     if constraint:
@@ -361,7 +361,7 @@ def fetch_registry(
     """Fetch a registry source into `.mlform/modules/<key>-<hash>/`: (the folder relative to
     `root`, the version chosen). RegistryError with what went wrong."""
     from mlform.config.modules import MODULES_DIR, ModuleFetchError, fetch_git
-    from mlform.engine.versions import ConstraintError
+    from mlform.versions import ConstraintError
 
     src = RegistrySource.parse(source)
     if src is None:

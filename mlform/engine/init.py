@@ -33,7 +33,7 @@ from mlform.config.modules import (
 )
 from mlform.config.registry import RegistryError, fetch_registry, is_registry_source
 from mlform.diagnostics import Diagnostic, error
-from mlform.engine.versions import ConstraintError, satisfies
+from mlform.versions import ConstraintError, satisfies
 
 LOCK_FILE = ".mlform.lock.hcl"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlform.engine.versions import ConstraintError, satisfies
+from mlform.versions import ConstraintError, satisfies
 
 
 @pytest.mark.parametrize(
