@@ -31,13 +31,14 @@ def rc(addr: str, action: Action, **kw: object) -> ResourceChange:
 
 
 def test_actions() -> None:
-    assert [a.symbol for a in Action] == [" ", "+", "<=", "~", "-", "-/+", "+/-"]
+    assert [a.symbol for a in Action] == [" ", "+", "<=", "~", "-", "-/+", "+/-", "."]
     assert [a for a in Action if a.is_replace] == [
         Action.DELETE_THEN_CREATE,
         Action.CREATE_THEN_DELETE,
     ]
     assert Action.DELETE_THEN_CREATE.json_actions == ["delete", "create"]
     assert Action.NOOP.json_actions == ["no-op"]
+    assert Action.FORGET.json_actions == ["forget"]  # a removed block with destroy = false
     for a in Action:
         assert Action.from_json_actions(a.json_actions) is a
 
