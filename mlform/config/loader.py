@@ -124,6 +124,19 @@ def _unfetchable(source: str) -> str:
     return ""
 
 
+def local_module_folder(path: Path) -> tuple[Path, str]:
+    """A local module source's folder, resolved, and why it is no folder ("" when it is one).
+    A path the system refuses (a name too long, a loop of links) is a user's mistake too, not
+    an internal error."""
+    try:
+        resolved = path.resolve()
+        if resolved.is_dir():
+            return resolved, ""
+        return resolved, "is a file, not a folder" if resolved.exists() else "does not exist"
+    except OSError as exc:
+        return path, f"cannot be read ({exc.strerror or exc})"
+
+
 def _load_children(
     module: Module,
     root_dir: Path,
@@ -143,9 +156,8 @@ def _load_children(
     for name, call in module.module_calls.items():
         child_path = module.path.child(name)
         if is_local_source(call.source):
-            child_dir = (module.dir / call.source).resolve()
-            if not child_dir.is_dir():
-                what = "is a file, not a folder" if child_dir.exists() else "does not exist"
+            child_dir, what = local_module_folder(module.dir / call.source)
+            if what:
                 diags.append(
                     error(
                         "Module not found",

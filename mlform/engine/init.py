@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 
 from mlform import __version__
-from mlform.config.loader import load_module_dir
+from mlform.config.loader import load_module_dir, local_module_folder
 from mlform.config.model import Module
 from mlform.config.modules import (
     ManifestEntry,
@@ -80,12 +80,12 @@ def _install(
         path = module.path.child(name)
         key = ".".join(path.names)
         if is_local_source(call.source):
-            child_dir = (module.dir / call.source).resolve()
-            if not child_dir.is_dir():
+            child_dir, what = local_module_folder(module.dir / call.source)
+            if what:
                 diags.append(
                     error(
                         "Module not found",
-                        f'The module folder "{call.source}" does not exist.',
+                        f'The module folder "{call.source}" {what}.',
                         call.source_range,
                     )
                 )

@@ -88,6 +88,18 @@ def test_nul_in_a_module_source(mlform: Mlform, workdir: Path) -> None:
     assert "line 2, column 12" in res.err
 
 
+@pytest.mark.parametrize("name", ["a" * 300, "/".join(["b" * 200] * 30)])
+def test_a_module_source_the_system_refuses(mlform: Mlform, workdir: Path, name: str) -> None:
+    """A name longer than the file system allows is the user's mistake: a diagnostic on the
+    source line from validate, plan and init alike (it was an internal OSError)."""
+    write(workdir, f'module "m" {{\n  source = "./{name}"\n}}\n')
+    for cmd in (("validate",), ("plan",), ("init",)):
+        res = timed(mlform, *cmd)
+        assert res.code == 1, str(res)
+        assert "Error: Module not found" in res.err, str(res)
+        assert "on main.mlf.hcl line 2" in res.err, str(res)
+
+
 def test_var_file_dev_null_and_attribute_named(mlform: Mlform, workdir: Path) -> None:
     write(
         workdir,
