@@ -86,15 +86,18 @@ class Applier(ResourceWalker):
         try:
             return self.apply_instance(*args)
         except JournalError as exc:
-            # Nothing more may be sent once the journal cannot record it (a full disk): stop
-            # the run and say so once, not once per instance.
-            with self._visited_lock:
-                first = not self._journal_failed
-                self._journal_failed = True
-            self.cancel.set()
-            if first:
-                self.add_diags(exc.diagnostics)
+            self.journal_failed(exc)
             return V.DYNAMIC_UNKNOWN, True
+
+    def journal_failed(self, exc: JournalError) -> None:
+        """Nothing more may be sent once the journal cannot record it (a full disk): stop the
+        run and say so once, not once per instance."""
+        with self._visited_lock:
+            first = not self._journal_failed
+            self._journal_failed = True
+        self.cancel.set()
+        if first:
+            self.add_diags(exc.diagnostics)
 
     def orphan_instance(
         self, addr: AbsResourceInstance, pkey: str, info: KindInfo, exp: Expansion, module_dir: Path
@@ -102,7 +105,11 @@ class Applier(ResourceWalker):
         # Deleted here when the plan says so (count or for_each shrank).
         change = self.planned.get(addr)
         if change is not None and change.action == "delete":
-            return self.delete_instance(addr, change, module_dir)
+            try:
+                return self.delete_instance(addr, change, module_dir)
+            except JournalError as exc:
+                self.journal_failed(exc)
+                return False
         return True
 
     def apply_instance(
@@ -716,7 +723,11 @@ def delete_deposed(applier: Applier, changes: list[InstanceChange], parallelism:
         for ch in chs:
             if applier.cancel.is_set():
                 return False
-            ok &= applier.delete_deposed_object(ch)
+            try:
+                ok &= applier.delete_deposed_object(ch)
+            except JournalError as exc:
+                applier.journal_failed(exc)
+                return False
         return ok
 
     with ThreadPoolExecutor(
@@ -744,7 +755,11 @@ def delete_in_order(applier: Applier, changes: list[InstanceChange], parallelism
     def delete(ch: InstanceChange) -> bool:
         if applier.cancel.is_set():
             return False  # Ctrl-C: what has not started yet stays as it is
-        return applier.delete_instance(ch.addr, ch)
+        try:
+            return applier.delete_instance(ch.addr, ch)
+        except JournalError as exc:
+            applier.journal_failed(exc)
+            return False
 
     with ThreadPoolExecutor(
         max_workers=max(1, parallelism), thread_name_prefix="mlform-delete"

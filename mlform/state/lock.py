@@ -206,6 +206,15 @@ class FileLock:
                 continue
             except _Held as held:
                 holder = held.info
+            except OSError as exc:
+                # A full disk or a read-only folder: the lock cannot be taken, and so nothing
+                # was touched. Say which file and why, not an internal error.
+                raise LockError(
+                    "Cannot lock the state",
+                    f"Writing the lock file {self.info_path} failed: {exc.strerror or exc}. "
+                    "Nothing was changed. Free space (or fix the folder's permissions) and run "
+                    "the command again.",
+                ) from exc
             if fcntl is None and holder.holder_alive() is False:
                 # Without OS locks the record is all there is: a dead holder is reported.
                 raise lock_error(holder, time.monotonic() - start, where)

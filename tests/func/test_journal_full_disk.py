@@ -105,3 +105,48 @@ resource "test_object" "o" {{
     assert {i["id"] for i in state.values()} == set(objects)
     assert not (work / "mlform.state.json.journal").exists()
     assert mlform("plan", "--detailed-exitcode").code == 0
+
+
+@pytest.mark.parametrize("leave", [0, 4 * 1024, 8 * 1024])
+@pytest.mark.parametrize("how", ["shrink", "destroy"])
+def test_a_full_disk_stops_deletes_with_a_diagnostic(
+    small_disk: Path, tmp_path: Path, how: str, leave: int
+) -> None:
+    """Deletes (a count that shrank, a destroy) meet a full disk as creates do: whichever write
+    fails first (the lock, the journal or the final state) is one diagnostic, never an internal
+    error; once space is freed the next run finishes, and the store and the state agree."""
+    work = small_disk / "work"
+    work.mkdir()
+    store_path = tmp_path / f"store-{uuid.uuid4().hex[:6]}" / "objects.json"
+    store_path.parent.mkdir()
+    config = """
+provider "test" {{ store = "{store}" }}
+resource "test_object" "o" {{
+  count      = {count}
+  value      = "o-${{count.index}}-{pad}"
+  latency_ms = 5
+}}
+"""
+    main = work / "main.mlf.hcl"
+    main.write_text(config.format(store=store_path, count=N, pad="x" * 200))
+    mlform = Mlform(work)
+    store = Store(store_path)
+    mlform.ok("apply", "--auto-approve", "--parallelism", "8")
+    if how == "shrink":
+        main.write_text(config.format(store=store_path, count=0, pad="x" * 200))
+        args: tuple[str, ...] = ("apply", "--auto-approve", "--parallelism", "8")
+    else:
+        args = ("destroy", "--auto-approve", "--parallelism", "8")
+    filler = _fill(small_disk, leave)
+
+    full = mlform(*args)
+    assert full.code == 1, str(full)
+    assert "internal error" not in full.all.lower() and "Unexpected error" not in full.all
+    assert "Traceback" not in full.all
+    assert "No space left on device" in full.err, str(full)
+    assert full.err.count("Error:") == 1, str(full)
+
+    filler.unlink()
+    mlform.ok(*args)
+    assert store.count() == 0
+    assert instances(state_of(work)) == {}
