@@ -260,7 +260,12 @@ def _truthy(value: str | None) -> bool:
 
 
 def detect_system(env: Mapping[str, str]) -> str:
-    if _truthy(env.get("GITLAB_CI")) or env.get("CI_MERGE_REQUEST_IID"):
+    """Which forge to comment on: GitLab when the CI run is GitLab's, else GitHub. The CI is
+    recognised in one place, mlform.lineage.capture."""
+    from mlform.lineage.capture import ci_run
+
+    run = ci_run(env)
+    if (run is not None and run.get("system") == "gitlab-ci") or env.get("CI_MERGE_REQUEST_IID"):
         return "gitlab"
     return "github"
 

@@ -203,9 +203,4 @@ def test_one_ci_detector() -> None:
             return False
         return isinstance(key, ast.Constant) and key.value in markers
 
-    # Known, still to be removed: `mlform ci comment` tells GitLab from GitHub on its own
-    # (`detect_system`) instead of asking mlform.lineage.capture.
-    known = {"mlform/cli/ci_cmd.py"}
-    found = _where(reads_a_marker)
-    assert found - known == {"mlform/lineage/capture.py"}, found
-    assert known <= found, f"fixed, remove from known: {sorted(known - found)}"
+    assert _where(reads_a_marker) == {"mlform/lineage/capture.py"}
