@@ -255,10 +255,6 @@ def upsert_comment(
 # -- where from the environment ------------------------------------------------------------------
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").lower() in ("true", "1", "yes")
-
-
 def detect_system(env: Mapping[str, str]) -> str:
     """Which forge to comment on: GitLab when the CI run is GitLab's, else GitHub. The CI is
     recognised in one place, mlform.lineage.capture."""
