@@ -1,26 +1,27 @@
-"""The local `deployment`: a model served by supervised server processes behind a stable endpoint.
+"""The local `deployment`: a model served by the runtime behind a stable endpoint.
 
-Each revision runs `replicas` copies of `command` (through the shell, in the environment, in a
-fresh copy of the code snapshot) as detached processes that outlive `mlform`, each on its own
-port with `PORT` and `MLFORM_MODEL_DIR` set. In front of them a small proxy process
-(`mlform_local.proxy`) owns the endpoint port and forwards connections round robin to the current
-revision's servers, listed in a targets file.
+Each replica of a revision is one `mlform-runtime serve` (`mlform_local.servers`), started
+detached so that it outlives `mlform`. The runtime runs `command` in the environment, in a copy
+of the code snapshot, with `PORT` and `MLFORM_MODEL_DIR`; it probes the health check, restarts a
+server that crashes or stops answering (with backoff), and reports in its `status.json` whether
+the server is healthy and which model digest it serves. In front of the replicas a small proxy
+process (`mlform_local.proxy`) owns the endpoint port and forwards connections round robin to
+the current revision's runtimes, listed in a targets file: that is what keeps the endpoint
+across revisions.
 
-A new model, command, code, environment or replica count is an update: the new revision's servers
-start on new ports and must pass their health check; then the targets file switches to them (the
-endpoint does not move and keeps answering), and only then is the old revision stopped (TERM,
-then KILL after a grace period). Servers are recorded by (PID, start time) so that refresh can
-tell a dead server, or a PID reused by another program, from ours: a server found dead or
-unhealthy comes back from `read` with `status` "stopped" or "unhealthy", and plan shows the
-update that restarts it, with the reason.
+A new model, command, code, environment or replica count is an update: the new revision's
+runtimes start and must report their servers healthy; then the targets file switches to them
+(the endpoint does not move and keeps answering), and only then is the old revision stopped.
+Runtimes are recorded by (PID, start time) so that refresh can tell a dead one, or a PID reused
+by another program, from ours: a runtime found dead, a server it reports unhealthy or serving
+another model than the one recorded, or a dead endpoint proxy, comes back from `read` with
+`status` "stopped" or "unhealthy", and plan shows the update that fixes it, with the reason.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import shutil
 import socket
 import time
 import uuid
@@ -41,25 +42,22 @@ from mlform.sdk import (
     ResourceState,
     is_wholly_known,
 )
-from mlform_local import process, proxy
-from mlform_local.code_snapshot import CodeChanged, materialize, scan_code, snapshot_code
+from mlform_local import process, proxy, servers
+from mlform_local.code_snapshot import CodeChanged, scan_code, snapshot_code
 from mlform_local.provider import provider_data_dir
-from mlform_local.runtime import environment_facts, process_env, resolve_path
+from mlform_local.runtime import environment_facts, resolve_path
 from mlform_local.training import validate_args
 
-__all__ = ["DeploymentKind", "probe"]
+__all__ = ["DeploymentKind"]
 
 HEALTHY, UNHEALTHY, STOPPED = "healthy", "unhealthy", "stopped"
 # Files in a deployment's folder: the create's idempotency token, every process started (for
 # cleaning up after a crash), and the last state returned (for adopting it after one).
 TOKEN_FILE, STARTED_FILE, RECORD_FILE = "token", "started.json", "record.json"
-# How long an old revision may finish its in-flight requests after the switch, and how long it
-# gets between TERM and KILL.
+# How long an old revision may finish its in-flight requests after the switch, and how long the
+# endpoint proxy gets between TERM and KILL.
 DRAIN_S = 0.5
 STOP_GRACE_S = 10.0
-
-# Arguments that need a new revision when they change (the endpoint stays).
-_REVISION_ARGS = ("model", "command", "code", "environment", "env", "replicas", "health_check")
 
 
 def _health(args: dict[str, Any]) -> schema.HealthCheck:
@@ -67,22 +65,6 @@ def _health(args: dict[str, Any]) -> schema.HealthCheck:
     if isinstance(hc, schema.HealthCheck):
         return hc
     return schema.HealthCheck.model_validate(hc or {})
-
-
-def probe(port: int, path: str, timeout: float) -> tuple[bool, str]:
-    """One health probe: GET http://127.0.0.1:<port><path>; (passed, what happened)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers={"User-Agent": "mlform-health-check"})
-        resp = conn.getresponse()
-        resp.read()
-        if 200 <= resp.status < 300:
-            return True, f"HTTP {resp.status}"
-        return False, f"HTTP {resp.status} {resp.reason}"
-    except (OSError, http.client.HTTPException) as e:
-        return False, f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-    finally:
-        conn.close()
 
 
 class DeploymentKind(Kind):
@@ -257,17 +239,17 @@ class DeploymentKind(Kind):
         logs = process.log_dir(data_dir, ctx.address)
         revision = 1
         try:
-            backends = self._start_revision(args, planned, ctx, home, revision)
-            proxy.write_targets(targets, revision, [f"127.0.0.1:{b['port']}" for b in backends])
+            replicas = self._start_revision(args, planned, ctx, dep_id, home, revision)
+            proxy.write_targets(targets, revision, _targets(replicas))
             try:
                 px = self._start_proxy(port, targets, home, logs, ctx)
             except BaseException:
-                self._stop_backends(backends)
+                _stop_all(replicas)
                 raise
         except BaseException:
             store.remove_tree(home)
             raise
-        return self._state(dep_id, args, planned, ctx, port, revision, backends, px, home)
+        return self._state(dep_id, args, ctx, port, revision, replicas, px, home)
 
     def update(self, prior: ResourceState, planned: Planned, ctx: Context) -> ResourceState:
         args = self._normalize(planned.args)
@@ -292,14 +274,14 @@ class DeploymentKind(Kind):
         targets = home / "targets.json"
         home.mkdir(parents=True, exist_ok=True)
         revision = int(pa.get("revision") or 0) + 1
-        new = self._start_revision(args, planned, ctx, home, revision)
+        new = self._start_revision(args, planned, ctx, prior.id, home, revision)
 
         px = pp.get("proxy") or {}
         if not process.is_alive(int(px.get("pid", 0)), px.get("start_time")):
             # The endpoint itself died: bring it back on the same port, now pointing at `new`.
-            proxy.write_targets(targets, revision, [f"127.0.0.1:{b['port']}" for b in new])
+            proxy.write_targets(targets, revision, _targets(new))
             if not process.port_free(port):
-                self._stop_backends(new)
+                _stop_all(new)
                 raise ProviderError(
                     f"the endpoint port {port} is taken by another program",
                     "The deployment's proxy is not running and something else listens on its "
@@ -308,54 +290,51 @@ class DeploymentKind(Kind):
             try:
                 px = self._start_proxy(port, targets, home, logs, ctx)
             except ProviderError:
-                self._stop_backends(new)
+                _stop_all(new)
                 raise
         else:
-            proxy.write_targets(targets, revision, [f"127.0.0.1:{b['port']}" for b in new])
+            proxy.write_targets(targets, revision, _targets(new))
             ctx.log(f"switched the endpoint to revision {revision}")
             time.sleep(DRAIN_S)  # in-flight requests to the old revision finish
-        old = [b for b in pp.get("backends") or [] if b]
-        self._stop_backends(old)
-        for b in old:
-            if b.get("workdir"):
-                shutil.rmtree(b["workdir"], ignore_errors=True)
-        return self._state(prior.id, args, planned, ctx, port, revision, new, px, home)
+        _stop_all(_replicas(pp))
+        return self._state(prior.id, args, ctx, port, revision, new, px, home)
 
     def _state(
         self,
         dep_id: str,
         args: dict[str, Any],
-        planned: Planned,
         ctx: Context,
         port: int,
         revision: int,
-        backends: list[dict[str, Any]],
+        replicas: list[servers.Replica],
         px: dict[str, Any],
         home: Path,
     ) -> ResourceState:
         data_dir = provider_data_dir(self.provider, ctx).resolve()
-        model_digest = self._model_digest(args.get("model"), ctx)
+        # The digest the runtime reports it serves (the one it was given and checked).
+        served = {r.status.get("model_digest") for r in replicas}
+        model_digest = served.pop() if len(served) == 1 else None
         started_at = now_iso()
         attrs = schema.Attrs(
             id=dep_id,
             endpoint=f"http://127.0.0.1:{port}",
             revision=revision,
             status=HEALTHY,
-            model_digest=None if model_digest is UNKNOWN else model_digest,
+            model_digest=model_digest,
             port=port,
-            pids=[b["pid"] for b in backends],
+            pids=[r.pid for r in replicas],
             started_at=started_at,
             logs=str(process.log_dir(data_dir, ctx.address)),
         ).model_dump()
-        code_digest = backends[0].get("code_digest") if backends else None
+        code_digest = self._served_code_digest(replicas)
         private = {
             "home": str(home),
             "port": port,
             "proxy": px,
-            "backends": backends,
+            "replicas": [r.to_dict() for r in replicas],
             "code_digest": code_digest,
             # `mlform logs ADDR` shows this one: the first server of the serving revision.
-            "log_path": backends[0]["log_path"] if backends else None,
+            "log_path": str(replicas[0].log_path) if replicas else None,
         }
         lineage = {
             "revision": revision,
@@ -368,22 +347,29 @@ class DeploymentKind(Kind):
             "started_at": started_at,
         }
         state = ResourceState(dep_id, args, attrs, lineage, private)
-        _write_json(home / STARTED_FILE, [px, *backends])
+        _write_json(home / STARTED_FILE, [px, *private["replicas"]])
         _write_json(
             home / RECORD_FILE,
             {"id": dep_id, "args": args, "attrs": attrs, "lineage": lineage, "private": private},
         )
         return state
 
-    def _start_revision(
-        self, args: dict[str, Any], planned: Planned, ctx: Context, home: Path, revision: int
-    ) -> list[dict[str, Any]]:
-        """Start the revision's servers and wait until every one passes its health check; on
-        failure stop them all and raise ProviderError with the last lines of their logs."""
-        data_dir = provider_data_dir(self.provider, ctx).resolve()
+    @staticmethod
+    def _served_code_digest(replicas: list[servers.Replica]) -> str | None:
+        for r in replicas:
+            spec = _read_json_file(r.output / servers.SPEC) or {}
+            code = spec.get("code") if isinstance(spec, dict) else None
+            if isinstance(code, dict) and code.get("digest"):
+                return str(code["digest"])
+        return None
+
+    def _spec(
+        self, args: dict[str, Any], planned: Planned, ctx: Context, data_dir: Path
+    ) -> dict[str, Any]:
+        """The runtime's server spec shared by the revision's replicas (docs/runtime.md)."""
         env = environment_facts(data_dir, args.get("environment"), required=True)
         assert env is not None
-        model_dir = None
+        model = None
         if args.get("model"):
             model_dir = resolve_path(ctx, args["model"])
             if not model_dir.exists():
@@ -391,95 +377,148 @@ class DeploymentKind(Kind):
                     f"the model {args['model']} does not exist",
                     "`model` should be a training job's `model` attribute or a folder.",
                 )
-        snapshot = None
-        code_digest = None
+            digest = self._model_digest(args["model"], ctx)
+            # The store is asked for the digest first (a trained model is read in place);
+            # another folder is digested by the runtime and must match.
+            model = {"uri": str(model_dir)}
+            if isinstance(digest, str):
+                model["digest"] = digest
+        code = None
         if args.get("code"):
             scan = scan_code(resolve_path(ctx, args["code"]), data_dir=data_dir)
             try:
-                snapshot = snapshot_code(
-                    data_dir, scan, expected_digest=planned.private.get("code_digest")
-                )
+                snapshot_code(data_dir, scan, expected_digest=planned.private.get("code_digest"))
             except CodeChanged as e:
                 raise ProviderError("the deployment's code changed since plan", str(e)) from e
-            code_digest = scan.digest
-        logs = process.log_dir(data_dir, ctx.address)
+            code = {"digest": scan.digest}
         hc = _health(args)
-        started: list[dict[str, Any]] = []
+        interval = parse_duration(hc.interval) or 1.0
+        timeout = parse_duration(hc.timeout) or 5.0
+        return {
+            "format": 1,
+            "kind": "server",
+            "address": ctx.address,
+            "command": args["command"],
+            "code": code,
+            "model": model,
+            "environment": (
+                {"venv": str(env.venv), "digest": env.lock_digest, "env": dict(env.env)}
+                if env.id and env.venv is not None
+                else None
+            ),
+            "env": {str(k): str(v) for k, v in (args.get("env") or {}).items()},
+            "store": {"uri": str(data_dir / "store")},
+            "port": 0,
+            "health": {
+                "path": hc.path,
+                "interval_s": interval,
+                "timeout_s": timeout,
+                # `retries` probes may fail while a server starts, and in a row once it served.
+                "start_timeout_s": (hc.retries + 1) * interval + timeout,
+                "failures": hc.retries + 1,
+            },
+        }
+
+    def _start_revision(
+        self,
+        args: dict[str, Any],
+        planned: Planned,
+        ctx: Context,
+        dep_id: str,
+        home: Path,
+        revision: int,
+    ) -> list[servers.Replica]:
+        """Start the revision's replicas (one runtime each) and wait until every one is healthy;
+        on failure stop them all and raise ProviderError with the last lines of the log."""
+        data_dir = provider_data_dir(self.provider, ctx).resolve()
+        base = self._spec(args, planned, ctx, data_dir)
+        logs = process.log_dir(data_dir, ctx.address) / dep_id
+        started: list[servers.Replica] = []
         try:
-            for replica in range(int(args["replicas"])):
-                work = home / f"rev-{revision}" / f"replica-{replica}"
-                if work.exists():
-                    shutil.rmtree(work, ignore_errors=True)
-                if snapshot is not None:
-                    materialize(snapshot, work)
-                work.mkdir(parents=True, exist_ok=True)
-                bport = process.free_port()
-                extra = {
-                    "PORT": str(bport),
-                    "MLFORM_REVISION": str(revision),
-                    "MLFORM_REPLICA": str(replica),
-                    **{str(k): str(v) for k, v in (args.get("env") or {}).items()},
+            for i in range(int(args["replicas"])):
+                spec = {
+                    **base,
+                    "run_id": f"{dep_id}-r{revision}-{i}",
+                    "env": {
+                        **base["env"],
+                        "MLFORM_REVISION": str(revision),
+                        "MLFORM_REPLICA": str(i),
+                    },
                 }
-                if model_dir is not None:
-                    extra["MLFORM_MODEL_DIR"] = str(model_dir)
-                log_path = logs / f"rev-{revision}-replica-{replica}.log"
-                p = process.spawn_detached(
-                    args["command"], cwd=work, env=process_env(env, extra), log_path=log_path
+                rep = servers.start_replica(
+                    spec,
+                    logs / f"rev-{revision}-replica-{i}",
+                    revision=revision,
+                    replica=i,
+                    cache=data_dir / "runtime",
                 )
-                ctx.log(
-                    f"revision {revision} replica {replica}: started PID {p.pid} on port {bport}"
-                )
-                _note_started(home, p)
-                started.append(
-                    {
-                        **p.to_dict(),
-                        "port": bport,
-                        "replica": replica,
-                        "revision": revision,
-                        "workdir": str(work),
-                        "code_digest": code_digest,
-                    }
-                )
-            for b in started:
-                self._wait_healthy(b, hc, ctx)
+                _note_started(home, rep.to_dict())
+                ctx.log(f"revision {revision} replica {i}: started the runtime (PID {rep.pid})")
+                started.append(rep)
+            for rep in started:
+                self._wait_healthy(rep, ctx, int(args["replicas"]) > 1)
         except BaseException:
-            self._stop_backends(started)
+            _stop_all(started)
             raise
         return started
 
-    def _wait_healthy(self, b: dict[str, Any], hc: schema.HealthCheck, ctx: Context) -> None:
-        interval = parse_duration(hc.interval) or 1.0
-        timeout = parse_duration(hc.timeout) or 5.0
-        failures = 0
-        last = ""
-        last_report = time.monotonic()
-        url = f"http://127.0.0.1:{b['port']}{hc.path}"
+    def _wait_healthy(self, rep: servers.Replica, ctx: Context, many: bool) -> None:
+        """Follow the replica's log until the runtime reports it healthy. The runtime probes and
+        restarts; a server that has to be restarted before it was ever healthy (it exited, or
+        did not pass its check in time) fails the revision here."""
+        prefix = f"[replica {rep.replica}] " if many else ""
+        seen = 0
+        spec = _read_json_file(rep.output / servers.SPEC) or {}
+        start_timeout = float((spec.get("health") or {}).get("start_timeout_s") or 120.0)
+        deadline = time.monotonic() + start_timeout + servers.START_GRACE_S
         while True:
-            if ctx.cancelled:
-                raise ProviderError("deployment cancelled while waiting for its health check")
-            if not process.is_alive(b["pid"], b["start_time"]):
-                tail = "\n".join(process.tail_lines(Path(b["log_path"]))) or "(no output)"
-                raise ProviderError(
-                    f"the server exited before its health check passed (PID {b['pid']})",
-                    f"last lines of its log:\n{tail}\n\nfull log: {b['log_path']}",
+            lines = rep.lines()
+            for line in lines[seen:]:
+                ctx.log(prefix + line)
+            seen = max(seen, len(lines))
+            status = rep.status
+            state = status.get("state")
+            if state == "healthy" and rep.endpoint_port is not None:
+                # The log is written every half second: pass on what came before the health
+                # check passed (the runtime's "healthy" line), then say so.
+                flushed = time.monotonic() + 2.0
+                while time.monotonic() < flushed:
+                    lines = rep.lines()
+                    for line in lines[seen:]:
+                        ctx.log(prefix + line)
+                    seen = max(seen, len(lines))
+                    if any(line.startswith(servers.HEALTHY_LINE) for line in lines):
+                        break
+                    time.sleep(0.05)
+                ctx.log(
+                    f"revision {rep.revision} replica {rep.replica}: health check passed "
+                    f"(server PID {status.get('server_pid')}, behind port {rep.endpoint_port})"
                 )
-            ok, last = probe(b["port"], hc.path, timeout)
-            if ok:
-                ctx.log(f"health check passed: GET {url} → {last}")
                 return
-            failures += 1
-            if failures > hc.retries:
-                tail = "\n".join(process.tail_lines(Path(b["log_path"]))) or "(no output)"
+            failed = state in ("failed", "stopped") or (
+                state == "unhealthy" and int(status.get("restarts") or 0) > 0
+            )
+            if failed or not rep.alive() or time.monotonic() > deadline or ctx.cancelled:
+                reason = str(status.get("reason") or "")
+                if ctx.cancelled:
+                    summary = "deployment cancelled while waiting for its health check"
+                elif reason.startswith("the server exited"):
+                    summary = f"the server exited before its health check passed ({reason[18:]})"
+                elif reason.startswith("not healthy"):
+                    path = (spec.get("health") or {}).get("path", "/health")
+                    summary = f"health check failed: GET {path} did not answer 2xx: {reason}"
+                elif not rep.alive() and not status:
+                    summary = "the runtime serving the model stopped before it started"
+                elif time.monotonic() > deadline:
+                    summary = "the server did not get healthy in time"
+                else:
+                    summary = f"the server did not start: {reason or state}"
+                rep.stop("the revision failed")  # also flushes the log
                 raise ProviderError(
-                    f"health check failed: GET {url} did not answer 2xx after {failures} tries "
-                    f"(last: {last})",
-                    f"last lines of the server's log:\n{tail}\n\nfull log: {b['log_path']}",
+                    summary,
+                    f"last lines of its log:\n{rep.tail()}\n\nfull log: {rep.log_path}",
                 )
-            # A server loading a model takes a few probes: say so now and then, not each time.
-            if time.monotonic() - last_report >= 5.0:
-                last_report = time.monotonic()
-                ctx.progress(failures, None, f"waiting for GET {url} ({last})")
-            time.sleep(interval)
+            time.sleep(0.05)
 
     def _start_proxy(
         self, port: int, targets: Path, home: Path, logs: Path, ctx: Context
@@ -490,7 +529,7 @@ class DeploymentKind(Kind):
             env=dict(os.environ),
             log_path=logs / "endpoint.log",
         )
-        _note_started(home, p)
+        _note_started(home, p.to_dict())
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if not process.is_alive(p.pid, p.start_time):
@@ -504,11 +543,6 @@ class DeploymentKind(Kind):
             time.sleep(0.05)
         process.stop(p.pid, p.start_time, grace=2)
         raise ProviderError(f"the endpoint proxy did not listen on port {port} within 15s")
-
-    @staticmethod
-    def _stop_backends(backends: list[dict[str, Any]]) -> None:
-        for b in backends:
-            process.stop(int(b["pid"]), b.get("start_time"), grace=STOP_GRACE_S)
 
     def find_by_token(self, token: str, ctx: Context) -> ResourceState | None:
         """The deployment a create with this token made before an interruption. One whose create
@@ -532,46 +566,55 @@ class DeploymentKind(Kind):
                     rec["id"], rec["args"], rec["attrs"], rec.get("lineage"), rec["private"]
                 )
             for p in _read_started(home):
-                process.stop(int(p["pid"]), p.get("start_time"), grace=STOP_GRACE_S)
+                if p.get("output"):
+                    servers.Replica.from_dict(p).stop("the create was interrupted")
+                else:
+                    process.stop(int(p["pid"]), p.get("start_time"), grace=STOP_GRACE_S)
             store.remove_tree(home)
         return None
 
     # -- refresh and destroy ----------------------------------------------------------------
 
     def read(self, state: ResourceState, ctx: Context) -> ResourceState | None:
-        """The deployment as it is now: `status` "stopped" when its servers or its endpoint are
-        not running, "unhealthy" when a server fails its health check (the reason is kept for
-        plan)."""
+        """The deployment as its runtimes report it: `status` "stopped" when no runtime is
+        running, "unhealthy" when one is not (or its endpoint proxy is not), or when a server
+        is not healthy or serves another model than the one recorded (the reason is kept for
+        plan). The runtimes probe and restart their servers themselves; this only reads."""
         pp = state.private
-        backends = pp.get("backends") or []
+        replicas = _replicas(pp)
         px = pp.get("proxy") or {}
-        hc = _health(state.args)
+        expected = state.attrs.get("model_digest")
         problems: list[str] = []
         alive = []
-        for b in backends:
-            if process.is_alive(int(b["pid"]), b.get("start_time")):
-                alive.append(b)
-            else:
-                problems.append(f"server process {b['pid']} is not running")
+        healthy = 0
+        for r in replicas:
+            if not r.alive():
+                problems.append(f"server process {r.pid} is not running")
+                continue
+            alive.append(r)
+            status = r.status
+            st = status.get("state")
+            if st != "healthy":
+                why = status.get("reason")
+                problems.append(
+                    f"server process {r.pid} is {st or 'not reporting'}"
+                    + (f" ({why})" if why else "")
+                )
+                continue
+            served = status.get("model_digest")
+            if served != expected:
+                problems.append(
+                    f"server process {r.pid} serves model {short_digest(served)}, "
+                    f"not {short_digest(expected)}"
+                )
+                continue
+            healthy += 1
         if not process.is_alive(int(px.get("pid", 0)), px.get("start_time")):
             problems.append(f"endpoint proxy process {px.get('pid')} is not running")
         status = HEALTHY if not problems else (STOPPED if not alive else UNHEALTHY)
-        if status == HEALTHY:
-            timeout = parse_duration(hc.timeout) or 5.0
-            for b in alive:
-                ok, what = probe(int(b["port"]), hc.path, timeout)
-                if not ok:
-                    # One failed probe may be a hiccup: look again before calling it unhealthy.
-                    time.sleep(min(1.0, parse_duration(hc.interval) or 1.0))
-                    ok, what = probe(int(b["port"]), hc.path, timeout)
-                if not ok:
-                    status = UNHEALTHY
-                    problems.append(
-                        f"server process {b['pid']} fails its health check (GET {hc.path}: {what})"
-                    )
         attrs = dict(state.attrs)
         attrs["status"] = status
-        attrs["pids"] = [b["pid"] for b in alive]
+        attrs["pids"] = [r.pid for r in alive]
         private = dict(pp)
         if problems:
             private["drift"] = "; ".join(problems)
@@ -580,15 +623,36 @@ class DeploymentKind(Kind):
         return ResourceState(state.id, dict(state.args), attrs, state.lineage, private)
 
     def delete(self, state: ResourceState, ctx: Context) -> None:
-        """Stop the endpoint and every server (TERM, then KILL after a grace period). Logs stay."""
+        """Stop the endpoint and every server's runtime (which stops its server: TERM, then
+        KILL after a grace period). Logs stay."""
         pp = state.private
         px = pp.get("proxy") or {}
         if px.get("pid"):
             process.stop(int(px["pid"]), px.get("start_time"), grace=STOP_GRACE_S)
-        self._stop_backends(pp.get("backends") or [])
+        _stop_all(_replicas(pp))
         home = pp.get("home")
         if home:
             store.remove_tree(Path(home))
+
+
+def _replicas(private: dict[str, Any]) -> list[servers.Replica]:
+    return [servers.Replica.from_dict(r) for r in private.get("replicas") or [] if r]
+
+
+def _targets(replicas: list[servers.Replica]) -> list[str]:
+    return [f"127.0.0.1:{r.endpoint_port}" for r in replicas]
+
+
+def _stop_all(replicas: list[servers.Replica]) -> None:
+    for r in replicas:
+        r.stop()
+
+
+def _read_json_file(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -604,8 +668,8 @@ def _read_started(home: Path) -> list[dict[str, Any]]:
         return []
 
 
-def _note_started(home: Path, p: process.DetachedProcess) -> None:
-    _write_json(home / STARTED_FILE, [*_read_started(home), p.to_dict()])
+def _note_started(home: Path, p: dict[str, Any]) -> None:
+    _write_json(home / STARTED_FILE, [*_read_started(home), p])
 
 
 def _endpoint_port(state: ResourceState) -> int:

@@ -1,10 +1,10 @@
 """Starting, supervising and stopping the local provider's processes, and their log files.
 
-Detached servers (deployments, the endpoint proxy) are started in their own session so that they
-outlive `mlform`, identified afterwards by (PID, start time) so that a PID the kernel has reused
-for another program is never taken for ours, and stopped by process group, TERM then KILL.
-Training runs are the runtime's (`mlform_runtime`, started by `mlform_local.runs`); this module
-only tells whether a runtime process still lives.
+The endpoint proxy of a deployment is started in its own session so that it outlives `mlform`;
+it and the runtimes (`mlform_runtime`, started by `mlform_local.runs` and `mlform_local.servers`)
+are identified afterwards by (PID, start time) so that a PID the kernel has reused for another
+program is never taken for ours, and stopped by process group, TERM then KILL. Running, probing
+and restarting jobs and servers is the runtime's.
 """
 
 from __future__ import annotations
@@ -182,20 +182,6 @@ def port_free(port: int) -> bool:
 # --- detached servers ---------------------------------------------------------------------------
 
 
-_SHELL_SYNTAX = re.compile(
-    r"[;&|()<>`\n{}]|^\s*[A-Za-z_][A-Za-z0-9_]*=|^\s*(cd|export|source|\.|exec|set)\b"
-)
-
-
-def exec_form(command: str) -> str:
-    """`exec <command>` for a simple command, so that the shell is replaced by the program and
-    the PID recorded is the server's own; a command with shell syntax (`a && b`, redirections,
-    leading assignments) is left as it is (its process group is still stopped as a whole)."""
-    if _SHELL_SYNTAX.search(command):
-        return command
-    return "exec " + command
-
-
 @dataclass(frozen=True)
 class DetachedProcess:
     """A server started by `spawn_detached`: what the state records to find it again."""
@@ -209,22 +195,18 @@ class DetachedProcess:
 
 
 def spawn_detached(
-    command: str | Sequence[str],
+    command: Sequence[str],
     *,
     cwd: Path,
     env: Mapping[str, str],
     log_path: Path,
 ) -> DetachedProcess:
-    """Start `command` (a shell string, or an argv list) in its own session, stdin from /dev/null
-    and stdout/stderr appended to `log_path`, so that it survives the `mlform` process and its
-    Ctrl-C."""
+    """Start `command` (an argv list) in its own session, stdin from /dev/null and stdout/stderr
+    appended to `log_path`, so that it survives the `mlform` process and its Ctrl-C."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(command, str):
-        command = exec_form(command)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            command,
-            shell=isinstance(command, str),
+            list(command),
             cwd=str(cwd),
             env=dict(env),
             stdin=subprocess.DEVNULL,

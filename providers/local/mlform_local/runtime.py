@@ -2,14 +2,14 @@
 GPUs, and the process environment built from them.
 
 Training jobs and deployments name their environment and cluster by id only (`env-<hex>`,
-`local:<host>`); this module turns those ids back into what a process needs: the environment's
-`bin/` first on PATH with `VIRTUAL_ENV` set and its `env` map applied, and `CUDA_VISIBLE_DEVICES`
-from the cluster's allocation. The same facts feed a training job's fingerprint and lineage.
+`local:<host>`); this module turns those ids back into what the runtime's spec needs: the built
+environment's folder, lock digest and `env` map, and `CUDA_VISIBLE_DEVICES` from the cluster's
+allocation. The same facts feed a training job's fingerprint and lineage. The variables a process
+finally sees are the runtime's to set (docs/runtime.md).
 """
 
 from __future__ import annotations
 
-import os
 import platform
 import sys
 from collections.abc import Mapping
@@ -26,7 +26,6 @@ __all__ = [
     "EnvironmentFacts",
     "cluster_facts",
     "environment_facts",
-    "process_env",
     "resolve_path",
 ]
 
@@ -150,32 +149,6 @@ def cluster_facts(ctx: Context, cluster_id: str | None) -> ClusterFacts:
         cuda_version=facts.cuda_version,
         host=facts.hostname,
     )
-
-
-# Variables of mlform's own interpreter that must not leak into a job's Python.
-_DROP = (
-    "PYTHONHOME",
-    "PYTHONPATH",
-    "VIRTUAL_ENV",
-    "CONDA_PREFIX",
-    "PYTHONSTARTUP",
-    "__PYVENV_LAUNCHER__",
-)
-
-
-def process_env(env: EnvironmentFacts, extra: Mapping[str, str]) -> dict[str, str]:
-    """The variables of a process run in `env`: the user's own, with the environment's `bin/`
-    first on PATH, VIRTUAL_ENV set, the environment's `env` map, then `extra` (the kind's own
-    variables, which win)."""
-    out = {k: v for k, v in os.environ.items() if k not in _DROP}
-    path = out.get("PATH", os.defpath)
-    out["PATH"] = str(env.bin_dir) + os.pathsep + path
-    if env.venv is not None:
-        out["VIRTUAL_ENV"] = str(env.venv)
-    out["PYTHONUNBUFFERED"] = "1"  # logs stream live rather than at exit
-    out.update({str(k): str(v) for k, v in env.env.items()})
-    out.update(extra)
-    return out
 
 
 def resolve_path(ctx: Context, path: str) -> Path:

@@ -1,6 +1,8 @@
-"""The local deployment through the provider contract, with real servers on loopback: it starts
-and answers behind its endpoint, updates to a new revision without moving the endpoint or failing
-a request, shows a killed server as drift that apply repairs, and destroy leaves nothing running."""
+"""The local deployment through the provider contract, with real servers on loopback, each run by
+`mlform-runtime serve`: it starts and answers behind its endpoint, updates to a new revision
+without moving the endpoint or failing a request, a crashed server is restarted by its runtime, a
+dead runtime or endpoint proxy (or a server of another model) is drift that apply repairs, and
+destroy leaves nothing running."""
 
 from __future__ import annotations
 
@@ -70,11 +72,28 @@ def _as_recorded(state: ResourceState) -> ResourceState:
     return ResourceState(state.id, args, attrs, state.lineage, dict(state.private))
 
 
-def _pids(state: ResourceState) -> list[tuple[int, int]]:
+def _status(replica: dict[str, Any]) -> dict[str, Any]:
+    return json.loads((Path(replica["output"]) / "status.json").read_text())
+
+
+def _pids(state: ResourceState) -> list[tuple[int, int | None]]:
+    """The endpoint proxy, each replica's runtime and the server it last ran."""
     p = state.private
-    return [(p["proxy"]["pid"], p["proxy"]["start_time"])] + [
-        (b["pid"], b["start_time"]) for b in p["backends"]
-    ]
+    out: list[tuple[int, int | None]] = [(p["proxy"]["pid"], p["proxy"]["start_time"])]
+    for r in p["replicas"]:
+        out.append((r["pid"], r["start_time"]))
+        server = _status(r).get("server_pid")
+        if server:
+            out.append((server, None))
+    return out
+
+
+def _wait(cond: Any, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
 
 
 def test_a_deployment_starts_answers_and_is_destroyed(rec: Recorder) -> None:
@@ -88,15 +107,22 @@ def test_a_deployment_starts_answers_and_is_destroyed(rec: Recorder) -> None:
     assert a["status"] == "healthy" and a["revision"] == 1
     assert a["endpoint"] == f"http://127.0.0.1:{a['port']}"
     answer = _get(a["endpoint"] + "/")
-    # A simple command replaces its shell: the recorded PID is the server's.
-    assert answer["model"] == "m1" and answer["pid"] in a["pids"]
+    (replica,) = state.private["replicas"]
+    # The runtime serves it: the recorded PID is the runtime's, which reports its server's.
+    assert a["pids"] == [replica["pid"]]
+    # (the server runs in the process group the runtime started for it)
+    assert answer["model"] == "m1" and os.getpgid(answer["pid"]) == _status(replica)["server_pid"]
+    # The digest is the one the runtime reports serving.
     assert a["model_digest"].startswith("sha256:")
+    assert a["model_digest"] == _status(replica)["model_digest"]
     # Detached: its own session, so it outlives mlform and its Ctrl-C.
     for pid, _start in _pids(state):
         assert os.getsid(pid) == pid
     assert any("health check passed" in line for line in rec.lines)
-    assert (Path(a["logs"]) / "rev-1-replica-0.log").read_text().startswith("serving m1")
-    assert state.private["log_path"] == str(Path(a["logs"]) / "rev-1-replica-0.log")
+    # The server's own output streamed while apply waited for it.
+    assert "serving m1 on " + str(_status(replica)["server_port"]) in rec.lines
+    log = Path(state.private["log_path"])
+    assert log.is_relative_to(a["logs"]) and "serving m1" in log.read_text()
 
     # Refresh finds it healthy; an unchanged configuration is a no-op.
     fresh = kind.read(state, ctx)
@@ -150,9 +176,9 @@ def test_a_new_model_is_a_new_revision_behind_the_same_endpoint(rec: Recorder) -
     assert s2.attrs["endpoint"] == endpoint and s2.attrs["revision"] == 2
     assert kind.plan(_as_recorded(s2), {**desired, "model": s2.args["model"]}, ctx).action == "noop"
     assert s2.attrs["model_digest"] != s1.attrs["model_digest"]
-    # The old revision is stopped, the proxy is the same process.
-    for b in s1.private["backends"]:
-        assert not process.is_alive(b["pid"], b["start_time"])
+    # The old revision is stopped (its runtime and server), the proxy is the same process.
+    for pid, start in _pids(s1)[1:]:
+        assert not process.is_alive(pid, start)
     assert s2.private["proxy"]["pid"] == s1.private["proxy"]["pid"]
 
     # A new command is a new revision too.
@@ -166,32 +192,57 @@ def test_a_new_model_is_a_new_revision_behind_the_same_endpoint(rec: Recorder) -
     assert not any(process.is_alive(p, s) for p, s in _pids(s2))
 
 
-def test_a_killed_server_is_drift_that_apply_repairs(rec: Recorder) -> None:
+def test_a_crashed_server_is_restarted_by_its_runtime(rec: Recorder) -> None:
     kind = provider().kind("deployment")
     ctx = rec.ctx("deployment.api")
     desired = _desired(rec, _model(rec, "m1"))
     _, s1 = apply(kind, None, desired, ctx)
     rec.states.append(s1)  # type: ignore[attr-defined]
-    backend = s1.private["backends"][0]
-    os.killpg(backend["pid"], signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while process.is_alive(backend["pid"], backend["start_time"]) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    (replica,) = s1.private["replicas"]
+    server = _status(replica)["server_pid"]
+    os.killpg(server, signal.SIGKILL)
+    _wait(
+        lambda: _status(replica)["restarts"] == 1 and _status(replica)["state"] == "healthy",
+        "the runtime to restart the server",
+    )
+    answer = _get(s1.attrs["endpoint"] + "/")
+    assert answer["model"] == "m1" and answer["pid"] != server
+    # Nothing for mlform to repair: the same runtime serves.
+    fresh = kind.read(s1, ctx)
+    assert fresh is not None and fresh.attrs["status"] == "healthy"
+    assert fresh.attrs["pids"] == [replica["pid"]]
+    assert kind.plan(fresh, desired, ctx).action == "noop"
+    kind.delete(s1, ctx)
+    assert not any(process.is_alive(p, s) for p, s in _pids(s1))
+
+
+def test_a_killed_runtime_is_drift_that_apply_repairs(rec: Recorder) -> None:
+    kind = provider().kind("deployment")
+    ctx = rec.ctx("deployment.api")
+    desired = _desired(rec, _model(rec, "m1"))
+    _, s1 = apply(kind, None, desired, ctx)
+    rec.states.append(s1)  # type: ignore[attr-defined]
+    (replica,) = s1.private["replicas"]
+    orphan = _status(replica)["server_pid"]
+    os.kill(replica["pid"], signal.SIGKILL)
+    _wait(lambda: not process.is_alive(replica["pid"], replica["start_time"]), "the kill")
 
     fresh = kind.read(s1, ctx)
     assert fresh is not None and fresh.attrs["status"] == "stopped"
     planned = kind.plan(fresh, desired, ctx)
     assert planned.action == "update"
     assert planned.reasons == [
-        f"server process {backend['pid']} is not running: it will be restarted"
+        f"server process {replica['pid']} is not running: it will be restarted"
     ]
-    # Handed the state as recorded before refresh (healthy), update still sees the dead server.
+    # Handed the state as recorded before refresh (healthy), update still sees the dead runtime.
     s2 = kind.update(s1, planned, ctx)
     rec.states.append(s2)  # type: ignore[attr-defined]
     assert s2.attrs["status"] == "healthy" and s2.attrs["endpoint"] == s1.attrs["endpoint"]
     assert s2.attrs["revision"] == 2
     assert _get(s2.attrs["endpoint"] + "/")["model"] == "m1"
     assert kind.plan(kind.read(s2, ctx), desired, ctx).action == "noop"
+    # The server the killed runtime left behind is stopped with the old revision.
+    assert not process.is_alive(orphan, None)
 
     # The endpoint proxy killed too: it comes back on the same port.
     px = s2.private["proxy"]
@@ -208,6 +259,40 @@ def test_a_killed_server_is_drift_that_apply_repairs(rec: Recorder) -> None:
     assert _get(s3.attrs["endpoint"] + "/")["model"] == "m1"
     kind.delete(s3, ctx)
     assert not any(process.is_alive(p, s) for p, s in _pids(s3))
+
+
+def test_a_server_of_another_model_is_drift_that_apply_repairs(rec: Recorder) -> None:
+    """Refresh compares the model digest each runtime reports serving with the one recorded."""
+    kind = provider().kind("deployment")
+    ctx = rec.ctx("deployment.api")
+    desired = _desired(rec, _model(rec, "m1"))
+    _, s1 = apply(kind, None, desired, ctx)
+    rec.states.append(s1)  # type: ignore[attr-defined]
+    other_ctx = rec.ctx("deployment.other")
+    _, other = apply(kind, None, _desired(rec, _model(rec, "m2")), other_ctx)
+    rec.states.append(other)  # type: ignore[attr-defined]
+    # The endpoint's replica is now a runtime serving m2 (as if another deployment took over).
+    mixed = ResourceState(
+        s1.id, s1.args, s1.attrs, s1.lineage, {**s1.private, "replicas": other.private["replicas"]}
+    )
+    fresh = kind.read(mixed, ctx)
+    assert fresh is not None and fresh.attrs["status"] == "unhealthy"
+    (replica,) = other.private["replicas"]
+    m1, m2 = s1.attrs["model_digest"], other.attrs["model_digest"]
+    assert m1 != m2
+    planned = kind.plan(fresh, desired, ctx)
+    assert planned.action == "update"
+    assert planned.reasons == [
+        f"server process {replica['pid']} serves model {m2[:15]}…, not {m1[:15]}…: "
+        "it will be restarted"
+    ]
+    s2 = kind.update(fresh, planned, ctx)
+    rec.states.append(s2)  # type: ignore[attr-defined]
+    assert _get(s2.attrs["endpoint"] + "/")["model"] == "m1"
+    assert s2.attrs["model_digest"] == m1
+    assert kind.plan(kind.read(s2, ctx), desired, ctx).action == "noop"
+    kind.delete(s2, ctx)
+    kind.delete(s1, ctx)
 
 
 def test_replicas_share_the_endpoint_round_robin(rec: Recorder) -> None:
@@ -240,11 +325,19 @@ def test_a_server_that_never_gets_healthy_fails_with_its_log_and_leaves_nothing(
     assert "health check failed" in err.value.summary and "HTTP 503" in err.value.summary
     assert "serving m1" in err.value.detail
     started = [
-        int(m.group(1)) for line in rec.lines if (m := re.search(r"started PID (\d+)", line))
+        int(m.group(1))
+        for line in rec.lines
+        if (m := re.search(r"started the runtime \(PID (\d+)\)", line))
     ]
     assert started
+    servers = [
+        int(pid)
+        for log in (rec.data_dir / "logs").rglob("log.txt")
+        for pid in re.findall(r"server started \(pid (\d+),", log.read_text())
+    ]
+    assert servers
     time.sleep(0.1)
-    assert not any(process.is_alive(pid, None) for pid in started)
+    assert not any(process.is_alive(pid, None) for pid in started + servers)
 
 
 def test_a_server_that_crashes_at_start_fails_at_once(rec: Recorder) -> None:
@@ -313,7 +406,7 @@ def test_a_create_lost_in_a_crash_is_found_by_its_token(rec: Recorder) -> None:
     home.mkdir(parents=True)
     (home / "token").write_text("tok-2")
     orphan = process.spawn_detached(
-        "sleep 60", cwd=home, env=dict(os.environ), log_path=rec.root / "orphan.log"
+        ["sleep", "60"], cwd=home, env=dict(os.environ), log_path=rec.root / "orphan.log"
     )
     (home / "started.json").write_text(json.dumps([orphan.to_dict()]))
     assert kind.find_by_token("tok-2", ctx) is None

@@ -1,8 +1,9 @@
 """A tiny project (fit a line, serve it) through the real `mlform` command line: apply, call the
-endpoint, `mlform logs` of the job and of the server, a server killed by hand (`kill -9` of the PID
-the state records) seen by the next plan as drift with its fix and restored by apply behind the
-same endpoint (and so is a killed endpoint proxy), a new model rolled out while the endpoint
-keeps answering, and destroy leaving no process behind."""
+endpoint, `mlform logs` of the job and of the server, a crashed server restarted by its runtime
+with nothing to apply, the runtime itself killed by hand (`kill -9` of the PID the state records)
+seen by the next plan as drift with its fix and restored by apply behind the same endpoint (and so
+is a killed endpoint proxy), a new model rolled out while the endpoint keeps answering, and destroy
+leaving no process behind."""
 
 from __future__ import annotations
 
@@ -55,8 +56,27 @@ def test_apply_serve_logs_and_a_killed_server(tmp_path: Path) -> None:
         plan, r = p.plan()
         assert r.code == 0 and "No changes." in r.out, r.explain()
 
-        # The server dies.
+        # The server crashes: its runtime starts it again, behind the same endpoint.
         dep = p.resource("deployment.api")
+        (server,) = [
+            pid for pid, cmd in p.processes() if "serve.py" in cmd and not cmd.startswith("/bin/sh")
+        ]
+        os.kill(server, signal.SIGKILL)
+        _wait_dead(server)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert http(endpoint + "/predict", {"x": [2]})["y"] == [4.0]
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert "restarting in" in p.ok("logs", "deployment.api").out
+        plan, r = p.plan()
+        assert r.code == 0 and "No changes." in r.out, r.explain()
+
+        # The runtime serving it dies.
         (pid,) = dep["pids"]
         os.kill(pid, signal.SIGKILL)
         _wait_dead(pid)
