@@ -37,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchenv import clean_env, compile_sources
+
 from mlform.kinds.digest import StatCache, digest_tree, stat_cache_path
 from mlform.sdk import Context
 
@@ -129,6 +131,7 @@ def main() -> int:
         help="measure only the first `mlform plan` against the read-and-hash baseline",
     )
     args = ap.parse_args()
+    compile_sources()
 
     if args.dir:
         Path(args.dir).mkdir(parents=True, exist_ok=True)
@@ -308,7 +311,12 @@ def cli_first_plan(mlform_exe: Path, data: Path, root: Path, repeat: int) -> dic
         os.symlink(data, work / "data")
         (work / "main.mlf.hcl").write_text('resource "dataset" "big" {\n  source = "./data"\n}\n')
         init = subprocess.run(
-            [str(mlform_exe), "init"], cwd=work, capture_output=True, text=True, check=False
+            [str(mlform_exe), "init"],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=clean_env(),
         )
         if init.returncode != 0:
             return {"cli_first_plan_error": (init.stdout + init.stderr)[-500:]}
@@ -320,6 +328,7 @@ def cli_first_plan(mlform_exe: Path, data: Path, root: Path, repeat: int) -> dic
             capture_output=True,
             text=True,
             check=False,
+            env=clean_env(),
         )
         cli_s.append(time.perf_counter() - t)
         if r.returncode != 2:  # 2: changes present (the dataset is new)

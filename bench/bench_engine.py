@@ -32,6 +32,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchenv import clean_env, compile_sources
+
 PROVIDER = 'provider "test" { store = "objects.json" }\n'
 
 
@@ -119,9 +121,7 @@ def make_workdir(root: Path, name: str, config: str, module: str | None = None) 
 
 
 def env() -> dict[str, str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith("MLFORM_")}
-    e.update({"MLFORM_IN_AUTOMATION": "1", "NO_COLOR": "1"})
-    return e
+    return clean_env(MLFORM_IN_AUTOMATION="1", NO_COLOR="1")
 
 
 def run_cli(workdir: Path, *args: str) -> tuple[float, float, int]:
@@ -308,6 +308,7 @@ def main() -> None:
     parser.add_argument("--only", default="plan,apply,chain,state")
     parser.add_argument("--plan-size", type=int, default=10000)
     args = parser.parse_args()
+    compile_sources()
     rows = set(args.only.split(","))
     print(f"mlform engine benchmarks ({os.cpu_count()} CPUs, python {sys.version.split()[0]})")
     with tempfile.TemporaryDirectory(prefix="mlform-bench-engine-") as tmp:

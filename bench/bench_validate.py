@@ -32,6 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from benchenv import clean_env, compile_sources  # noqa: E402
 from gen_config import generate  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -100,22 +101,6 @@ def measure(
     return Row(name, times, peak)
 
 
-def compile_sources() -> None:
-    """Write the bytecode of mlform and of its installed providers, as `pip install` does for a
-    regular installation. An editable checkout is otherwise compiled by its first run, and not
-    at all where PYTHONDONTWRITEBYTECODE is set, which would add the compiler's time (about a
-    tenth of a second) to every measured process."""
-    import importlib.util
-
-    folders = []
-    for name in ("mlform", "mlform_local"):
-        spec = importlib.util.find_spec(name)
-        if spec is not None and spec.submodule_search_locations:
-            folders.extend(spec.submodule_search_locations)
-    if folders:
-        subprocess.run([sys.executable, "-m", "compileall", "-q", *folders], check=False)
-
-
 def find_terraform() -> str | None:
     for candidate in (BIN / "terraform", shutil.which("terraform")):
         if candidate and Path(candidate).exists():
@@ -147,7 +132,7 @@ def main() -> None:
     print(f"configuration: {ns.blocks} resource blocks, {len(files)} files, {size / 1e6:.2f} MB")
     print(f"repeats: {ns.repeats}; times are wall-clock seconds for the whole process\n")
 
-    env = {**os.environ, "MLFORM_IN_AUTOMATION": "1", "NO_COLOR": "1", "TF_IN_AUTOMATION": "1"}
+    env = clean_env(MLFORM_IN_AUTOMATION="1", NO_COLOR="1", TF_IN_AUTOMATION="1")
     compile_sources()
     rows: list[Row] = []
     skipped: list[str] = []
