@@ -257,6 +257,9 @@ class Plan:
     # The check blocks' results when planned, as the JSON plan's `checks` array
     # (mlform.engine.checks).
     checks: list[dict[str, Any]] = field(default_factory=list)
+    # What the plan costs (mlform.engine.cost): totals and the priced instances, the JSON
+    # plan's `cost` object; None when nothing is priced.
+    cost: dict[str, Any] | None = None
 
     def summary(self) -> PlanSummary:
         add = change = destroy = imp = read = move = forget = 0
@@ -477,6 +480,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         ],
         "prior_state": plan.prior_state,
         **({"checks": plan.checks} if plan.checks else {}),
+        **({"cost": plan.cost} if plan.cost else {}),
     }
 
 
@@ -515,6 +519,7 @@ def plan_from_dict(d: dict[str, Any]) -> Plan:
         timestamp=d.get("timestamp", ""),
         errored=d.get("errored", False),
         checks=list(d.get("checks") or []),
+        cost=d.get("cost") or None,
     )
 
 

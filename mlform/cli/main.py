@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Show what produced a model, or what consumed a dataset.",
     ),
     "metrics": ("mlform.cli.metrics_cmd", "Show a training job's metrics across serials."),
+    "offers": ("mlform.cli.offers_cmd", "List machines that fit a request, cheapest first."),
     "diff": ("mlform.cli.diff_cmd", "Compare two state serials."),
     "reproduce": ("mlform.cli.reproduce_cmd", "Re-run a recorded training job and compare."),
     "gc": ("mlform.cli.gc_cmd", "Remove snapshots and environments no kept serial needs."),

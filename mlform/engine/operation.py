@@ -34,6 +34,7 @@ from mlform.engine.bridge import (
 )
 from mlform.engine.changes import InstanceChange
 from mlform.engine.checks import CheckOutcome, evaluate_checks
+from mlform.engine.cost import plan_costs, read_history
 from mlform.engine.graph import ConfigGraph, build_graph
 from mlform.engine.guardrails import check_plan
 from mlform.engine.imports import (
@@ -331,6 +332,13 @@ class Operations:
         plan.checks = checked.to_json()
         _mark_moves(plan, moved)
         _mark_imports(plan, imports, planner)
+        # Prices, the runs' estimated costs, max_price_per_hour (mlform.engine.cost).
+        priced = plan_costs(
+            plan, loaded.cg.modules, providers, lambda: read_history(self.backend(), self.workspace)
+        )
+        if priced:
+            diags = diags + priced
+            plan.errored = True
         # The team's guardrails hold on what the plan makes (mlform.engine.guardrails).
         guarded = check_plan(loaded.root, loaded.cg.modules, plan)
         if guarded:

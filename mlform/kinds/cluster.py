@@ -75,7 +75,10 @@ class Attrs(Model):
     cpu_count: int | None = computed(description="CPU cores per node.")
     memory_mb: int | None = computed(description="Memory per node, in MiB.")
     price_per_hour: float | None = computed(
-        description="What the cluster costs per hour, in USD (0 for this host)."
+        description=(
+            "What the cluster costs per hour while it runs, all nodes together, in USD (0 for "
+            "this host): the offer chosen from the provider's catalog (`mlform offers`)."
+        )
     )
     node_addresses: list[str] | None = computed(description="The nodes' addresses.")
     hardware_class: str | None = computed(

@@ -146,6 +146,19 @@ class Attrs(Model):
     code_commit: str | None = computed(
         description="The git commit the code folder was at, when it is in a repository."
     )
+    price_per_hour: float | None = computed(
+        description=(
+            "What the machines started for this job alone cost per hour, in USD (0 on this "
+            "host); null when it runs on a cluster, whose own `price_per_hour` is what it pays."
+        )
+    )
+    estimated_cost: float | None = computed(
+        description=(
+            "What the run is expected to cost, in USD, planned by mlform: the price per hour it "
+            "pays (its own, else its cluster's) times the median duration of its earlier runs in "
+            "the state history, or its `timeout` when it has none (0 on this host)."
+        )
+    )
 
 
 def env_name(name: str) -> str:

@@ -39,6 +39,8 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:
     from pydantic.config import JsonDict
 
+    from mlform.kinds.offers import Offer
+
 
 class _UnknownType:
     """A value the engine will know only after apply ("known after apply")."""
@@ -406,6 +408,77 @@ class Kind:
         raise ProviderError(f"{type(self).__name__} keeps no log")
 
 
+@dataclass
+class StoredObject:
+    """One object an artifact store holds, as `mlform gc` reports it: its `kind` ("snapshot",
+    "model", "environment", "run", ...), its `name` (the digest or id a state records), where it
+    is, how many bytes removing it frees and where it came from."""
+
+    kind: str
+    name: str
+    location: str = ""
+    bytes: int = 0
+    source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "path": self.location,
+            "bytes": self.bytes,
+            "source": self.source,
+        }
+
+
+@dataclass
+class GcReport:
+    """What `ArtifactStore.gc` removed (or, in a dry run, would remove) and how many objects it
+    kept."""
+
+    removals: list[StoredObject] = field(default_factory=list)
+    kept: int = 0
+
+    @property
+    def bytes(self) -> int:
+        return sum(r.bytes for r in self.removals)
+
+
+class ArtifactStore:
+    """Where a provider keeps what its kinds made: dataset and code trees and models by digest,
+    built environments, the records of runs. `mlform gc` and `mlform reproduce` reach stored
+    objects only through this, so they work whichever provider made them (`Provider.artifacts`).
+    """
+
+    def describe(self) -> str:
+        """Where the store is, in words, for messages ("the content store in /w/.mlform")."""
+        return type(self).__name__
+
+    def exists(self, digest: str) -> bool:
+        """Whether the tree `digest` (a dataset, code snapshot or model) is stored."""
+        raise NotImplementedError
+
+    def uri(self, digest: str) -> str:
+        """Where the stored tree `digest` is, as the provider's `dataset` kind accepts it as a
+        `source` (a path, `s3://...`)."""
+        raise NotImplementedError
+
+    def get_tree(self, digest: str, dest: Path) -> Path:
+        """Copy the stored tree `digest` into the new folder `dest` (writable); returns `dest`."""
+        raise NotImplementedError
+
+    def environment_lock(self, env_id: str) -> dict[str, str] | None:
+        """The package lock of the built environment `env_id` when the store still has it
+        (records older than the lock in the lineage); None when it does not."""
+        return None
+
+    def gc(self, keep: set[str], *, dry_run: bool) -> GcReport:
+        """Remove every object none of the names in `keep` leads to (digests' 64 hex digits,
+        environment ids' hex, run and object ids: whatever the kept serials mention), and what
+        only those objects used. Objects being written and work still running are never
+        touched. With `dry_run`, remove nothing and report what would go."""
+        return GcReport()
+
+
 _SLOTS_LOCK = threading.Lock()
 
 
@@ -448,6 +521,23 @@ class Provider:
         differs (the object would be sought, and "deleted", where it is not). Values are
         plain strings a user recognizes. Empty (the default): no check."""
         return {}
+
+    def offers(self) -> list[Offer]:
+        """The machines this provider can provision, with their prices (`mlform.kinds.offers`):
+        what `mlform offers` lists and what a refused plan suggests. Called on a configured
+        instance while planning, and on an unconfigured one by `mlform offers`, so it needs no
+        credentials (a catalog shipped with the provider). Empty (the default): none."""
+        return []
+
+    def artifacts(
+        self, ctx: Context, identity: Mapping[str, str] | None = None
+    ) -> ArtifactStore | None:
+        """The artifact store of this configuration, for `mlform gc` and `mlform reproduce`.
+        They call it on an instance configured with the default settings, passing the
+        `identity()` the state recorded with the objects, so that it opens the store those
+        objects were made in (another data folder, another account). None (the default): the
+        provider keeps nothing mlform can collect or reproduce from."""
+        return None
 
     def kind(self, name: str) -> Kind:
         inst = self._kind_instances.get(name)

@@ -13,6 +13,8 @@
       duration_s = 3        # it logs a line every 0.2 s for this long, then ends
       fail       = false    # true: it ends failed
       output     = "model"  # any value: `result` once it succeeded
+      price_per_hour = 2.5  # optional, for cost tests: priced like a job on machines of its
+      timeout    = "2h"     # own; max_price_per_hour refuses a dearer plan (offers: TEST_OFFERS)
     }
 
 The engine's tests and benchmarks drive mlform through this provider, so it behaves like a real
@@ -41,7 +43,7 @@ import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel
 
@@ -59,6 +61,9 @@ from mlform.sdk.contract import (
 )
 from mlform.sdk.planning import default_plan, values_equal
 from mlform.state.model import now_iso
+
+if TYPE_CHECKING:
+    from mlform.kinds.offers import Offer
 
 try:  # POSIX; elsewhere only threads of one process are kept apart
     import fcntl
@@ -585,6 +590,15 @@ class JobArgs(Model):
     duration_s: float = arg(1.0, replace=True, description="How long the job runs, in seconds.")
     fail: bool = arg(False, replace=True, description="Whether the job ends failed.")
     output: Any = arg(None, replace=True, description="The job's result once it succeeded.")
+    # For tests of cost in plans (mlform.engine.cost): what the job's machines cost, its
+    # budget and its expected length.
+    price_per_hour: float | None = arg(
+        None, description="What the job's machines cost per hour (USD), for cost tests."
+    )
+    max_price_per_hour: float | None = arg(
+        None, description="Refuse a plan whose price_per_hour is above this."
+    )
+    timeout: str | int | None = arg(None, description='How long the job may run ("2h").')
 
 
 class JobAttrs(Model):
@@ -592,6 +606,11 @@ class JobAttrs(Model):
     status: str | None = computed(description="succeeded or failed, once it ended.")
     result: Any = computed(description="The `output`, once the job succeeded.")
     log_path: str | None = computed(description="The job's log file.")
+    started_at: str | None = computed(description="When the job started (UTC).")
+    finished_at: str | None = computed(description="When the job ended (UTC).")
+    estimated_cost: float | None = computed(
+        description="What a run is expected to cost (USD), planned by mlform."
+    )
 
 
 def _alive(pid: int) -> bool:
@@ -607,6 +626,33 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return True
+
+
+def _utc(seconds: Any) -> str | None:
+    import datetime as dt
+
+    if not isinstance(seconds, int | float):
+        return None
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _stamp(path: Path) -> str | None:
+    try:
+        return _utc(path.stat().st_mtime)
+    except OSError:
+        return None
+
+
+# The test provider's offers (`mlform offers --provider test`): made-up machines and prices for
+# tests of offers and cost in plans, nothing real.
+# instance type, GPU model, GPUs, GiB per GPU, vCPUs, memory GiB, on-demand and spot $/hour.
+TEST_OFFERS: tuple[tuple[Any, ...], ...] = (
+    ("test.cpu", None, 0, None, 4, 16, 0.2, 0.06),
+    ("test.t4", "T4", 1, 16, 8, 32, 0.5, 0.16),
+    ("test.a100x8", "A100", 8, 40, 96, 1152, 32.0, 12.0),
+    ("test.l40sx8", "L40S", 8, 48, 192, 1536, 30.0, 9.0),
+    ("test.h100x8", "H100", 8, 80, 192, 2048, 98.0, 40.0),
+)
 
 
 def job_runs(store_path: str | os.PathLike[str]) -> list[str]:
@@ -639,12 +685,15 @@ class TestJob(Kind):
             status = "cancelled"
         return ResourceState(
             id=obj["id"],
-            args={k: obj.get(k) for k in ("duration_s", "fail", "output")},
+            args={k: obj.get(k) for k in JobArgs.model_fields},
             attrs={
                 "id": obj["id"],
                 "status": status,
                 "result": result.get("output") if status == "succeeded" else None,
                 "log_path": str(folder / "log"),
+                "started_at": _stamp(folder / "started"),
+                "finished_at": _utc(result.get("finished_at")) if result else None,
+                "estimated_cost": None,
             },
             private={"token": obj["token"]} if obj.get("token") else {},
         )
@@ -831,6 +880,30 @@ class TestProvider(Provider):
         self._data_dir = ctx.data_dir
         with self._store_lock:
             self._store = None
+
+    def offers(self) -> list[Offer]:
+        """`TEST_OFFERS` in regions test-1 and test-2 (prices 10% higher there)."""
+        from mlform.kinds.offers import Offer
+
+        out = []
+        for region, factor in (("test-1", 1.0), ("test-2", 1.1)):
+            for itype, model, count, gpu_mem, vcpus, mem, on_demand, spot in TEST_OFFERS:
+                out.append(
+                    Offer(
+                        self.name,
+                        itype,
+                        region,
+                        model,
+                        count,
+                        gpu_mem,
+                        vcpus,
+                        mem,
+                        round(on_demand * factor, 4),
+                        round(spot * factor, 4),
+                        "2025-01-01",
+                    )
+                )
+        return out
 
     def identity(self) -> dict[str, str]:
         """The store's resolved path: objects live there and nowhere else."""

@@ -332,6 +332,9 @@ def plan_json(plan: Plan, config_json: dict[str, Any] | None = None) -> dict[str
     if plan.checks:
         # check blocks' results: address, status (pass, fail, unknown, error), instances.
         doc["checks"] = plan.checks
+    if plan.cost:
+        # What the plan costs (mlform.engine.cost): USD totals and the priced instances.
+        doc["cost"] = plan.cost
     doc["timestamp"] = plan.timestamp
     doc["applyable"] = plan.applyable
     doc["complete"] = not plan.errored

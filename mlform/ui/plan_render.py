@@ -886,6 +886,56 @@ _LEGEND = (
 )
 
 
+def _hours(hours: float) -> str:
+    if hours * 3600 < 60:
+        return f"{max(1, round(hours * 3600))}s"
+    minutes = round(hours * 60)
+    h, m = divmod(minutes, 60)
+    return f"{h}h{m:02d}m" if h and m else (f"{h}h" if h else f"{m}m")
+
+
+def render_cost(cost: Mapping[str, Any], p: Palette) -> str:
+    """The plan's cost (`Plan.cost`, see mlform.engine.cost): a line per priced instance and
+    the total, `Cost: $32.77/h while running; estimated $65.54 for the training runs in this
+    plan.`"""
+    from mlform.kinds.offers import money
+
+    rows: list[tuple[str, str]] = []
+    for e in cost.get("resources") or []:
+        rate = e.get("price_per_hour")
+        if e.get("kind") != "run":
+            rows.append((e["address"], f"{money(rate)}/h"))
+            continue
+        paid = f"{money(rate)}/h" + (f" ({e['price_from']})" if e.get("price_from") else "")
+        est = e.get("estimated_cost")
+        basis = e.get("basis")
+        if est is None:
+            text = f"{paid}; estimated cost unknown: no timeout and no earlier run to go by"
+        elif basis == "history":
+            runs = e.get("runs") or 0
+            text = (
+                f"estimated {money(est)}: {paid} x {_hours(e['hours'])}, the median of "
+                f"{runs} earlier run{'s' if runs != 1 else ''}"
+            )
+        elif basis == "timeout":
+            text = f"estimated {money(est)}: {paid} x {_hours(e['hours'])}, its timeout"
+        else:
+            text = f"estimated {money(est)} (planned by the provider)"
+        rows.append((e["address"], text))
+    width = max((len(a) for a, _ in rows), default=0)
+    lines = ["", f"{p.bold}Cost{p.reset} (USD, from the providers' price lists):"]
+    lines += [f"  {a.ljust(width)}  {t}" for a, t in rows]
+    total = (
+        f"{p.bold}Cost:{p.reset} {money(cost.get('price_per_hour') or 0)}/h while running; "
+        f"estimated {money(cost.get('estimated_cost') or 0)} for the training runs in this plan"
+    )
+    missing = cost.get("unestimated") or []
+    if missing:
+        total += f" (not counting {', '.join(missing)}: set a timeout)"
+    lines.append(total + ".")
+    return "\n".join(lines) + "\n"
+
+
 def render_plan(
     plan: Plan,
     color: bool = False,
@@ -1070,6 +1120,8 @@ def render_plan(
             f"\n{p.bold}Plan:{p.reset} {head}{add} to add, {counts.get(Action.UPDATE, 0)} to "
             f"change, {destroy} to destroy{tail}.\n"
         )
+        if plan.cost:
+            put(render_cost(plan.cost, p))
 
     if outputs:
         put("\nChanges to Outputs:\n")

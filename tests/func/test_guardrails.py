@@ -189,6 +189,10 @@ def priced_plan(mlform, workdir: Path, price: float, timeout: str | None = "2h")
     for rc in saved.plan.changes:
         if rc.addr.resource.type == "cluster":
             rc.after["price_per_hour"] = price
+        elif rc.addr.resource.type == "training_job":
+            # This host's job plans its cost at 0; on a priced cluster the estimate is left to
+            # the guardrail (its cluster's price times its timeout).
+            rc.after.pop("estimated_cost", None)
     write_plan(workdir / "p.mlplan", saved.plan, saved.config_files)
     return "p.mlplan"
 

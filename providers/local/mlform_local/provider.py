@@ -16,6 +16,8 @@ from mlform.sdk import Context, Kind, Model, Provider, ResourceState, arg
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from mlform.kinds.offers import Offer
+
 
 class LocalConfig(Model):
     """Settings of `provider "local" { ... }`."""
@@ -48,7 +50,7 @@ def hold_applied(
     """Hold the object an apply produced for this instance (what create and update of the
     content-addressed kinds return): an update keeps the hold its prior state had, a create
     records its idempotency token."""
-    from mlform.kinds.store import hold
+    from mlform_local.store import hold
 
     if prior is not None and prior.private.get("ref"):
         state.private["ref"] = prior.private["ref"]
@@ -139,6 +141,32 @@ class LocalProvider(Provider):
         if self._data_dir is not None:
             out["data_dir"] = str(self._data_dir.absolute())
         return out
+
+    def offers(self) -> list[Offer]:
+        """One offer, this host as it is, at no cost: what `mlform offers` lists for the local
+        provider when the host fits the request (spot and region are accepted and ignored)."""
+        from collections import Counter
+
+        from mlform.kinds.offers import Offer
+        from mlform_local.hosts import host_facts
+
+        facts = host_facts()
+        model, count = (Counter(g.name for g in facts.gpus).most_common(1) or [(None, 0)])[0]
+        mem = next((g.memory_mb for g in facts.gpus if g.name == model), None)
+        return [
+            Offer(
+                provider=self.name,
+                instance_type=f"this host ({facts.hostname})",
+                region="local",
+                gpu_model=model,
+                gpu_count=count,
+                gpu_memory_gib=round(mem / 1024) if mem else None,
+                vcpus=facts.cpu_count,
+                memory_gib=round(facts.memory_mb / 1024, 1),
+                price_on_demand=0.0,
+                price_spot=0.0,
+            )
+        ]
 
     def data_dir(self, ctx: Context) -> Path:
         """The folder every local kind keeps its data in (see the module docstring), absolute so

@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mlform.kinds import store
+from mlform_local import store
 from mlform.kinds import training_job as schema
 from mlform.kinds.common import now_iso, parse_duration, plain, planned_attrs, short_digest
 from mlform.kinds.digest import DigestError
@@ -194,6 +194,9 @@ class TrainingJobKind(Kind):
         code_known = {
             "code_digest": scan.digest if scan else None,
             "code_commit": scan.git_commit if scan else None,
+            # This host costs nothing (mlform.engine.cost prices what a cloud runs).
+            "price_per_hour": 0.0,
+            "estimated_cost": 0.0,
         }
 
         # A replacement the user forced (taint, -replace) trains again: never restored.
@@ -458,6 +461,8 @@ class TrainingJobKind(Kind):
             logs=str(latest.log_path) if latest else None,
             code_digest=(job.get("code") or {}).get("digest"),
             code_commit=(job.get("code") or {}).get("commit"),
+            price_per_hour=0.0,
+            estimated_cost=0.0,
         ).model_dump()
         return ResourceState(
             id=run.run_id,
