@@ -274,7 +274,7 @@ class _Checker:
             if cost is None:
                 price = _number(rc.after.get("price_per_hour"))
                 cluster = clusters.get(rc.after.get("cluster"))
-                if price is None and cluster is not None:
+                if not price and cluster is not None:  # none of its own: its cluster's
                     price = _number(cluster.after.get("price_per_hour"))
                 if not price:
                     continue  # free, or a price the plan does not know
