@@ -265,8 +265,12 @@ def within_budget(offers: Iterable[Offer], req: OfferRequest, limit: int = 5) ->
         return []
     offers = list(offers)
     found: dict[tuple[str, str, str, bool], Candidate] = {}
+    tiers: dict[tuple[str, str, str, bool], int] = {}  # which relaxation found it first
+    calls = [0]
 
     def add(r: OfferRequest, changes: tuple[str, ...]) -> None:
+        calls[0] += 1
+        tier = calls[0]
         for c in candidates(offers, r):
             k = (c.offer.provider, c.offer.instance_type, c.offer.region, c.spot)
             if k in found:
@@ -277,6 +281,7 @@ def within_budget(offers: Iterable[Offer], req: OfferRequest, limit: int = 5) ->
             if r.gpu is not req.gpu and c.offer.gpu_model:
                 extra.append(f'gpu = "{c.offer.gpu_model}:{req.gpu.count or c.offer.gpu_count}"')
             found[k] = Candidate(c.offer, c.spot, c.price_per_hour, c.nodes, tuple(extra))
+            tiers[k] = tier
 
     spot = () if req.spot else ("spot = true",)
     add(req, ())
@@ -291,7 +296,13 @@ def within_budget(offers: Iterable[Offer], req: OfferRequest, limit: int = 5) ->
         add(_replace(req, gpu=other), ())
         if not req.spot:
             add(_replace(req, gpu=other, spot=True), spot)
-    ranked = sorted(found.values(), key=lambda c: (len(c.changes), *_key(c)))
+    ranked = sorted(
+        found.values(),
+        key=lambda c: (
+            tiers[(c.offer.provider, c.offer.instance_type, c.offer.region, c.spot)],
+            *_key(c),
+        ),
+    )
     return ranked[:limit]
 
 
