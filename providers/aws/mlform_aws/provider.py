@@ -21,6 +21,7 @@ boto3 is imported only when a configuration uses this provider.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -137,6 +138,13 @@ def settings_of(config: AwsConfig, where: str = 'provider "aws"') -> AwsSettings
     )
 
 
+def _display_name(address: str) -> str:
+    """`provider["aws"].west` for messages, from the context's address (which may wrap the
+    provider's address once more: `provider["provider["aws"].west"]`)."""
+    m = re.fullmatch(r'provider\["(provider\[.*)"\]', address)
+    return m.group(1) if m else address
+
+
 def _kinds() -> dict[str, type[Kind]]:
     # The portable kinds on AWS (dataset, environment, cluster, training_job, deployment) are
     # not built yet; a kind is registered here only once it works.
@@ -170,7 +178,7 @@ class AwsProvider(Provider):
         super().configure(config, ctx)
         assert isinstance(config, AwsConfig)
         self._default_tags = dict(config.default_tags.tags) if config.default_tags else {}
-        name = ctx.address
+        name = _display_name(ctx.address)
         try:
             self._session = open_session(settings_of(config, where=name))
         except AwsError as exc:
@@ -220,6 +228,13 @@ class AwsProvider(Provider):
         if self._account:
             out["account"] = self._account
         return out
+
+    def offers(self) -> list[Any]:
+        """The EC2 instance types of the catalog shipped with this package, with their prices
+        (`mlform_aws.offers`); read without boto3 or credentials."""
+        from mlform_aws.offers import load_offers
+
+        return list(load_offers())
 
     def tags(self, address: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The tags an object made for `address` carries: the default tags, the object's own,

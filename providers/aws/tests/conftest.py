@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,3 +74,78 @@ def make_bucket(s3: Any) -> Callable[..., str]:
 def aws_env(standin: StandIn) -> dict[str, str]:
     """The environment a `mlform` subprocess needs to reach the stand-in."""
     return {**standin.env(), "AWS_CONFIG_FILE": os.devnull}
+
+
+@dataclass
+class Run:
+    args: tuple[str, ...]
+    code: int
+    out: str
+    err: str
+
+    @property
+    def all(self) -> str:
+        return self.out + self.err
+
+    def __str__(self) -> str:
+        return f"mlform {' '.join(self.args)} -> {self.code}\n--stdout--\n{self.out}\n--stderr--\n{self.err}"
+
+
+class Checkout:
+    """A working folder driven through the real `mlform` command, as CI would run it
+    (no terminal, MLFORM_IN_AUTOMATION=1), pointed at the stand-in."""
+
+    def __init__(self, path: Path, env: dict[str, str]):
+        self.path = path
+        self.env = env
+
+    def _env(self, extra: dict[str, str] | None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFORM_", "TF_"))}
+        env.update({"MLFORM_IN_AUTOMATION": "1", "NO_COLOR": "1", "COLUMNS": "200"})
+        env.update(self.env)
+        env.update(extra or {})
+        return env
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Run:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mlform.cli.main", *args],
+            cwd=self.path,
+            env=self._env(env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        return Run(tuple(args), proc.returncode, proc.stdout, proc.stderr)
+
+    def ok(self, *args: str, **kw: Any) -> Run:
+        res = self(*args, **kw)
+        assert res.code == 0, str(res)
+        return res
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "mlform.cli.main", *args],
+            cwd=self.path,
+            env=self._env(None),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def write(self, text: str, name: str = "main.mlf.hcl") -> None:
+        (self.path / name).write_text(text)
+
+
+@pytest.fixture
+def checkout(tmp_path: Path, aws_env: dict[str, str]) -> Callable[[str], Checkout]:
+    """`checkout(name)`: a fresh working folder (another clone of the same project)."""
+
+    def make(name: str) -> Checkout:
+        d = tmp_path / name
+        d.mkdir()
+        return Checkout(d, aws_env)
+
+    return make
