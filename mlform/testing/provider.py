@@ -599,6 +599,9 @@ class JobArgs(Model):
         None, description="Refuse a plan whose price_per_hour is above this."
     )
     timeout: str | int | None = arg(None, description='How long the job may run ("2h").')
+    gpu: str | None = arg(
+        None, description='The GPUs its machines have ("A100:8"): the offers a refusal lists.'
+    )
 
 
 class JobAttrs(Model):
