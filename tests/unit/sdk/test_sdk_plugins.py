@@ -88,8 +88,8 @@ def test_disabling_autoload_leaves_only_registered(monkeypatch: pytest.MonkeyPat
 
 def test_missing_provider_names_the_pip_command() -> None:
     with pytest.raises(ProviderNotInstalled) as err:
-        plugins.load_provider("aws")
-    assert "pip install mlform-provider-aws" in str(err.value)
+        plugins.load_provider("nosuchcloud")
+    assert "pip install mlform-provider-nosuchcloud" in str(err.value)
     names = ", ".join(i.name for i in plugins.installed_providers())
     assert "test" in names
     assert f"Installed providers: {names}." in str(err.value)
