@@ -1,5 +1,6 @@
-"""`mlform gc [--keep-serials N] [--dry-run] [--json]`: remove the stored snapshots, models and
-environments that no kept serial references, and say how many bytes that frees."""
+"""`mlform gc [--keep-serials N] [--dry-run] [--json]`: remove the stored snapshots, models,
+environments, run records and run folders that no kept serial references, in the artifact store of
+every provider the state's history names, and say how many bytes that frees."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from mlform.cli.common import handle_errors
 @click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def command(keep_serials: int | None, dry_run: bool, as_json: bool) -> None:
-    """Remove content-store snapshots, models and built environments no kept serial needs.
+    """Remove stored snapshots, models, built environments, run records and run folders no kept
+    serial needs, in every provider's artifact store.
 
     Nothing a kept serial references is removed, so `mlform reproduce` of a kept serial still
     finds its inputs. The workspace's state lock is held meanwhile.
@@ -35,12 +37,13 @@ def command(keep_serials: int | None, dry_run: bool, as_json: bool) -> None:
 
     with handle_errors():
         backend, ws = backend_and_workspace()
-        data_dir = Operations().data_dir.absolute()
+        ops = Operations()
+        data_dir = ops.data_dir.absolute()
         # Holding the lock keeps an apply of this workspace from storing objects meanwhile.
         with StateSession.open(backend, ws, operation="gc", lock=not dry_run):
-            plan = gc.plan_gc(backend, data_dir, keep_serials)
-            if not dry_run:
-                gc.run_gc(plan)
+            plan = gc.collect(
+                backend, data_dir, keep_serials, dry_run=dry_run, workdir=ops.workdir.absolute()
+            )
         if as_json:
             click.echo(gc.to_json(plan, dry_run))
         else:

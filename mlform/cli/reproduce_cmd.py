@@ -37,7 +37,10 @@ def command(address: str, serial: int | None, as_json: bool, keep: bool) -> None
         backend, ws = backend_and_workspace()
         try:
             state = load_serial(backend, ws, serial)
-            rec = r.recorded_job(state, address, Operations().data_dir.absolute())
+            ops = Operations()
+            rec = r.recorded_job(
+                state, address, ops.data_dir.absolute(), workdir=ops.workdir.absolute()
+            )
         except (LineageError, r.ReproduceError) as exc:
             fail(exc.summary, exc.detail)
         missing = r.check_inputs(rec)

@@ -1,13 +1,17 @@
-"""Retention of the content store: remove the snapshots, models and built environments that no
-kept serial references, and the file blobs only they used.
+"""Retention: remove the stored objects (snapshots, models, built environments, run records and
+run folders) that no kept serial references, in every provider's artifact store.
 
-What is kept: everything any kept serial mentions (in any workspace of the backend), and anything
-a live resource reference (`refs/`) names. A serial mentions an object when its id or digest
-appears anywhere in it (arguments, attributes, lineage): a wide net, so an object is removed only
-when nothing kept could lead to it. `--keep-serials N` keeps the last N serials of each workspace
-(the latest always); without it every serial is kept and only objects no serial ever referenced
-go. Reproduce scratch folders are always removable. Objects being written (temporary names) are
-never touched.
+What is kept: everything any kept serial mentions (in any workspace of the backend): the 64 hex
+digits of every digest and id in it, and every instance's id (a run id). A serial mentions an
+object when its name appears anywhere in it (arguments, attributes, lineage): a wide net, so an
+object is removed only when nothing kept could lead to it. `--keep-serials N` keeps the last N
+serials of each workspace (the latest always); without it every serial is kept and only objects
+no serial ever referenced go.
+
+The stores asked are those of the providers the state's history records (each resource's
+provider and the identity recorded with its instances): `Provider.artifacts` opens each, and its
+`ArtifactStore.gc` decides what goes, so a model trained on any provider is collected where it
+is. Reproduce's scratch folders, which are mlform's own, are always removable.
 """
 
 from __future__ import annotations
@@ -15,55 +19,62 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from mlform.sdk.contract import ArtifactStore, GcReport, StoredObject
     from mlform.state.backends import Backend
+    from mlform.state.model import State
 
-__all__ = ["Removal", "GcPlan", "referenced", "plan_gc", "run_gc", "render_text"]
+__all__ = ["GcPlan", "collect", "open_store", "referenced", "render_text", "stores_of"]
 
 _HEX = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
-
-
-@dataclass
-class Removal:
-    what: str  # "snapshot" | "model" | "environment" | "run" (a run-cache record) | "scratch"
-    name: str  # digest, env id or folder name
-    path: Path
-    bytes: int = 0
-    source: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.what,
-            "name": self.name,
-            "path": str(self.path),
-            "bytes": self.bytes,
-            "source": self.source,
-        }
+_PROVIDER = re.compile(r'provider\["([^"]+)"\]')
 
 
 @dataclass
 class GcPlan:
     data_dir: Path
     kept_serials: dict[str, list[int]]
-    removals: list[Removal] = field(default_factory=list)
-    blobs: list[tuple[Path, int]] = field(default_factory=list)
-    kept_objects: int = 0
+    # One report per artifact store asked, by its description.
+    reports: dict[str, GcReport] = field(default_factory=dict)
+    scratch: list[StoredObject] = field(default_factory=list)
+    # Providers whose store could not be opened, with why.
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def removals(self) -> list[StoredObject]:
+        out = [r for rep in self.reports.values() for r in rep.removals]
+        return out + self.scratch
+
+    @property
+    def kept_objects(self) -> int:
+        return sum(rep.kept for rep in self.reports.values())
+
+    @property
+    def blobs(self) -> int:
+        return sum(rep.blobs for rep in self.reports.values())
+
+    @property
+    def blob_bytes(self) -> int:
+        return sum(rep.blob_bytes for rep in self.reports.values())
 
     @property
     def bytes(self) -> int:
-        return sum(r.bytes for r in self.removals) + sum(b for _p, b in self.blobs)
+        return sum(r.bytes for r in self.removals) + self.blob_bytes
 
     def to_json(self) -> dict[str, Any]:
         return {
             "data_dir": str(self.data_dir),
             "kept_serials": self.kept_serials,
             "kept_objects": self.kept_objects,
+            "stores": list(self.reports),
+            "skipped": self.skipped,
             "removals": [r.to_json() for r in self.removals],
-            "blobs_removed": len(self.blobs),
+            "blobs_removed": self.blobs,
             "bytes_freed": self.bytes,
         }
 
@@ -73,12 +84,9 @@ def _tree_bytes(path: Path) -> int:
     for dirpath, _dirs, files in os.walk(path):
         for f in files:
             try:
-                st = os.lstat(os.path.join(dirpath, f))
+                total += os.lstat(os.path.join(dirpath, f)).st_size
             except OSError:
                 continue
-            # Hard links into the blobs free nothing by themselves: the blobs are counted apart.
-            if st.st_nlink <= 1:
-                total += st.st_size
     return total
 
 
@@ -90,118 +98,106 @@ def kept_serials(backend: Backend, keep: int | None) -> dict[str, list[int]]:
     return out
 
 
-def referenced(backend: Backend, kept: dict[str, list[int]], data_dir: Path) -> set[str]:
-    """The 64-hex names (digests, environment ids) the kept serials and live references hold."""
+def _names_in(state: State) -> set[str]:
     from mlform.state.format import state_dumps as dumps
 
-    names: set[str] = set()
-    for ws, serials in kept.items():
-        for s in serials:
-            names.update(_HEX.findall(dumps(backend.read_serial(ws, s))))
-        latest = backend.read(ws)
-        if latest is not None:
-            names.update(_HEX.findall(dumps(latest)))
-    refs = data_dir / "refs"
-    if refs.is_dir():
-        for p in refs.rglob("*.json"):
-            try:
-                names.update(_HEX.findall(p.read_text()))
-            except OSError:
-                continue
+    names = set(_HEX.findall(dumps(state)))
+    for _addr, _res, inst in state.all_instances():
+        if inst.id:
+            names.add(str(inst.id))
     return names
 
 
-def plan_gc(backend: Backend, data_dir: Path, keep: int | None) -> GcPlan:
-    from mlform.kinds.store import Store
+def referenced(backend: Backend, kept: dict[str, list[int]]) -> set[str]:
+    """The names (64-hex digests and ids, instance ids) the kept serials hold."""
+    names: set[str] = set()
+    for ws, serials in kept.items():
+        for s in serials:
+            names |= _names_in(backend.read_serial(ws, s))
+        latest = backend.read(ws)
+        if latest is not None:
+            names |= _names_in(latest)
+    return names
+
+
+def _providers_in(state: State) -> set[tuple[str, str]]:
+    """(provider type, identity as sorted JSON) of every instance in `state`."""
+    out = set()
+    for _addr, res, inst in state.all_instances():
+        m = _PROVIDER.search(res.provider or "")
+        if m is None:
+            continue
+        out.add((m.group(1), json.dumps(inst.provider_identity or {}, sort_keys=True)))
+    return out
+
+
+def open_store(
+    name: str, identity: dict[str, str], data_dir: Path, workdir: Path
+) -> ArtifactStore | None:
+    """The artifact store of provider `name` that made objects recorded with `identity`: the
+    provider configured with its default settings, asked for `artifacts`."""
+    from mlform.sdk import Context
+    from mlform.sdk.plugins import load_provider
+    from mlform.sdk.schema import parse_model
+
+    cls = load_provider(name)
+    provider = cls()
+    ctx = Context(
+        address=f'provider["{name}"]',
+        module_dir=workdir,
+        data_dir=data_dir,
+        scratch_dir=data_dir / "tmp",
+        work_dir=workdir,
+    )
+    provider.configure(parse_model(cls.config, {}), ctx)
+    return provider.artifacts(ctx, identity)
+
+
+def stores_of(
+    backend: Backend, data_dir: Path, workdir: Path
+) -> tuple[dict[str, ArtifactStore], list[str]]:
+    """The artifact store of every provider (and identity) the history of any workspace
+    records, by description; and the providers that could not be asked, with why."""
+    seen: set[tuple[str, str]] = set()
+    for ws in backend.workspaces():
+        for entry in backend.history(ws):
+            seen |= _providers_in(backend.read_serial(ws, entry.serial))
+        latest = backend.read(ws)
+        if latest is not None:
+            seen |= _providers_in(latest)
+    stores: dict[str, ArtifactStore] = {}
+    skipped: list[str] = []
+    for name, identity in sorted(seen):
+        try:
+            store = open_store(name, json.loads(identity), data_dir, workdir)
+        except Exception as e:  # noqa: BLE001 - a provider that cannot be asked is reported
+            skipped.append(f"{name}: {e}")
+            continue
+        if store is not None:
+            stores.setdefault(store.describe(), store)
+    return stores, skipped
+
+
+def collect(
+    backend: Backend, data_dir: Path, keep: int | None, *, dry_run: bool, workdir: Path
+) -> GcPlan:
+    """Ask every artifact store to remove what the kept serials do not reference (with
+    `dry_run`, nothing: only say what would go), and remove reproduce's scratch folders."""
+    from mlform.sdk.contract import StoredObject
 
     kept = kept_serials(backend, keep)
-    names = referenced(backend, kept, data_dir)
-    store = Store(data_dir)
-    plan = GcPlan(data_dir=data_dir, kept_serials=kept)
-    remaining_manifests: list[dict[str, Any]] = []
-    for namespace, what in (("snapshots", "snapshot"), ("models", "model")):
-        folder = store.root / namespace
-        if not folder.is_dir():
-            continue
-        for child in sorted(folder.iterdir()):
-            if len(child.name) != 64 or not child.is_dir():
-                continue  # temporary names: a snapshot being written
-            manifest = store.manifest(f"sha256:{child.name}") or {}
-            if child.name in names:
-                plan.kept_objects += 1
-                remaining_manifests.append(manifest)
-                continue
-            plan.removals.append(
-                Removal(
-                    what,
-                    f"sha256:{child.name}",
-                    child,
-                    _tree_bytes(child),
-                    str(manifest.get("source") or ""),
-                )
-            )
-    envs = data_dir / "envs"
-    if envs.is_dir():
-        for child in sorted(envs.iterdir()):
-            env_match = re.fullmatch(r"env-([0-9a-f]{64})", child.name)
-            if env_match is None or not child.is_dir() or not (child / "mlform-env.json").exists():
-                continue  # a build in progress, or a lock file
-            if env_match.group(1) in names:
-                plan.kept_objects += 1
-                continue
-            plan.removals.append(Removal("environment", child.name, child, _tree_bytes(child)))
-    # The run cache (`store/runs/<fingerprint>.json`): a record goes with its model.
-    removed_models = {r.name for r in plan.removals if r.what == "model"}
-    runs = store.root / "runs"
-    if runs.is_dir():
-        for rec_path in sorted(runs.glob("*.json")):
-            try:
-                rec = json.loads(rec_path.read_text())
-            except (OSError, ValueError):
-                continue
-            model = (rec.get("attrs") or {}).get("model_digest") if isinstance(rec, dict) else None
-            if model in removed_models:
-                plan.removals.append(
-                    Removal("run", f"sha256:{rec_path.stem}", rec_path, 0, str(rec.get("address")))
-                )
+    names = referenced(backend, kept)
+    stores, skipped = stores_of(backend, data_dir, workdir)
+    plan = GcPlan(data_dir=data_dir, kept_serials=kept, skipped=skipped)
+    for where, store in stores.items():
+        plan.reports[where] = store.gc(names, dry_run=dry_run)
     scratch = data_dir / "reproduce"
     if scratch.is_dir():
         for child in sorted(scratch.iterdir()):
-            plan.removals.append(Removal("scratch", child.name, child, _tree_bytes(child)))
-    # Blobs: only those no remaining manifest lists.
-    used: set[str] = set()
-    for m in remaining_manifests:
-        for entry in m.get("files") or []:
-            if isinstance(entry, list | tuple) and len(entry) >= 3:
-                used.add(str(entry[2]))
-    blobs = store.root / "blobs"
-    if blobs.is_dir():
-        for sub in blobs.iterdir():
-            if not sub.is_dir():
-                continue
-            for b in sub.iterdir():
-                if len(b.name) == 64 and b.name not in used:
-                    try:
-                        plan.blobs.append((b, b.stat().st_size))
-                    except OSError:
-                        continue
+            plan.scratch.append(StoredObject("scratch", child.name, str(child), _tree_bytes(child)))
+            if not dry_run:
+                shutil.rmtree(child, ignore_errors=True)
     return plan
-
-
-def run_gc(plan: GcPlan) -> None:
-    from mlform.kinds.store import Store, remove_tree
-
-    store = Store(plan.data_dir)
-    for r in plan.removals:
-        if r.what in ("snapshot", "model"):
-            store.remove_snapshot(r.name, "snapshots" if r.what == "snapshot" else "models")
-        else:
-            remove_tree(r.path)
-            if r.what == "environment":
-                lock = r.path.with_name(r.path.name + ".lock")
-                lock.unlink(missing_ok=True)
-    for b, _size in plan.blobs:
-        b.unlink(missing_ok=True)
 
 
 def human(n: int) -> str:
@@ -219,16 +215,17 @@ def render_text(plan: GcPlan, dry_run: bool) -> str:
         f"{ws}: {', '.join(map(str, s)) or 'none'}" for ws, s in plan.kept_serials.items()
     )
     lines = [f"Kept serials ({kept}) reference {plan.kept_objects} stored objects."]
+    for why in plan.skipped:
+        lines.append(f"Warning: could not ask the provider {why}")
     if not plan.removals and not plan.blobs:
         lines.append("Nothing to remove.")
         return "\n".join(lines) + "\n"
     for r in plan.removals:
         src = f" (from {r.source})" if r.source else ""
-        lines.append(f"{verb} {r.what} {r.name}{src}")
+        lines.append(f"{verb} {r.kind} {r.name}{src}")
     if plan.blobs:
-        blob_bytes = sum(b for _p, b in plan.blobs)
         lines.append(
-            f"{verb} {len(plan.blobs)} file blobs no kept snapshot uses ({human(blob_bytes)})"
+            f"{verb} {plan.blobs} file blobs no kept snapshot uses ({human(plan.blob_bytes)})"
         )
     freed = "would be freed" if dry_run else "freed"
     lines.append(f"{human(plan.bytes)} ({plan.bytes} bytes) {freed}.")

@@ -2,12 +2,13 @@
 
 The run happens in a scratch folder (`<data dir>/reproduce/<run>`) that is its own provider data
 dir, so neither the state nor the working directory's store changes: the dataset snapshots are
-stored again there from the content store (and must come out with their recorded digests), the
-environment is rebuilt from the recorded lock (every distribution pinned to its recorded
-version), the code comes from its stored snapshot (or `git archive` of its recorded commit), and
-the job runs with the same params, seed and command. All of it goes through the provider
-contract: the provider's own `dataset`, `environment` and `training_job` kinds do the work, as in
-an apply.
+stored again there from the artifact store of the provider that made them (and must come out with
+their recorded digests), the environment is rebuilt from the recorded lock (every distribution
+pinned to its recorded version), the code comes from its stored snapshot (or `git archive` of its
+recorded commit), and the job runs with the same params, seed and command. All of it goes through
+the provider contract: the recorded inputs are read through `Provider.artifacts` (opened with the
+identity the state recorded, so the store is the one the job used, on whichever provider), and the
+provider's own `dataset`, `environment` and `training_job` kinds do the work, as in an apply.
 
 Before anything runs, every input is checked: one that is gone (a snapshot garbage-collected, a
 commit no longer in the repository, a record without a lock) is named and nothing runs.
@@ -33,6 +34,7 @@ from mlform.lineage.diff import Change, _compare
 from mlform.lineage.query import instances, matches, upstream
 
 if TYPE_CHECKING:
+    from mlform.sdk.contract import ArtifactStore
     from mlform.state.model import State
 
 __all__ = ["ReproduceError", "Recorded", "Outcome", "recorded_job", "check_inputs", "reproduce"]
@@ -57,7 +59,21 @@ class Recorded:
     attrs: dict[str, Any]
     lineage: dict[str, Any]
     lock: dict[str, str] | None
+    # The working directory's data folder: reproduce's scratch runs go under it.
     data_dir: Path
+    # The identity of the provider configuration that made the job (`Provider.identity()`).
+    identity: dict[str, str] = field(default_factory=dict)
+    workdir: Path | None = None
+    _store: Any = field(default=None, repr=False)
+
+    def artifacts(self) -> ArtifactStore | None:
+        """The artifact store the job's inputs were kept in (None: its provider keeps none)."""
+        if self._store is None:
+            from mlform.lineage.gc import open_store
+
+            workdir = self.workdir or self.data_dir.parent
+            self._store = open_store(self.provider, self.identity, self.data_dir, workdir) or False
+        return self._store or None
 
     @property
     def datasets(self) -> dict[str, str]:
@@ -111,25 +127,6 @@ class Outcome:
 # -- finding the record -------------------------------------------------------------------------
 
 
-def _data_dir_of(lineage: dict[str, Any], attrs: dict[str, Any], fallback: Path) -> Path:
-    """The provider data dir the job used, from the store paths it recorded."""
-    candidates = [attrs.get("model")]
-    candidates += [
-        v.get("uri") for v in (lineage.get("datasets") or {}).values() if isinstance(v, dict)
-    ]
-    code = lineage.get("code")
-    if isinstance(code, dict):
-        candidates.append(code.get("snapshot"))
-    for c in candidates:
-        if not c:
-            continue
-        parts = Path(c).parts
-        if "store" in parts:
-            i = len(parts) - 1 - parts[::-1].index("store")
-            return Path(*parts[:i])
-    return fallback
-
-
 def _lock_in(state: State, env_id: str | None) -> dict[str, str] | None:
     for _a, _r, res, inst in instances(state):
         if res.type == "environment" and inst.id == env_id:
@@ -139,7 +136,9 @@ def _lock_in(state: State, env_id: str | None) -> dict[str, str] | None:
     return None
 
 
-def recorded_job(state: State, address: str, default_data_dir: Path) -> Recorded:
+def recorded_job(
+    state: State, address: str, default_data_dir: Path, workdir: Path | None = None
+) -> Recorded:
     """The training job at `address` in `state`; a deployment or another consumer of one job is
     followed to the job that produced what it uses."""
     found = [(a, res, inst) for a, ra, res, inst in instances(state) if matches(address, a, ra)]
@@ -158,7 +157,7 @@ def recorded_job(state: State, address: str, default_data_dir: Path) -> Recorded
                 f"{addr} is a {res.type}, not a training job",
                 f"Its lineage holds {what}; reproduce re-runs one training job: name it.",
             )
-        return recorded_job(state, jobs[0], default_data_dir)
+        return recorded_job(state, jobs[0], default_data_dir, workdir)
     lineage = dict(inst.lineage or {})
     attrs = dict(inst.attributes or {})
     if attrs.get("status") not in (None, "succeeded"):
@@ -170,27 +169,28 @@ def recorded_job(state: State, address: str, default_data_dir: Path) -> Recorded
     lock = env.get("packages") if isinstance(env.get("packages"), dict) else None
     if lock is None:
         lock = _lock_in(state, env.get("id") or attrs.get("environment"))
-    data_dir = _data_dir_of(lineage, attrs, default_data_dir)
-    env_id = env.get("id") or attrs.get("environment")
-    if lock is None and env_id:
-        # Older records: the built environment's own record still has the lock.
-        from mlform.kinds.store import environment_info
-
-        try:
-            built = environment_info(data_dir, str(env_id)) or {}
-        except ValueError:
-            built = {}
-        lock = built.get("lock") if isinstance(built.get("lock"), dict) else None
     m = re.match(r'provider\["([^"]+)"\]', res.provider or "")
-    return Recorded(
+    rec = Recorded(
         address=addr,
         serial=state.serial,
         provider=m.group(1) if m else "local",
         attrs=attrs,
         lineage=lineage,
         lock=lock,
-        data_dir=data_dir,
+        data_dir=default_data_dir,
+        identity=dict(inst.provider_identity or {}),
+        workdir=workdir,
     )
+    env_id = env.get("id") or attrs.get("environment")
+    if lock is None and env_id:
+        # Older records: the built environment, where its store keeps it, still has the lock.
+        try:
+            store = rec.artifacts()
+        except Exception:  # noqa: BLE001 - then the check of the inputs names what is missing
+            store = None
+        if store is not None:
+            rec.lock = store.environment_lock(str(env_id))
+    return rec
 
 
 # -- checking the inputs ------------------------------------------------------------------------
@@ -213,19 +213,23 @@ def _commit_available(code: dict[str, Any]) -> bool:
 
 def check_inputs(rec: Recorded) -> list[str]:
     """Every recorded input that can no longer be had, in words; empty when all are there."""
-    from mlform.kinds.store import Store
-
-    store = Store(rec.data_dir)
+    try:
+        store = rec.artifacts()
+    except Exception as e:  # noqa: BLE001 - a provider that cannot be asked is an input missing
+        return [f'provider "{rec.provider}": its artifact store cannot be opened: {e}']
+    if store is None:
+        return [f'provider "{rec.provider}" keeps no artifact store to reproduce from']
+    where = store.describe()
     missing = []
     for name, ds in rec.datasets.items():
-        if not store.has_snapshot(ds):
+        if not store.exists(ds):
             missing.append(
-                f'dataset "{name}" {ds}: its snapshot is not in the content store '
-                f"({store.snapshot_path(ds)}); it was removed (mlform gc?) or never stored here"
+                f'dataset "{name}" {ds}: its snapshot is not in {where}; it was removed '
+                "(mlform gc?) or never stored there"
             )
     code = rec.code
     if code is not None:
-        if not store.has_snapshot(code["digest"]) and not (
+        if not store.exists(code["digest"]) and not (
             code.get("git_dirty_digest") is None and _commit_available(code)
         ):
             why = f"commit {code['git_commit']} is not in the repository at {code.get('path')}"
@@ -233,9 +237,7 @@ def check_inputs(rec: Recorded) -> list[str]:
                 why = "no git commit was recorded"
             elif code.get("git_dirty_digest"):
                 why = "the tree had uncommitted changes, so its commit alone is not the code"
-            missing.append(
-                f"code {code['digest']}: its snapshot is not in the content store and {why}"
-            )
+            missing.append(f"code {code['digest']}: its snapshot is not in {where} and {why}")
     env_id = rec.environment.get("id") or rec.attrs.get("environment")
     if env_id and rec.lock is None:
         missing.append(f"environment {env_id}: the record holds no package lock to rebuild it from")
@@ -246,16 +248,12 @@ def check_inputs(rec: Recorded) -> list[str]:
 
 
 def _code_dir(rec: Recorded, dest: Path) -> Path | None:
-    from mlform.kinds.store import Store
-
     code = rec.code
     if code is None:
         return None
-    store = Store(rec.data_dir)
-    if store.has_snapshot(code["digest"]):
-        src = store.snapshot_path(code["digest"])
-        shutil.copytree(src, dest, copy_function=shutil.copyfile)
-        return dest
+    store = rec.artifacts()
+    if store is not None and store.exists(code["digest"]):
+        return store.get_tree(code["digest"], dest)
     # From the commit: the folder's files as committed.
     path = Path(code["path"])
     top = _git(path, "rev-parse", "--show-toplevel")
@@ -333,13 +331,12 @@ def reproduce(
             planned = k.plan(None, args, c)
             return k.create(planned, c)
 
-        from mlform.kinds.store import Store
-
-        src_store = Store(rec.data_dir)
+        src_store = rec.artifacts()
+        assert src_store is not None  # check_inputs said so
         datasets = {}
         for name, ds in rec.datasets.items():
-            log(f"dataset {name}: restoring {ds} from the content store")
-            st = run("dataset", f"dataset.{name}", {"source": str(src_store.uri(ds))})
+            log(f"dataset {name}: restoring {ds} from {src_store.describe()}")
+            st = run("dataset", f"dataset.{name}", {"source": src_store.uri(ds)})
             if st.id != ds:
                 raise ReproduceError(
                     f'dataset "{name}" no longer matches its digest',
@@ -391,10 +388,25 @@ def reproduce(
         raise ReproduceError(exc.summary, exc.detail) from exc
     finally:
         if ok and not keep:
-            from mlform.kinds.store import remove_tree
-
-            remove_tree(scratch)
+            _remove_scratch(scratch)
             outcome.scratch = None
+
+
+def _remove_scratch(path: Path) -> None:
+    """Remove a scratch run, read-only snapshots included."""
+    import os
+    import stat
+
+    def writable(func: Any, p: str, _exc: Any) -> None:
+        os.chmod(os.path.dirname(p), stat.S_IRWXU)
+        if os.path.isdir(p) and not os.path.islink(p):
+            os.chmod(p, stat.S_IRWXU)
+        else:
+            os.chmod(p, stat.S_IRUSR | stat.S_IWUSR)
+        func(p)
+
+    if path.exists():
+        shutil.rmtree(path, onerror=writable)  # onexc from Python 3.12 only
 
 
 def render_text(o: Outcome) -> str:

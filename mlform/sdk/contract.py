@@ -433,14 +433,17 @@ class StoredObject:
 @dataclass
 class GcReport:
     """What `ArtifactStore.gc` removed (or, in a dry run, would remove) and how many objects it
-    kept."""
+    kept. `blobs` and `blob_bytes` count the file contents that only removed trees used, in a
+    store that keeps each content once."""
 
     removals: list[StoredObject] = field(default_factory=list)
     kept: int = 0
+    blobs: int = 0
+    blob_bytes: int = 0
 
     @property
     def bytes(self) -> int:
-        return sum(r.bytes for r in self.removals)
+        return sum(r.bytes for r in self.removals) + self.blob_bytes
 
 
 class ArtifactStore:

@@ -62,7 +62,7 @@ def test_local_store_round_trip(tmp_path):
 def test_local_store_is_mlforms_content_store(tmp_path):
     """A model the runtime stores is where mlform's local store looks for it, and a snapshot
     mlform stored is read by the runtime in place."""
-    kinds_store = pytest.importorskip("mlform.kinds.store")
+    local_store = pytest.importorskip("mlform_local.store")
     mlform_digest = pytest.importorskip("mlform.kinds.digest")
     src = _tree(tmp_path / "src")
     assert digest_tree(src).digest == mlform_digest.digest_tree(src).digest
@@ -73,9 +73,9 @@ def test_local_store_is_mlforms_content_store(tmp_path):
     data_dir = tmp_path / ".mlform"
     ours = LocalStore(data_dir / "store")
     model = ours.put_tree(src, namespace="models")
-    theirs = kinds_store.Store(data_dir)
+    theirs = local_store.Store(data_dir)
     assert theirs.has_snapshot(model.digest, "models")
-    assert kinds_store.model_path(data_dir, model.digest) == ours.tree_path(model.digest)
+    assert local_store.model_path(data_dir, model.digest) == ours.tree_path(model.digest)
     snap, _path = theirs.put_tree(one)
     assert ours.tree_path(snap.digest) == theirs.uri(snap.digest)
 

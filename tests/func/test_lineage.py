@@ -423,12 +423,24 @@ def test_gc_keeps_what_kept_serials_need_and_reproduce_still_works(tiny: Path) -
     assert digests[2] not in dry and digests[3] not in dry
     assert _snapshot_dir(tiny, digests[1]).is_dir()  # a dry run removes nothing
 
+    # Serial 1's run folder is not needed by serials 2 and 3 either.
+    run1 = instance(state_file(tiny, 1), "training_job", "tiny")["attributes"]["id"]
+    (run1_dir,) = (tiny / ".mlform" / "runs").glob(f"*/{run1}")
+    assert f"Would remove run folder {run1}" in dry
+    kept_runs = {
+        instance(state_file(tiny, s), "training_job", "tiny")["attributes"]["id"] for s in (2, 3)
+    }
+    assert run1 not in kept_runs
+
     report = json.loads(ok(tiny, "gc", "--keep-serials", "2", "--json").out)
     removed = {r["name"] for r in report["removals"]}
-    # The run-cache record of serial 1's run goes with its model.
+    # The run-cache record of serial 1's run goes with its model, and its run folder.
     fp1 = instance(state_file(tiny, 1), "training_job", "tiny")["attributes"]["fingerprint"]
-    assert removed == {digests[1], model1, fp1}
+    assert removed == {digests[1], model1, fp1, run1}
     assert not (tiny / ".mlform" / "store" / "runs" / f"{fp1.split(':')[1]}.json").exists()
+    assert not run1_dir.exists()
+    for run in kept_runs:
+        assert list((tiny / ".mlform" / "runs").glob(f"*/{run}"))
     assert report["bytes_freed"] > 0
     assert not _snapshot_dir(tiny, digests[1]).exists()
     for s in (2, 3):
@@ -512,7 +524,7 @@ def test_code_comes_from_its_commit_when_the_snapshot_is_gone(tiny: Path) -> Non
     assert code["dirty"] is False and code["git_remote"] is None
 
     # The code snapshot disappears from the store: the commit still has the code.
-    from mlform.kinds.store import Store
+    from mlform_local.store import Store
 
     Store(tiny / ".mlform").remove_snapshot(code["digest"])
     (tiny / "src" / "train.py").write_text("raise SystemExit('the working copy changed')\n")

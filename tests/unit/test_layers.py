@@ -94,6 +94,30 @@ def test_mlform_imports_no_provider_package() -> None:
     assert set(offenders) <= KNOWN, offenders
 
 
+def _imported_names(path: Path) -> list[str]:
+    """Every dotted name a module imports, `from a import b` counted as `a.b` too."""
+    out = list(imports(path))
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out += [f"{node.module}.{a.name}" for a in node.names]
+    return out
+
+
+def test_lineage_and_kinds_reach_stored_objects_only_through_providers() -> None:
+    """`mlform gc` and `mlform reproduce` ask each provider's artifact store
+    (`Provider.artifacts`); the local provider's content store and venv layout are its own
+    (`mlform_local.store`), so neither the lineage nor the kinds import it or any provider."""
+    assert not (PACKAGE / "kinds" / "store.py").exists()
+    offenders = sorted(
+        (module_name(path), name)
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if _under(module_name(path), "mlform.lineage") or _under(module_name(path), "mlform.kinds")
+        for name in _imported_names(path)
+        if name.startswith("mlform_") or name.split(".")[-1] == "store"
+    )
+    assert not offenders, offenders
+
+
 def _project() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 

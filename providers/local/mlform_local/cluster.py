@@ -16,7 +16,6 @@ from typing import Any
 from mlform.kinds import cluster as schema
 from mlform.kinds.cluster import GpuRequest, hardware_class
 from mlform.kinds.common import parse_at_least, parse_size, planned_attrs
-from mlform.kinds.store import held_by_token, hold, is_held, release
 from mlform.sdk import (
     ConfigError,
     Context,
@@ -28,6 +27,7 @@ from mlform.sdk import (
 from mlform.sdk.schema import parse_config
 from mlform_local.hosts import HostFacts, host_facts
 from mlform_local.provider import hold_applied, provider_data_dir
+from mlform_local.store import held_by_token, hold, is_held, release
 
 LOCAL_ADDRESS = "127.0.0.1"
 

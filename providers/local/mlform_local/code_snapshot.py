@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlform.kinds.digest import StatCache, TreeDigest, digest_tree, stat_cache_path
-from mlform.kinds.store import DEFAULT_CODE_EXCLUDES, Store
+from mlform_local.store import DEFAULT_CODE_EXCLUDES, Store
 
 __all__ = ["CodeChanged", "CodeScan", "code_excludes", "materialize", "scan_code", "snapshot_code"]
 
@@ -110,7 +110,7 @@ def snapshot_code(data_dir: Path, scan: CodeScan, *, expected_digest: str | None
     """Store the scanned files in the content store (once per content) and return the read-only
     snapshot folder. Raises CodeChanged when the scan is not what plan saw (`expected_digest`)
     or a file changed while it was being stored."""
-    from mlform.kinds.store import StoreError
+    from mlform_local.store import StoreError
 
     if expected_digest is not None and scan.digest != expected_digest:
         raise CodeChanged(

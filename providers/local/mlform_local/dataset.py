@@ -3,7 +3,7 @@
 Plan digests the source as it is now (the stat cache keeps an unchanged folder cheap) so the id,
 which is the digest, is known at plan time and a changed file shows as an update whose reason
 names the old and new digest. Apply stores the files once by hash and links them into a read-only
-snapshot folder (`mlform.kinds.store`), so later edits of the source leave the recorded version
+snapshot folder (`mlform_local.store`), so later edits of the source leave the recorded version
 intact. Destroy forgets the resource but keeps the snapshot: the lineage of models trained on it
 still points there.
 """
@@ -26,7 +26,6 @@ from mlform.kinds.digest import (
     tree_changes,
     validate_glob,
 )
-from mlform.kinds.store import Store, StoreError, held_by_token, hold, is_held, release
 from mlform.sdk import (
     UNKNOWN,
     ConfigError,
@@ -39,6 +38,7 @@ from mlform.sdk import (
 )
 from mlform.sdk.schema import parse_config
 from mlform_local.provider import hold_applied, provider_data_dir
+from mlform_local.store import Store, StoreError, held_by_token, hold, is_held, release
 
 
 def parse_args(desired: dict[str, Any]) -> schema.Args:

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from mlform.kinds import deployment as schema
-from mlform.kinds import store
 from mlform.kinds.common import now_iso, parse_duration, planned_attrs, short_digest
 from mlform.kinds.digest import DigestError, StatCache, digest_tree, stat_cache_path
 from mlform.sdk import (
@@ -42,7 +41,7 @@ from mlform.sdk import (
     ResourceState,
     is_wholly_known,
 )
-from mlform_local import process, proxy, servers
+from mlform_local import process, proxy, servers, store
 from mlform_local.code_snapshot import CodeChanged, scan_code, snapshot_code
 from mlform_local.provider import provider_data_dir
 from mlform_local.runtime import environment_facts, resolve_path

@@ -36,18 +36,6 @@ from mlform.kinds.environment import (
     normalized_request,
     platform_tag,
 )
-from mlform.kinds.store import (
-    ENV_MARKER,
-    environment_info,
-    environment_path,
-    environment_python,
-    envs_dir,
-    held_by_token,
-    hold,
-    is_held,
-    release,
-    remove_tree,
-)
 from mlform.sdk import (
     ConfigError,
     Context,
@@ -59,6 +47,18 @@ from mlform.sdk import (
 )
 from mlform.sdk.schema import parse_config
 from mlform_local.provider import hold_applied, provider_data_dir
+from mlform_local.store import (
+    ENV_MARKER,
+    environment_info,
+    environment_path,
+    environment_python,
+    envs_dir,
+    held_by_token,
+    hold,
+    is_held,
+    release,
+    remove_tree,
+)
 
 # Prints the exact version and every installed distribution, run with the new environment's Python.
 _INSPECT = (

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from mlform.kinds.offers import Offer
+    from mlform_local.artifacts import LocalArtifacts
 
 
 class LocalConfig(Model):
@@ -172,3 +173,13 @@ class LocalProvider(Provider):
         """The folder every local kind keeps its data in (see the module docstring), absolute so
         recorded paths stay valid whatever the working directory."""
         return Path(self._data_dir if self._data_dir is not None else ctx.data_dir).absolute()
+
+    def artifacts(
+        self, ctx: Context, identity: Mapping[str, str] | None = None
+    ) -> LocalArtifacts | None:
+        """The data folder the objects were made in: the one `identity` records (a configured
+        `data_dir`), else this configuration's."""
+        from mlform_local.artifacts import LocalArtifacts
+
+        recorded = (identity or {}).get("data_dir")
+        return LocalArtifacts(Path(recorded) if recorded else self.data_dir(ctx))

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlform.kinds import store
 from mlform.kinds.cluster import hardware_class
 from mlform.sdk import Context, ProviderError
+from mlform_local import store
 
 __all__ = [
     "ClusterFacts",

@@ -28,7 +28,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mlform_local import store
 from mlform.kinds import training_job as schema
 from mlform.kinds.common import now_iso, parse_duration, plain, planned_attrs, short_digest
 from mlform.kinds.digest import DigestError
@@ -45,7 +44,7 @@ from mlform.sdk import (
     is_wholly_known,
 )
 from mlform.sdk.schema import parse_config
-from mlform_local import process, runcache, runs
+from mlform_local import process, runcache, runs, store
 from mlform_local.code_snapshot import CodeChanged, CodeScan, scan_code, snapshot_code
 from mlform_local.provider import provider_data_dir
 from mlform_local.runtime import cluster_facts, environment_facts, resolve_path

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from mlform_local.provider import LocalProvider
+from mlform_local.store import ENV_MARKER, Store, environment_path
 
 from mlform.kinds.environment import environment_id, lock_digest
-from mlform.kinds.store import ENV_MARKER, Store, environment_path
 from mlform.sdk import Context, Planned, ResourceState
 
 PYTHON_VERSION = platform.python_version()

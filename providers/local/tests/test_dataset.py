@@ -9,8 +9,8 @@ import time
 
 import pytest
 from kindhelpers import make_ctx, make_provider
+from mlform_local.store import dataset_snapshot_path, dataset_uri
 
-from mlform.kinds.store import dataset_snapshot_path, dataset_uri
 from mlform.sdk import UNKNOWN, ConfigError, ProviderError
 
 
@@ -172,7 +172,7 @@ def test_read_reports_a_missing_snapshot_as_gone(env):
     kind, ctx, _, _ = env
     _, state = apply(kind, ctx, {"source": "data"})
     assert kind.read(state, ctx) is not None
-    from mlform.kinds.store import Store
+    from mlform_local.store import Store
 
     Store(ctx.data_dir).remove_snapshot(state.id)
     assert kind.read(state, ctx) is None

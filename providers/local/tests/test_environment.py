@@ -9,9 +9,9 @@ import time
 import pytest
 from kindhelpers import make_ctx, make_provider
 from mlform_local.environment import explain_install_failure, find_python
+from mlform_local.store import environment_info, environment_path, environment_python, envs_dir
 
 from mlform.kinds.environment import environment_id
-from mlform.kinds.store import environment_info, environment_path, environment_python, envs_dir
 from mlform.sdk import UNKNOWN, ConfigError, ProviderError, ResourceState
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -123,7 +123,7 @@ def test_build_without_packages_then_reuse(env):
     assert other.action == "replace" and other.replace_paths == ["packages"]
     assert other.reasons == ['packages: added "six"']
     # Gone from the cache: read says so.
-    from mlform.kinds.store import remove_tree
+    from mlform_local.store import remove_tree
 
     remove_tree(environment_path(ctx.data_dir, env_id))
     assert kind.read(state, ctx) is None

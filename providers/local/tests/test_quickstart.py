@@ -157,6 +157,6 @@ def test_the_quickstart_loop(tmp_path: Path) -> None:
             loop.prov.kind("deployment").delete(dep, rec.ctx("deployment.api"))
     p = dep.private
     for pid, start in [(p["proxy"]["pid"], p["proxy"]["start_time"])] + [
-        (b["pid"], b["start_time"]) for b in p["backends"]
+        (r["pid"], r["start_time"]) for r in p["replicas"]
     ]:
         assert not process.is_alive(pid, start)

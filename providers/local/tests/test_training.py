@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from jobhelpers import Recorder, apply, build_env, provider, store_dataset
 from mlform_local import runcache
+from mlform_local.store import environment_info, environment_path
 
 from mlform.kinds.digest import digest_tree
-from mlform.kinds.store import environment_info, environment_path
 from mlform.sdk import UNKNOWN, ConfigError, ProviderError
 
 JOBS = Path(__file__).parent / "data" / "jobs"
@@ -110,7 +110,7 @@ def test_a_job_runs_in_its_environment_with_the_variables_and_stores_its_model(
     assert kind.read(state, ctx) is state
     kind.delete(state, ctx)
     assert model.is_dir()  # delete forgets; the store keeps the artifacts
-    from mlform.kinds.store import remove_tree
+    from mlform_local.store import remove_tree
 
     remove_tree(model)
     assert kind.read(state, ctx) is None

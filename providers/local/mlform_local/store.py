@@ -1,5 +1,6 @@
-"""The content-addressed store on disk, shared by the kinds of providers that keep data locally,
-and the helpers that turn recorded ids back into paths.
+"""The local provider's content-addressed store on disk and venv layout, and the helpers that
+turn recorded ids back into paths. Nothing outside the local provider reads it directly: `mlform
+gc` and `mlform reproduce` go through `mlform_local.artifacts` (`Provider.artifacts`).
 
 Layout under a provider's data dir (`ctx.data_dir`, `.mlform/` by default):
 

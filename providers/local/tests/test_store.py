@@ -6,9 +6,7 @@ import os
 import stat
 
 import pytest
-
-from mlform.kinds.digest import digest_tree
-from mlform.kinds.store import (
+from mlform_local.store import (
     Store,
     dataset_exists,
     dataset_snapshot_path,
@@ -22,6 +20,8 @@ from mlform.kinds.store import (
     store_code,
     store_model,
 )
+
+from mlform.kinds.digest import digest_tree
 
 
 def make_tree(root, files):
