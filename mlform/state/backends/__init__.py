@@ -263,8 +263,10 @@ class Backend(ABC):
     # --- journal ----------------------------------------------------------------------------
 
     def journal(self, workspace: str = DEFAULT_WORKSPACE) -> Journal:
-        """The journal of the operation in progress. Remote backends keep it on this machine,
-        under the working folder, where the next run on this machine finds it."""
+        """The journal of the operation in progress. By default it is kept on this machine,
+        under the working folder, where the next run on this machine finds it; a backend that
+        can keep it beside the state (s3: an object per append) overrides this, so that a run
+        killed on one machine is recovered from any other."""
         return Journal(
             self.workdir / ".mlform" / "journal" / f"{workspace}.journal", self.encryption
         )
