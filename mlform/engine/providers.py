@@ -97,7 +97,10 @@ class ProviderManager:
             ]
         inst = cls()
         ctx = Context(
-            address=f'provider["{local_name}"]',
+            # The engine names provider configurations by address already (`provider["aws"].west`).
+            address=local_name
+            if local_name.startswith("provider[")
+            else f'provider["{local_name}"]',
             module_dir=self.root_dir,
             data_dir=self.data_dir,
             scratch_dir=self.data_dir / "tmp",

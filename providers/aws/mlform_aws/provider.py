@@ -21,7 +21,6 @@ boto3 is imported only when a configuration uses this provider.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -138,13 +137,6 @@ def settings_of(config: AwsConfig, where: str = 'provider "aws"') -> AwsSettings
     )
 
 
-def _display_name(address: str) -> str:
-    """`provider["aws"].west` for messages, from the context's address (which may wrap the
-    provider's address once more: `provider["provider["aws"].west"]`)."""
-    m = re.fullmatch(r'provider\["(provider\[.*)"\]', address)
-    return m.group(1) if m else address
-
-
 def _kinds() -> dict[str, type[Kind]]:
     # The portable kinds on AWS (dataset, environment, cluster, training_job, deployment) are
     # not built yet; a kind is registered here only once it works.
@@ -178,7 +170,7 @@ class AwsProvider(Provider):
         super().configure(config, ctx)
         assert isinstance(config, AwsConfig)
         self._default_tags = dict(config.default_tags.tags) if config.default_tags else {}
-        name = _display_name(ctx.address)
+        name = ctx.address
         try:
             self._session = open_session(settings_of(config, where=name))
         except AwsError as exc:
