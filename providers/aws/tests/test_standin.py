@@ -58,7 +58,7 @@ def test_console_script_prints_exports_and_stops_on_a_signal(stop: int) -> None:
         proc.wait()
 
 
-def test_help_says_what_is_not_there_yet() -> None:
+def test_help_describes_the_vm_emulator() -> None:
     out = subprocess.run([*script(), "--help"], capture_output=True, text=True, check=True)
     assert "export" in out.stdout and "VM emulator" in out.stdout
 
