@@ -10,6 +10,7 @@
       }
       default_tags { tags = { team = "ml" } }
       endpoints { s3 = "http://127.0.0.1:4566" }   # any service: s3, sts, ec2, iam, ...
+      artifacts { bucket = "acme-ml-artifacts", prefix = "mlform/" }   # where datasets go
     }
 
 `configure` finds the credentials and, unless `skip_credentials_validation`, proves them with
@@ -66,6 +67,14 @@ class EndpointsConfig(Model):
     logs: str | None = arg(None, description="CloudWatch Logs.")
 
 
+class ArtifactsConfig(Model):
+    """`artifacts { bucket = "...", prefix = "mlform/" }`: where mlform keeps what it stores
+    in S3 (dataset files by sha256, snapshot manifests)."""
+
+    bucket: str = arg(description="The S3 bucket (it must exist; mlform does not create it).")
+    prefix: str = arg("mlform/", description="The key prefix of everything mlform stores there.")
+
+
 class AwsConfig(Model):
     """Settings of `provider "aws" { ... }`, named as in Terraform's AWS provider."""
 
@@ -92,6 +101,9 @@ class AwsConfig(Model):
         description="Tags on every object mlform creates."
     )
     endpoints: EndpointsConfig | None = block(description="Endpoint overrides by service.")
+    artifacts: ArtifactsConfig | None = block(
+        description="The S3 bucket (and key prefix) where datasets are stored."
+    )
     max_retries: int | None = arg(
         None, description="Attempts per AWS call on throttling and server errors."
     )
@@ -138,9 +150,11 @@ def settings_of(config: AwsConfig, where: str = 'provider "aws"') -> AwsSettings
 
 
 def _kinds() -> dict[str, type[Kind]]:
-    # The portable kinds on AWS (dataset, environment, cluster, training_job, deployment) are
-    # not built yet; a kind is registered here only once it works.
-    return {}
+    # A portable kind is registered here only once it works on AWS (environment, cluster,
+    # training_job and deployment are not built yet). The kinds' modules import no boto3.
+    from mlform_aws.dataset import DatasetKind
+
+    return {"dataset": DatasetKind}
 
 
 # The docstring opens this provider's section of docs/resources.md.
@@ -148,8 +162,11 @@ class AwsProvider(Provider):
     """Amazon Web Services: S3, EC2 and load balancers, through boto3.
 
     Its configuration follows Terraform's AWS provider (region, profile, the standard
-    credential chain, assume_role, default_tags, endpoints). Its guide:
-    [docs/providers/aws.md](providers/aws.md).
+    credential chain, assume_role, default_tags, endpoints). A `dataset` is stored in the
+    bucket named by `artifacts { bucket = "..." }`: a local folder uploaded content-addressed
+    (only the files not there yet), an `s3://` source listed at plan (key, size, ETag, version
+    id) and never downloaded. The other portable kinds are not implemented on AWS yet. Its
+    guide: [docs/providers/aws.md](providers/aws.md).
     """
 
     name = "aws"
