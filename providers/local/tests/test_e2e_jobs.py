@@ -62,7 +62,8 @@ def _runs(path: Path) -> int:
 
 
 def _job_processes(p: Project) -> list[str]:
-    return [c for _pid, c in p.processes() if "slow_fit.py" in c or "mlform_runtime" in c]
+    """The training job's processes (the deployment's `mlform_runtime serve` keeps serving)."""
+    return [c for _pid, c in p.processes() if "slow_fit.py" in c or "mlform_runtime run" in c]
 
 
 def _wait_for(cond, timeout: float = 30) -> None:
