@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import Mlform, Store, instances, state_of
+from cli_harness import Mlform, Store, instances, state_of
 
 N = 200
 

@@ -8,12 +8,9 @@ import json
 import struct
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
-
-if TYPE_CHECKING:
-    from conftest import Mlform
+from cli_harness import Mlform
 
 pytest.importorskip("mlform_local", reason="the local provider is not installed")
 
@@ -61,8 +58,6 @@ CI = {
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from conftest import Mlform
-
     d = tmp_path_factory.mktemp("metrics")
     (d / "src").mkdir()
     (d / "main.mlf.hcl").write_text(CONFIG)
@@ -96,8 +91,6 @@ def _png_pixels(data: bytes) -> tuple[int, int, bytes]:
 
 
 def test_table_lists_one_row_per_run(project: Path) -> None:
-    from conftest import Mlform
-
     out = Mlform(project).ok("metrics", "training_job.fit").out
     lines = out.strip().splitlines()
     assert lines[0] == "training_job.fit"
@@ -112,8 +105,6 @@ def test_table_lists_one_row_per_run(project: Path) -> None:
 
 
 def test_json_says_who_applied_and_from_which_ci_run(project: Path) -> None:
-    from conftest import Mlform
-
     (series,) = json.loads(
         Mlform(project).ok("metrics", "training_job.fit", "--format", "json").out
     )
@@ -126,8 +117,6 @@ def test_json_says_who_applied_and_from_which_ci_run(project: Path) -> None:
 
 
 def test_png_chart(project: Path) -> None:
-    from conftest import Mlform
-
     out = project / "metrics.png"
     Mlform(project).ok("metrics", "--format", "png", "--out", str(out))
     width, height, raw = _png_pixels(out.read_bytes())
@@ -138,8 +127,6 @@ def test_png_chart(project: Path) -> None:
 
 
 def test_html_page_and_lineage_section(project: Path) -> None:
-    from conftest import Mlform
-
     m = Mlform(project)
     page = m.ok("metrics", "training_job.fit", "--format", "html").out
     assert page.startswith("<!DOCTYPE html>") and "data:image/png;base64," in page
@@ -150,8 +137,6 @@ def test_html_page_and_lineage_section(project: Path) -> None:
 
 
 def test_unknown_address_is_a_clear_error(project: Path) -> None:
-    from conftest import Mlform
-
     res = Mlform(project)("metrics", "training_job.nope")
     assert res.code == 1
     assert "No metrics recorded for training_job.nope" in res.err
