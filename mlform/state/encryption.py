@@ -54,7 +54,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mlform.diagnostics import Diagnostic, Range, error, suggestion
 from mlform.state.errors import StateError
@@ -70,11 +70,14 @@ __all__ = [
     "EncryptionError",
     "EncryptionSpec",
     "WrongKeyError",
+    "KeyMismatch",
     "check_block",
     "is_envelope",
+    "key_provider_class",
     "load_encryption",
     "open_bytes",
     "parse_block",
+    "register_key_provider",
 ]
 
 ENV_VAR = "MLFORM_ENCRYPTION"
@@ -90,7 +93,10 @@ MIN_PASSPHRASE_LENGTH = 16
 KEY_LENGTH = 32  # AES-256
 NONCE_LENGTH = 12  # 96 bits, GCM's own size
 HASH_FUNCTIONS = ("sha256", "sha512")
-KEY_PROVIDER_TYPES = ("pbkdf2",)
+KEY_PROVIDER_TYPES = ("pbkdf2",)  # built in; others are plugins (below)
+KEY_PROVIDER_GROUP = "mlform.key_providers"
+# The packages that bring the key providers mlform knows of, for the "not installed" message.
+KEY_PROVIDER_PACKAGES = {"aws_kms": "mlform-provider-aws"}
 METHOD_TYPES = ("aes_gcm", "unencrypted")
 _KEY_ID_TEXT = b"mlform key id v1"
 
@@ -116,6 +122,11 @@ class WrongKeyError(EncryptionError):
     Unlike damage, this is never a reason to replace what is stored (`state push --force`)."""
 
 
+class KeyMismatch(WrongKeyError):
+    """Raised by a key provider's `key(meta)` when its key is not the one that wrote an
+    envelope (a KMS key that refuses the data key): the next configured key is tried."""
+
+
 # --- configuration as written ------------------------------------------------------------------
 
 
@@ -128,6 +139,8 @@ class KeyProviderSpec:
     hash_function: str
     salt_length: int
     range: Range | None
+    # A plugin key provider's arguments, as literal values (pbkdf2 uses the fields above).
+    config: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def addr(self) -> str:
@@ -307,13 +320,7 @@ def parse_body(body: Body) -> tuple[EncryptionSpec, list[Diagnostic]]:
             continue
         ktype, name = b.labels
         if ktype not in KEY_PROVIDER_TYPES:
-            c.err(
-                "Unsupported key provider",
-                f'Key provider type "{ktype}" is not known; mlform has {_names(KEY_PROVIDER_TYPES)}.'
-                " A cloud KMS key provider comes with the cloud providers."
-                + suggestion(ktype, KEY_PROVIDER_TYPES),
-                b.label_ranges[0],
-            )
+            _parse_plugin_key_provider(c, b, spec)
             continue
         attrs = b.body.attributes
         c.only(
@@ -411,6 +418,49 @@ def parse_body(body: Body) -> tuple[EncryptionSpec, list[Diagnostic]]:
         if blocks:
             setattr(spec, section, _parse_target(c, blocks[0], spec))
     return spec, c.diags
+
+
+def _parse_plugin_key_provider(c: _Checker, b: Block, spec: EncryptionSpec) -> None:
+    """A key provider of a plugin's type: its class found, its arguments literal values."""
+    from mlform.config.decode import static_value
+
+    ktype, name = b.labels
+    try:
+        cls = key_provider_class(ktype)
+    except EncryptionError as exc:
+        c.err(exc.summary, exc.detail, b.label_ranges[0])
+        return
+    arguments: Mapping[str, bool] = getattr(cls, "arguments", {})
+    c.only(b.body, tuple(arguments), (), f'in key_provider "{ktype}"')
+    config: dict[str, Any] = {}
+    for attr in b.body.attributes.values():
+        if attr.name not in arguments:
+            continue
+        v = static_value(attr.expr)
+        if v is None or v.v is None or isinstance(v.v, (list, dict, tuple)):
+            c.err(
+                f"Invalid {attr.name}",
+                f"`{attr.name}` is read before the configuration is evaluated: give a literal "
+                "value, or give the whole encryption block in the "
+                f"{ENV_VAR} environment variable.",
+                attr.expr.range,
+            )
+            continue
+        config[attr.name] = int(v.v) if _whole(v.v) else v.v
+    missing = [a for a, required in arguments.items() if required and a not in config]
+    for a in missing:
+        if a not in b.body.attributes:
+            c.err(f"Missing {a}", f'A key_provider "{ktype}" block needs `{a}`.', b.def_range)
+    if missing:
+        return
+    validate = getattr(cls, "validate", None)
+    for arg, problem in validate(config) if validate is not None else ():
+        where = b.body.attributes.get(arg)
+        c.err(f"Invalid {arg}", problem, where.expr.range if where else b.def_range)
+    kp = KeyProviderSpec(ktype, name, None, 0, "", 0, b.def_range, config)
+    if kp.addr in spec.key_providers:
+        c.err("Duplicate key provider", f"key_provider.{kp.addr} is declared twice.", b.def_range)
+    spec.key_providers[kp.addr] = kp
 
 
 def _check_passphrase_expr(c: _Checker, attr: Attribute) -> None:
@@ -518,7 +568,107 @@ def parse_env(text: str) -> tuple[EncryptionSpec, list[Diagnostic]]:
     ]
 
 
+# --- key provider plugins ----------------------------------------------------------------------
+#
+# `pbkdf2` is built in; any other key provider type is a class named by an entry point in the
+# group `mlform.key_providers` (`aws_kms = "mlform_aws.kms:AwsKmsKeyProvider"`), so that the
+# core never imports a cloud SDK. Such a class has
+#
+#     arguments: Mapping[str, bool]       # the block's arguments: name -> required
+#     validate(config) -> [(arg, problem)]  # optional classmethod: static checks, as diagnostics
+#     __init__(addr: str, config: Mapping[str, Any])  # `config`: the arguments' literal values
+#     kdf_name: str                       # the key provider type, recorded as `kdf.name`
+#     kdf() -> dict                       # a new key's metadata (recorded in clear as `kdf`)
+#     key(meta) -> bytes                  # the 32-byte key for an envelope's metadata
+#     check_ready() -> None               # raise now what the first encryption would raise
+#
+# `key` raises ValueError for damaged metadata, KeyMismatch when its key did not write the
+# envelope (the next configured key is tried), and EncryptionError for anything else (no
+# credentials, no access, an unreachable service): never a third-party traceback.
+
+_registered_key_providers: dict[str, type[Any]] = {}
+_loaded_key_providers: dict[str, type[Any]] = {}
+
+
+def register_key_provider(type_name: str, cls: type[Any]) -> type[Any]:
+    """Make a key provider class available by type name, whether or not discovery is on."""
+    _registered_key_providers[type_name] = cls
+    return cls
+
+
+def unregister_key_provider(type_name: str) -> None:
+    _registered_key_providers.pop(type_name, None)
+    _loaded_key_providers.pop(type_name, None)
+
+
+def _key_provider_entry_points() -> dict[str, Any]:
+    from importlib import metadata
+
+    from mlform.sdk.plugins import autoload_enabled
+
+    if not autoload_enabled():
+        return {}
+    found: dict[str, Any] = {}
+    for ep in metadata.entry_points(group=KEY_PROVIDER_GROUP):
+        found.setdefault(ep.name, ep)
+    return found
+
+
+def key_provider_types() -> list[str]:
+    """Every key provider type that can be used, without importing any plugin."""
+    return sorted({*KEY_PROVIDER_TYPES, *_registered_key_providers, *_key_provider_entry_points()})
+
+
+def key_provider_class(type_name: str) -> type[Any]:
+    """The plugin class of a key provider type other than pbkdf2, imported now. EncryptionError
+    when no installed package provides it (naming the package to install) or it fails to load."""
+    cls = _registered_key_providers.get(type_name) or _loaded_key_providers.get(type_name)
+    if cls is not None:
+        return cls
+    ep = _key_provider_entry_points().get(type_name)
+    if ep is None:
+        known = key_provider_types()
+        package = KEY_PROVIDER_PACKAGES.get(type_name)
+        hint = (
+            f" It comes with the {package} package: install it with\n  pip install {package}"
+            if package
+            else " A key provider type other than pbkdf2 comes with a package that declares it "
+            f'(entry point group "{KEY_PROVIDER_GROUP}").' + suggestion(type_name, known)
+        )
+        raise EncryptionError(
+            "Unsupported key provider",
+            f'Key provider type "{type_name}" is not installed; mlform has {_names(known)}.' + hint,
+        )
+    try:
+        loaded = ep.load()
+    except Exception as exc:  # noqa: BLE001 - any import failure is the plugin's
+        raise EncryptionError(
+            f'The key provider "{type_name}" failed to load',
+            f"{ep.value}: {type(exc).__name__}: {exc}. Reinstall the package that provides it.",
+        ) from None
+    if not isinstance(loaded, type):
+        raise EncryptionError(
+            f'The key provider "{type_name}" is not a class',
+            f"The entry point {ep.value} in group {KEY_PROVIDER_GROUP} must name a class.",
+        )
+    _loaded_key_providers[type_name] = loaded
+    return loaded
+
+
 # --- evaluated: keys and methods --------------------------------------------------------------
+
+
+class KeySource(Protocol):
+    """What a method needs from a key provider (pbkdf2's KeyProvider, or a plugin's)."""
+
+    addr: str
+    kdf_name: str
+
+    def kdf(self) -> dict[str, Any]: ...
+
+    def key(self, kdf: Mapping[str, Any]) -> bytes: ...
+
+    def check_ready(self) -> None: ...
 
 
 class KeyProvider:
@@ -535,10 +685,15 @@ class KeyProvider:
         self._passphrase = passphrase
         self._salt: bytes | None = None
 
+    kdf_name = "pbkdf2"
+
     def _secret(self) -> str:
         if callable(self._passphrase):
             self._passphrase = self._passphrase()
         return self._passphrase
+
+    def check_ready(self) -> None:
+        self._secret()
 
     def __repr__(self) -> str:  # never the passphrase
         return f"KeyProvider({self.addr!r})"
@@ -578,7 +733,7 @@ def key_id(key: bytes) -> str:
 class Method:
     addr: str  # "aes_gcm.main"
     type: str
-    keys: KeyProvider | None = None
+    keys: KeySource | None = None
 
     @property
     def encrypts(self) -> bool:
@@ -684,7 +839,7 @@ class Codec:
             self.seal(b"", "state")
             return
         assert self.primary.keys is not None
-        self.primary.keys._secret()
+        self.primary.keys.check_ready()
         _aesgcm(b"\0" * KEY_LENGTH)
 
     def seal_text(self, text: str, purpose: str) -> str:
@@ -751,12 +906,23 @@ def open_bytes(data: bytes, codec: Codec | None, purpose: str, source: str) -> b
         key=lambda m: (m.keys.addr != env.get("key_provider"), m.addr != env.get("method"))
     )  # type: ignore[union-attr]
     header = {k: v for k, v in env.items() if k not in ("nonce", "ciphertext")}
+    kdf = env.get("kdf") or {}
+    kdf_name = kdf.get("name") if isinstance(kdf, dict) else None
+    mismatches: list[str] = []
     for m in candidates:
         assert m.keys is not None
+        if kdf_name != m.keys.kdf_name and (
+            kdf_name in (*KEY_PROVIDER_TYPES, *KEY_PROVIDER_PACKAGES, *_registered_key_providers)
+            or any(c.keys is not None and c.keys.kdf_name == kdf_name for c in candidates)
+        ):
+            continue  # another kind of key provider wrote it
         try:
-            key = m.keys.key(env.get("kdf") or {})
+            key = m.keys.key(kdf)
         except ValueError as exc:
             raise EncryptionError(f"The {what} is damaged", f"In its envelope, {exc}.") from None
+        except KeyMismatch as exc:
+            mismatches.append(f"{m.keys.addr}: {exc.summary}")
+            continue
         if not hmac.compare_digest(key_id(key), str(env.get("key_id", ""))):
             continue
         aes = _aesgcm(key)
@@ -772,6 +938,16 @@ def open_bytes(data: bytes, codec: Codec | None, purpose: str, source: str) -> b
                 "(for state, the history folder beside it).",
             ) from None
     names = ", ".join(m.keys.addr for m in candidates if m.keys is not None)
+    if any(m.keys is not None and m.keys.kdf_name != "pbkdf2" for m in candidates):
+        refused = "".join(f"\n  {line}" for line in mismatches)
+        raise WrongKeyError(
+            f"Cannot decrypt the {what} with key provider {names}: wrong key?",
+            f"It was encrypted with {_describe(env)}, and no configured key opens it."
+            + (f" What the key providers said:{refused}" if refused else "")
+            + "\nNothing was changed. Configure the key it was written with; after changing "
+            f"keys, keep the old one as the {codec.section} section's fallback until everything "
+            "was written again with the new one.",
+        )
     raise WrongKeyError(
         f"Cannot decrypt the {what} with key provider {names}: wrong passphrase?",
         f"It was encrypted with {_describe(env)}, and no configured key derives that key. "
@@ -836,14 +1012,16 @@ def load_encryption(
     spec = spec_of(root, env)
     if spec is None or (spec.state is None and spec.plan is None):
         return Encryption(variables=passphrase_variables(spec))
-    providers: dict[str, KeyProvider] = {}
+    providers: dict[str, KeySource] = {}
     values: dict[str, str] | None = None
 
-    def provider(addr: str) -> KeyProvider:
+    def provider(addr: str) -> KeySource:
         if addr not in providers:
-            providers[addr] = KeyProvider(
-                spec.key_providers[addr], functools.partial(passphrase_of, addr)
-            )
+            kp = spec.key_providers[addr]
+            if kp.type in KEY_PROVIDER_TYPES:
+                providers[addr] = KeyProvider(kp, functools.partial(passphrase_of, addr))
+            else:
+                providers[addr] = key_provider_class(kp.type)(addr, dict(kp.config))
         return providers[addr]
 
     def passphrase_of(addr: str) -> str:
