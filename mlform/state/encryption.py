@@ -911,11 +911,8 @@ def open_bytes(data: bytes, codec: Codec | None, purpose: str, source: str) -> b
     mismatches: list[str] = []
     for m in candidates:
         assert m.keys is not None
-        if kdf_name != m.keys.kdf_name and (
-            kdf_name in (*KEY_PROVIDER_TYPES, *KEY_PROVIDER_PACKAGES, *_registered_key_providers)
-            or any(c.keys is not None and c.keys.kdf_name == kdf_name for c in candidates)
-        ):
-            continue  # another kind of key provider wrote it
+        if isinstance(kdf_name, str) and kdf_name != m.keys.kdf_name:
+            continue  # another kind of key provider wrote it (pbkdf2, aws_kms, ...)
         try:
             key = m.keys.key(kdf)
         except ValueError as exc:
