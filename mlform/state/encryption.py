@@ -622,10 +622,12 @@ def key_provider_types() -> list[str]:
 def key_provider_class(type_name: str) -> type[Any]:
     """The plugin class of a key provider type other than pbkdf2, imported now. EncryptionError
     when no installed package provides it (naming the package to install) or it fails to load."""
-    cls = _registered_key_providers.get(type_name) or _loaded_key_providers.get(type_name)
+    cls = _registered_key_providers.get(type_name)
     if cls is not None:
         return cls
     ep = _key_provider_entry_points().get(type_name)
+    if ep is not None and type_name in _loaded_key_providers:
+        return _loaded_key_providers[type_name]
     if ep is None:
         known = key_provider_types()
         package = KEY_PROVIDER_PACKAGES.get(type_name)

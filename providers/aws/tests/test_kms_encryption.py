@@ -207,3 +207,28 @@ def test_rotation_from_pbkdf2_to_kms_and_back(checkout, kms, tmp_path) -> None:
     assert [e["serial"] for e in history] == [1, 2, 3]
     a.write(project(store, None))
     assert "No changes" in a.ok("plan").all
+
+
+def test_the_documented_kms_configurations_are_valid() -> None:
+    import re
+
+    from mlform_aws.kms import AwsKmsKeyProvider
+
+    from mlform.config.parser import parse_hcl
+    from mlform.state import encryption as E
+
+    page = Path(__file__).resolve().parents[3] / "docs" / "state-encryption.md"
+    text = page.read_text(encoding="utf-8")
+    section = text[text.index("## AWS KMS") : text.index("## What is encrypted")]
+    for name in AwsKmsKeyProvider.arguments:
+        assert f"| `{name}` |" in section, f"docs/state-encryption.md: aws_kms argument {name}"
+    assert "kms:GenerateDataKey" in section and "kms:Decrypt" in section
+    blocks = [b for b in re.findall(r"```hcl\n(.*?)```", text, re.DOTALL) if '"aws_kms"' in b]
+    assert len(blocks) >= 2
+    for block in blocks:
+        file, diags = parse_hcl(block, "doc.mlf.hcl")
+        assert not diags, block
+        (enc,) = file.body.blocks[0].body.blocks_of_type("encryption")
+        spec, diags = E.parse_block(enc)
+        assert not diags, (block, diags)
+        assert any(kp.type == "aws_kms" for kp in spec.key_providers.values())

@@ -290,6 +290,8 @@ def test_the_documented_configurations_are_valid() -> None:
     for text in blocks:
         if not text.startswith("mlform {"):
             continue  # a fragment
+        if '"aws_kms"' in text and "aws_kms" not in E.key_provider_types():
+            continue  # the AWS provider's package is not installed: its tests check these
         file, diags = parse_hcl(text, "doc.mlf.hcl")
         assert not diags, text
         (enc,) = file.body.blocks[0].body.blocks_of_type("encryption")
