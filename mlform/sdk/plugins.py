@@ -166,6 +166,13 @@ def _discover(group: str) -> dict[str, tuple[PluginInfo, metadata.EntryPoint]]:
         return found
 
 
+def discovered(group: str) -> dict[str, metadata.EntryPoint]:
+    """The entry points of a plugin group by name, not yet imported; empty when discovery is off.
+    Other plugin kinds (state encryption's key providers) are found through this, so that
+    entry points are read in one place."""
+    return {name: ep for name, (_, ep) in _discover(group).items()}
+
+
 def _infos(group: str) -> list[PluginInfo]:
     infos = {name: info for name, (info, _) in _discover(group).items()}
     with _lock:

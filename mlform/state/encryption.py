@@ -602,16 +602,9 @@ def unregister_key_provider(type_name: str) -> None:
 
 
 def _key_provider_entry_points() -> dict[str, Any]:
-    from importlib import metadata
+    from mlform.sdk.plugins import discovered
 
-    from mlform.sdk.plugins import autoload_enabled
-
-    if not autoload_enabled():
-        return {}
-    found: dict[str, Any] = {}
-    for ep in metadata.entry_points(group=KEY_PROVIDER_GROUP):
-        found.setdefault(ep.name, ep)
-    return found
+    return discovered(KEY_PROVIDER_GROUP)
 
 
 def key_provider_types() -> list[str]:

@@ -121,8 +121,11 @@ def test_an_unknown_type_names_the_package_that_brings_it(monkeypatch) -> None:
 
 
 def test_key_providers_are_found_by_entry_point(monkeypatch) -> None:
+    from mlform.sdk import plugins
+
     def entry_points(group: str) -> list[metadata.EntryPoint]:
-        assert group == E.KEY_PROVIDER_GROUP
+        if group != E.KEY_PROVIDER_GROUP:
+            return []  # other libraries' plugin groups (pydantic's) are none of this test's
         return [
             metadata.EntryPoint("ep_kms", f"{__name__}:FakeKms", group),
             metadata.EntryPoint("not_a_class", "os:sep", group),
@@ -131,6 +134,8 @@ def test_key_providers_are_found_by_entry_point(monkeypatch) -> None:
 
     monkeypatch.delenv("MLFORM_DISABLE_PLUGIN_AUTOLOAD", raising=False)
     monkeypatch.setattr(metadata, "entry_points", entry_points)
+    # Entry points are read once per group by mlform.sdk.plugins: start from none read.
+    monkeypatch.setattr(plugins, "_discovered", {})
     try:
         assert {"ep_kms", "not_a_class", "broken", "pbkdf2"} <= set(E.key_provider_types())
         assert E.key_provider_class("ep_kms") is FakeKms
