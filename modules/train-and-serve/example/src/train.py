@@ -17,12 +17,12 @@ n = len(xs)
 
 
 def loss() -> float:
-    return sum((a * x + b - y) ** 2 for x, y in zip(xs, ys)) / n
+    return sum((a * x + b - y) ** 2 for x, y in zip(xs, ys, strict=True)) / n
 
 
 for _ in range(200):
-    ga = sum(2 * (a * x + b - y) * x for x, y in zip(xs, ys)) / n
-    gb = sum(2 * (a * x + b - y) for x, y in zip(xs, ys)) / n
+    ga = sum(2 * (a * x + b - y) * x for x, y in zip(xs, ys, strict=True)) / n
+    gb = sum(2 * (a * x + b - y) for x, y in zip(xs, ys, strict=True)) / n
     a, b = a - lr * ga * 0.1, b - lr * gb * 0.1
 
 print(f"lr={lr} a={a:.4f} b={b:.4f} loss={loss():.6f}")
