@@ -258,7 +258,7 @@ def upsert_comment(
 def detect_system(env: Mapping[str, str]) -> str:
     """Which forge to comment on: GitLab when the CI run is GitLab's, else GitHub. The CI is
     recognised in one place, mlform.lineage.capture."""
-    from mlform.lineage.capture import ci_run
+    from mlform.ci import ci_run
 
     run = ci_run(env)
     if (run is not None and run.get("system") == "gitlab-ci") or env.get("CI_MERGE_REQUEST_IID"):
@@ -275,7 +275,7 @@ def resolve_target(
 ) -> CommentTarget:
     """The comment's target from the options and the CI's variables; a diagnostic naming the
     variable or option to set when something is missing."""
-    from mlform.lineage.capture import pull_request
+    from mlform.ci import pull_request
 
     system = system or detect_system(env)
     if system == "github":

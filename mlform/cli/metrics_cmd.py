@@ -35,7 +35,7 @@ def metrics_html(series: list[Series], title: str) -> str:
 
 def metrics_section(series: list[Series], chart: bytes) -> str:
     """The metrics of `series` as HTML: the chart and a table per job (run, who, CI run)."""
-    from mlform.cli.history_cmd import time_text
+    from mlform.lineage.render import time_text
 
     width, height = struct.unpack(">II", chart[16:24])  # from the PNG's header
     # The chart is inside the page (an SVG image with a data: URL): nothing is loaded from

@@ -70,7 +70,7 @@ def collect_states(
 ) -> list[Series]:
     """The series of every training job (or the one `address` names: a resource or an
     instance), from (history entry, state) pairs in serial order."""
-    from mlform.cli.history_cmd import ci_text, who_text
+    from mlform.lineage.render import ci_text, who_text
 
     series: dict[str, Series] = {}
     seen: dict[str, set[str]] = {}
@@ -127,7 +127,7 @@ def _num(v: float) -> str:
 
 
 def table(series: list[Series]) -> str:
-    from mlform.cli.history_cmd import time_text
+    from mlform.lineage.render import time_text
 
     blocks = []
     for s in series:

@@ -278,3 +278,40 @@ def render(g: Graph, fmt: str) -> str:
         "mermaid": mermaid,
         "html": html_page,
     }[fmt](g)
+
+
+# -- one line of who, which CI run and when, as history, metrics and the lineage page show them --
+
+
+def who_text(who: Any) -> str:
+    if isinstance(who, dict):
+        user, host = who.get("user") or "", who.get("host") or ""
+        if who.get("via"):  # a CI run's actor: the CI column names the run
+            return str(user)
+        return f"{user}@{host}" if host else str(user)
+    return "" if who is None else str(who)
+
+
+def ci_text(ci: dict[str, Any] | None) -> str:
+    """`github-actions acme/models run 123 PR #42` (serials before the lineage's CI shape name
+    `project` and `run`)."""
+    if not ci:
+        return ""
+    parts = [str(ci.get("system") or "ci")]
+    repository = ci.get("repository") or ci.get("project")
+    run_id = ci.get("run_id") or ci.get("run")
+    if repository:
+        parts.append(str(repository))
+    if run_id:
+        parts.append(f"run {run_id}")
+    pr = ci.get("pull_request")
+    if pr:
+        parts.append(f"MR !{pr}" if ci.get("system") == "gitlab-ci" else f"PR #{pr}")
+    return " ".join(parts)
+
+
+def time_text(at: str) -> str:
+    """`2026-11-27T14:10:31.886140Z` → `2026-11-27T14:10:31Z`: seconds are enough to read."""
+    if "." in at and at.endswith("Z"):
+        return at.split(".", 1)[0] + "Z"
+    return at

@@ -45,7 +45,7 @@ from mlform.state.model import (
 def detect_ci() -> dict[str, Any] | None:
     """The CI run this process belongs to, as recorded in each serial's meta; None outside CI
     (one detector for state and lineage: `mlform.lineage.capture.ci_run`)."""
-    from mlform.lineage.capture import ci_run
+    from mlform.ci import ci_run
 
     return ci_run()
 
@@ -66,7 +66,7 @@ def _serialized(method: F) -> F:
 
 def _who(who: str | None) -> dict[str, str]:
     if who is None:
-        from mlform.lineage.capture import applied_by
+        from mlform.ci import applied_by
 
         return applied_by()  # in CI, the run's actor
     user, _, host = who.partition("@")

@@ -78,6 +78,19 @@ def test_lower_layers_import_nothing_above_them() -> None:
     assert not fixed, f"fixed, remove from KNOWN: {fixed}"
 
 
+def test_state_and_lineage_point_down_the_map() -> None:
+    """Lineage renders and queries history without the CLI; state records who applied (mlform.ci)
+    without importing lineage, which sits above it."""
+    found = []
+    for mod, names in _all_imports().items():
+        for name in names:
+            if _under(mod, "mlform.lineage") and _under(name, "mlform.cli"):
+                found.append((mod, name))
+            if _under(mod, "mlform.state") and _under(name, "mlform.lineage"):
+                found.append((mod, name))
+    assert not found, found
+
+
 def test_the_console_scope_is_engine_work() -> None:
     assert not (PACKAGE / "config" / "static_eval.py").exists()
     names = imports(PACKAGE / "engine" / "console_scope.py")
@@ -227,4 +240,4 @@ def test_one_ci_detector() -> None:
             return False
         return isinstance(key, ast.Constant) and key.value in markers
 
-    assert _where(reads_a_marker) == {"mlform/lineage/capture.py"}
+    assert _where(reads_a_marker) == {"mlform/ci.py"}
