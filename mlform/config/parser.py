@@ -27,7 +27,6 @@ import os
 import re
 from bisect import bisect_right
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from unicodedata import normalize
@@ -670,7 +669,7 @@ class _Parser:
         if len(t) <= 18 and t.isdigit():
             return values.Value(values.NUMBER, int(t))
         try:
-            return values.number(Decimal(t))
+            return values.number(t)
         except values.NumberRangeError as exc:
             raise self.fail(i, "Number out of range", f"{str(exc).capitalize()}.") from None
 

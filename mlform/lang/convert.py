@@ -100,7 +100,8 @@ def parse_number(text: str) -> int | Decimal | None:
     try:
         d = Decimal(text)
     except InvalidOperation:
-        return None
+        # Well-formed (the pattern matched) but past what Decimal holds: out of range.
+        raise NumberRangeError() from None
     return normalize_number(d)
 
 

@@ -291,7 +291,12 @@ def string(s: str) -> Value:
 
 def number(n: int | float | Decimal | str) -> Value:
     if isinstance(n, str):
-        n = Decimal(n)
+        try:
+            n = Decimal(n)
+        except ArithmeticError:
+            # A well-formed literal whose exponent is past what Decimal can hold at all
+            # (`1e999999999999999999999`): out of range, as any exponent past MAX_EXPONENT.
+            raise NumberRangeError() from None
     return Value(NUMBER, normalize_number(n))
 
 
